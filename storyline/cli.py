@@ -1,0 +1,270 @@
+"""The `storyline` command: a thin layer over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__, settings as settings_mod, views
+from .store import Store, StoreError
+
+app = typer.Typer(help="Follow developing news stories across outlets and months.", no_args_is_help=True, add_completion=False)
+eval_app = typer.Typer(help="Measure quality on the real evaluation sets (writes docs/benchmarks.md).", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+out = Console()
+err = Console(stderr=True)
+
+DbOption = typer.Option(None, "--db", help="SQLite database file (default ./storyline.db, or $STORYLINE_DB).")
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+class KeyValueFormatter(logging.Formatter):
+    """Structured log lines: time, level, message and extra fields as key=value."""
+
+    _SKIP = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {k: v for k, v in record.__dict__.items() if k not in self._SKIP}
+        parts = [f"level={record.levelname.lower()}", f"logger={record.name}", f"msg={json.dumps(record.getMessage())}"]
+        parts += [f"{k}={json.dumps(v, default=str)}" for k, v in fields.items()]
+        line = " ".join(parts)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def _setup(db: Optional[str], **flags: Any) -> settings_mod.Settings:
+    """Resolve settings and configure logging."""
+    conf = settings_mod.load({"db": db, **flags})
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(KeyValueFormatter())
+    root = logging.getLogger("storyline")
+    root.handlers[:] = [handler]
+    root.setLevel(conf.log_level.upper())
+    root.propagate = False
+    return conf
+
+
+def _open(conf: settings_mod.Settings) -> Store:
+    """Open the store or exit with a one-line error."""
+    try:
+        return Store(conf.db)
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _print_json(data: Any) -> None:
+    """Write JSON to stdout."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Files or folders (read recursively)."),
+    db: Optional[str] = DbOption,
+    ner: Optional[str] = typer.Option(None, help="Entity recognition: spacy, fast or auto."),
+) -> None:
+    """Import files and folders: text, markdown posts, HTML pages, RSS/Atom/JSON feeds."""
+    from .ingest import Pipeline
+
+    conf = _setup(db, ner=ner)
+    store = _open(conf)
+    pipeline = Pipeline(store, conf)
+    columns = (TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(name: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=Path(name).name if name else "")
+
+        result = pipeline.ingest_paths(paths, progress)
+    for line in result.errors:
+        err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+    out.print(result.summary(), highlight=False)
+    raise typer.Exit(1 if result.failed else 0)
+
+
+@app.command()
+def stories(db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
+    """List stories, newest development first."""
+    store = _open(_setup(db))
+    data = views.stories_list(store)
+    if as_json:
+        _print_json(data)
+        return
+    table = Table("id", "story", "events", "articles", "latest", box=None)
+    for s in data:
+        latest = max((e["date"] or "" for e in s["events"]), default="")
+        table.add_row(str(s["id"]), s["title"], str(len(s["events"])), str(sum(len(e["articles"]) for e in s["events"])), latest)
+    out.print(table)
+
+
+@app.command()
+def story(story_id: int = typer.Argument(..., help="Story id (see `storyline stories`)."), db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
+    """Show a story's timeline: date, event, outlets, key quote."""
+    store = _open(_setup(db))
+    data = views.story_dict(store, story_id, detail=True)
+    if data is None:
+        err.print(f"[red]error:[/red] no story {story_id}")
+        raise typer.Exit(1)
+    if as_json:
+        _print_json(data)
+        return
+    out.print(f"[bold]{data['title']}[/bold]  (story {data['id']}, {len(data['events'])} events)\n", highlight=False)
+    for e in data["events"]:
+        marker = "" if e["date_method"] == "text" else " [dim](publication date)[/dim]"
+        out.print(f"[cyan]{e['date'] or 'undated'}[/cyan]{marker}  [bold]{e['title']}[/bold]", highlight=False)
+        if e["outlets"]:
+            out.print(f"    outlets: {', '.join(e['outlets'])}", highlight=False)
+        if e["summary"]:
+            out.print(f"    {e['summary']}", highlight=False)
+        if e["quote"]:
+            speaker = e["quote"]["speaker"] or "unattributed"
+            out.print(f"    [italic]“{e['quote']['text']}”[/italic] — {speaker}", highlight=False)
+        out.print()
+
+
+@app.command()
+def events(db: Optional[str] = DbOption, as_json: bool = JsonOption, story_id: Optional[int] = typer.Option(None, "--story", help="Only this story's events.")) -> None:
+    """List events, newest first."""
+    store = _open(_setup(db))
+    data = [views.event_dict(store, e) for e in store.events(story_id)]
+    if as_json:
+        _print_json(data)
+        return
+    table = Table("id", "date", "story", "event", "articles", "outlets", box=None)
+    for e in data:
+        table.add_row(str(e["id"]), e["date"] or "", str(e["story_id"]), e["title"], str(len(e["articles"])), ", ".join(e["outlets"][:4]))
+    out.print(table)
+
+
+@app.command()
+def articles(db: Optional[str] = DbOption, as_json: bool = JsonOption, event_id: Optional[int] = typer.Option(None, "--event", help="Only this event's articles.")) -> None:
+    """List stored articles, newest first."""
+    store = _open(_setup(db))
+    rows = store.articles(event_id)
+    data = [views.article_dict(r) | {"event_id": r["event_id"], "merged_into": r["merged_into"]} for r in rows]
+    if as_json:
+        _print_json(data)
+        return
+    table = Table("id", "published", "event", "outlet", "title", "note", box=None)
+    for a in data:
+        note = "duplicate of %s" % a["duplicate_of"] if a["duplicate_of"] else ("merged into %s" % a["merged_into"] if a["merged_into"] else ("listed" if a["kind"] == "linked" else ""))
+        table.add_row(str(a["id"]), (a["published"] or "")[:10], str(a["event_id"] or ""), a["outlet"] or "", a["title"] or "", note)
+    out.print(table)
+
+
+@app.command()
+def extract(
+    targets: list[str] = typer.Argument(..., help="HTML files or http(s) URLs."),
+    as_json: bool = JsonOption,
+    allow_private: bool = typer.Option(False, "--allow-private", help="Allow URLs on loopback/private addresses."),
+) -> None:
+    """Extract clean text and metadata from pages."""
+    from . import extract as extract_mod
+    from . import fetch, readers
+
+    _setup(None)
+    failed = 0
+    for target in targets:
+        try:
+            if target.startswith(("http://", "https://")):
+                page = fetch.fetch(target, fetch.FetchOptions(allow_private=allow_private))
+                doc = extract_mod.extract_html(readers.decode_html(page.body), target, page.url)
+            else:
+                path = Path(target)
+                data = path.read_bytes()
+                readers.check_bytes(data, 50_000_000)
+                doc = extract_mod.extract_html(readers.decode_html(data), str(path.resolve()))
+        except (OSError, ValueError) as exc:
+            failed += 1
+            err.print(f"[red]error:[/red] {target}: {exc}", highlight=False, soft_wrap=True)
+            continue
+        record = {
+            "source": doc.source,
+            "url": doc.url,
+            "title": doc.title,
+            "text": doc.text,
+            "published": doc.published.isoformat() if doc.published else None,
+            "outlet": doc.outlet,
+            "byline": doc.byline,
+            "language": doc.language,
+        }
+        if as_json:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            out.print(f"[bold]{doc.title or '(no title)'}[/bold]", highlight=False)
+            out.print(f"[dim]{doc.outlet or ''} {record['published'] or ''} {doc.byline or ''} {doc.url or doc.source}[/dim]", highlight=False)
+            out.print(doc.text + "\n", highlight=False)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _eval_run(task: str, data: Optional[Path], as_json: bool, write: bool) -> None:
+    """Run one evaluation, print its table or JSON, and record it in docs/benchmarks.md."""
+    from . import evaluate
+
+    conf = _setup(None)
+    runner = {"extraction": evaluate.eval_extraction, "dates": evaluate.eval_dates}[task]
+    default = {"extraction": "data/extraction/aeb", "dates": "data/extraction/dates-mediacloud"}[task]
+    path = data or conf.shared_path() / default
+    if not path.exists():
+        err.print(f"[red]error:[/red] {path}: no such data folder")
+        raise typer.Exit(2)
+    result = runner(path)
+    if write:
+        evaluate.write_benchmarks(task, result)
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(*result["rows"][0].keys(), title=f"eval {task}: {path}")
+    for row in result["rows"]:
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
+    out.print(table)
+
+
+@eval_app.command("extraction")
+def eval_extraction(data: Optional[Path] = typer.Option(None, "--data", help="Folder in the aeb format."), as_json: bool = JsonOption, write: bool = typer.Option(True, help="Write docs/benchmarks.md.")) -> None:
+    """Main-text extraction F1 against gold text, with peer extractors."""
+    _eval_run("extraction", data, as_json, write)
+
+
+@eval_app.command("dates")
+def eval_dates(data: Optional[Path] = typer.Option(None, "--data", help="Folder in the dates-mediacloud format."), as_json: bool = JsonOption, write: bool = typer.Option(True, help="Write docs/benchmarks.md.")) -> None:
+    """Publication-date accuracy against gold dates, with htmldate as peer."""
+    _eval_run("dates", data, as_json, write)
+
+
+@app.command("settings")
+def show_settings(db: Optional[str] = DbOption) -> None:
+    """Show every setting, its value and where it can be set."""
+    conf = _setup(db)
+    table = Table("name", "value", "default", "help", box=None)
+    for s in settings_mod.TABLE:
+        table.add_row(s.name, str(getattr(conf, s.name)), str(s.default), s.help)
+    out.print(table)
+    out.print("Set in storyline.toml ([storyline] table), as STORYLINE_<NAME>, or with a flag.", highlight=False)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+def main() -> None:
+    """Entry point of the `storyline` command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

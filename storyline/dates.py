@@ -1,0 +1,172 @@
+"""Event dates: when a reported happening took place, read from the text against the publication date."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Iterable
+
+from .models import EventDate
+
+_MONTHS = {
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
+    "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9,
+    "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
+}
+_WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
+_MONTH_RE = r"(?P<month>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+_DAY_RE = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR_RE = r"(?:,?\s+(?P<year>(?:19|20)\d\d))?"
+_WEEKDAY_RE = r"(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)(?:'s)?"
+
+# Month-day, day-month, ISO, weekday (optionally with an explicit date in brackets), relative words.
+_EXPRESSIONS = re.compile(
+    rf"\b(?:{_WEEKDAY_RE}\s*(?:\(\s*)?)?(?:{_MONTH_RE}\s+{_DAY_RE}(?!\d){_YEAR_RE}|{_DAY_RE.replace('day>', 'day2>')}\s+(?:of\s+)?{_MONTH_RE.replace('month>', 'month2>')}{_YEAR_RE.replace('year>', 'year2>')})\b"
+    rf"|\b(?P<iso>(?:19|20)\d\d-[01]\d-[0-3]\d)\b"
+    rf"|\b(?P<lone>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)(?:'s)?\b"
+    r"|\b(?P<rel>yesterday|the previous day|the day before|a day earlier|a day before|today|this morning|"
+    r"earlier today|tonight|last night|on the same day)\b",
+)
+_REPORT = re.compile(
+    r"\b(reported|reports|report|said|says|according to|state media|media|told|published|quoted|"
+    r"announced|statement|news agency|kcna)\W*(?:\w+\W+){0,3}$",
+    re.IGNORECASE,
+)
+_FUTURE = re.compile(
+    r"\b(will|scheduled|schedule|planned|plans?|upcoming|next|expected|set to|due to|to meet|would)\b[^.;]*$",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[A-Z\"“‘'(])")
+LEAD_SENTENCES = 8
+PAST_DAYS = 14  # older dates in a lead are background, not the reported happening
+FUTURE_DAYS = 1
+
+
+@dataclass
+class Mention:
+    """One resolved date expression."""
+
+    day: date
+    context: str  # event | report
+    evidence: str
+    position: int
+
+
+def parse_day(value: str | None) -> date | None:
+    """A stored YYYY-MM-DD (or ISO datetime) as a date."""
+    return date.fromisoformat(value[:10]) if value else None
+
+
+def _year_for(month: int, day: int, ref: date) -> date | None:
+    """The date with this month and day nearest before (or just after) the reference."""
+    best = None
+    for year in (ref.year - 1, ref.year, ref.year + 1):
+        try:
+            cand = date(year, month, day)
+        except ValueError:
+            continue
+        if best is None or abs((cand - ref).days) < abs((best - ref).days):
+            best = cand
+    return best
+
+
+def _weekday_before(weekday: int, ref: date) -> date:
+    """The latest day on or before `ref` falling on `weekday`."""
+    return ref - timedelta(days=(ref.weekday() - weekday) % 7)
+
+
+def _resolve(m: re.Match[str], ref: date) -> date | None:
+    """The calendar day one matched expression refers to."""
+    g = m.groupdict()
+    month = g.get("month") or g.get("month2")
+    if month:
+        day = int(g.get("day") or g.get("day2"))
+        year = g.get("year") or g.get("year2")
+        mon = _MONTHS[month.lower().rstrip(".")]
+        if year:
+            try:
+                return date(int(year), mon, day)
+            except ValueError:
+                return None
+        return _year_for(mon, day, ref)
+    if g.get("iso"):
+        try:
+            return date.fromisoformat(g["iso"])
+        except ValueError:
+            return None
+    if g.get("lone"):
+        return _weekday_before(_WEEKDAYS[g["lone"].lower()], ref)
+    rel = (g.get("rel") or "").lower()
+    if rel in {"yesterday", "the previous day", "the day before", "a day earlier", "a day before", "last night"}:
+        return ref - timedelta(days=1)
+    if rel in {"today", "this morning", "earlier today", "tonight"}:
+        return ref
+    return None
+
+
+def split_lead(text: str, limit: int = LEAD_SENTENCES) -> list[str]:
+    """The first sentences of a text, where the reported happening is told."""
+    sentences: list[str] = []
+    for para in text.split("\n"):
+        para = para.strip()
+        if not para:
+            continue
+        sentences.extend(s.strip() for s in _SENTENCE.split(para) if s.strip())
+        if len(sentences) >= limit:
+            break
+    return sentences[:limit]
+
+
+def mentions(text: str, published: date, title: str | None = None) -> list[Mention]:
+    """Date expressions in the title and lead, resolved against the publication day."""
+    found: list[Mention] = []
+    sentences = ([title] if title else []) + split_lead(text)
+    position = 0
+    for sentence in sentences:
+        for m in _EXPRESSIONS.finditer(sentence):
+            position += 1
+            if m.group("rel") == "on the same day":
+                continue
+            before = sentence[: m.start()]
+            if _FUTURE.search(before[-60:]):
+                continue
+            day = _resolve(m, published)
+            if day is None or not (
+                published - timedelta(days=PAST_DAYS) <= day <= published + timedelta(days=FUTURE_DAYS)
+            ):
+                continue
+            context = "report" if _REPORT.search(before[-60:]) else "event"
+            found.append(Mention(day, context, sentence.strip()[:300], position))
+    return found
+
+
+def resolve_event_date(text: str, published: date | None, title: str | None = None) -> EventDate | None:
+    """When the happening an article reports took place, with the evidence; None without any date."""
+    if published is None:
+        return None
+    found = mentions(text, published, title)
+    for context in ("event", "report"):
+        chosen = [m for m in found if m.context == context]
+        if chosen:
+            first = min(chosen, key=lambda m: m.position)
+            return EventDate(first.day, "text", first.evidence)
+    return EventDate(published, "published", "no date in the text: publication date")
+
+
+def combine(dates: Iterable[EventDate]) -> EventDate | None:
+    """An event's date from its articles' readings: the most attested text date, else the earliest publication."""
+    dates = list(dates)
+    from_text = [d for d in dates if d.method == "text"]
+    if from_text:
+        votes = Counter(d.day for d in from_text)
+        top = max(votes.values())
+        day = min(d for d, n in votes.items() if n == top)
+        evidence = next(d.evidence for d in from_text if d.day == day)
+        return EventDate(day, "text", evidence)
+    published = [d for d in dates if d.method == "published"]
+    if published:
+        first = min(published, key=lambda d: d.day)
+        return EventDate(first.day, "published", "no date in the text: earliest publication date")
+    return None

@@ -1,0 +1,189 @@
+"""Online event assignment: a new article joins the most similar recent event or opens one."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, timedelta
+
+from . import dates
+from .models import EventDate
+from .settings import Settings
+from .store import Store
+from .summarize import summarize
+from .vectors import Centroid, CentroidIndex, Vector, cosine, document_vector
+
+MERGE_MIN = 0.45  # title match at which listed coverage is taken to be a stored full text
+MERGE_MARGIN = 0.05  # ... and by how much it must beat the next-best listing
+
+
+class GroupAssigner:
+    """Assigns members to events (or events to stories), mirroring in memory the groups near the days seen.
+
+    The mirror always equals what the database holds for the days it covers, so a run that is
+    killed and resumed makes the same choices as one that was not.
+    """
+
+    def __init__(self, store: Store, table: str, window_days: int, threshold: float) -> None:
+        self.store = store
+        self.table = table
+        self.window_days = window_days
+        self.threshold = threshold
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the mirror (after a rolled-back transaction)."""
+        self.index = CentroidIndex(self.window_days)
+        self.span: tuple[date, date] | None = None
+
+    def _load(self, lo: date, hi: date) -> None:
+        """Mirror the groups overlapping [lo, hi] from the database."""
+        for row in self.store.overlapping(self.table, lo.isoformat(), hi.isoformat()):
+            if row["id"] not in self.index.items:
+                self.index.put(Centroid.loads(row["id"], row["signature"], row["first_day"], row["last_day"]))
+
+    def _ensure(self, day: date | None) -> None:
+        """Make sure every group that could take a member of this day is in memory."""
+        w = self.index.window + timedelta(days=1)
+        lo, hi = (date.min, date.max) if day is None else (day - w, day + w)
+        if self.span is None:
+            self._load(lo, hi)
+            self.span = (lo, hi)
+            return
+        if lo < self.span[0]:
+            self._load(lo, self.span[0])
+        if hi > self.span[1]:
+            self._load(self.span[1], hi)
+        self.span = (min(lo, self.span[0]), max(hi, self.span[1]))
+
+    def best(self, vec: Vector, day: date | None) -> tuple[int | None, float]:
+        """The most similar group within the window if similar enough, and the similarity."""
+        self._ensure(day)
+        scored = self.index.search(vec, day)
+        if scored and scored[0][0] >= self.threshold:
+            return scored[0][1], scored[0][0]
+        return None, scored[0][0] if scored else 0.0
+
+    def open(self, day: date | None, title: str = "") -> int:
+        """A new, empty group."""
+        self._ensure(day)
+        return self.store.create_group(self.table, day.isoformat() if day else None, title)
+
+    def add(self, gid: int, vec: Vector, day: date | None) -> Centroid:
+        """Fold a member into a group's signature and date span, in memory and in the store."""
+        self._ensure(day)
+        if gid not in self.index.items:
+            self.index.put(self.centroid(gid))
+        c = self.index.add_member(gid, vec, day)
+        self.store.save_centroid(
+            self.table,
+            gid,
+            c.dumps(),
+            c.first_day.isoformat() if c.first_day else None,
+            c.last_day.isoformat() if c.last_day else None,
+        )
+        return c
+
+    def centroid(self, gid: int) -> Centroid:
+        """A group's centroid (from memory or the store)."""
+        c = self.index.items.get(gid)
+        if c is None:
+            row = self.store.group(self.table, gid)
+            c = Centroid.loads(gid, row["signature"], row["first_day"], row["last_day"])
+        return c
+
+
+def title_match(listed_title: str, title: str | None, text: str) -> float:
+    """How well a listed headline matches a stored article's title and lead."""
+    listed = document_vector(listed_title, "")
+    by_title = cosine(listed, document_vector(title, "")) if title else 0.0
+    by_lead = cosine(listed, document_vector(None, " ".join(text.split()[:120]))) if text else 0.0
+    return (by_title + by_lead) / 2 if title and text else max(by_title, by_lead)
+
+
+def outlets_compatible(a: str | None, b: str | None) -> bool:
+    """Two outlet names that could be the same outlet (unknown fits anything)."""
+    return not a or not b or a.strip().lower() == b.strip().lower()
+
+
+def pick_listing(article: sqlite3.Row, listings: list[sqlite3.Row]) -> sqlite3.Row | None:
+    """The one listed headline that is clearly this full-text article, if any."""
+    scored = sorted(
+        (
+            (title_match(row["title"] or "", article["title"], article["text"]), row["id"], row)
+            for row in listings
+            if outlets_compatible(row["outlet"], article["outlet"])
+        ),
+        key=lambda t: (-t[0], t[1]),
+    )
+    if not scored or scored[0][0] < MERGE_MIN:
+        return None
+    if len(scored) > 1 and scored[0][0] - scored[1][0] < MERGE_MARGIN:
+        return None
+    return scored[0][2]
+
+
+def adopt_listing(store: Store, listing: sqlite3.Row, article: sqlite3.Row) -> None:
+    """Merge listed coverage into the full text it turned out to be: the text gains outlet, URL, headline."""
+    store.update_article(listing["id"], merged_into=article["id"])
+    changes: dict[str, object] = {}
+    if not article["outlet"] and listing["outlet"]:
+        changes["outlet_id"] = store.outlet_id(listing["outlet"])
+    if not article["url"] and listing["url"]:
+        changes["url"] = listing["url"]
+    if (article["title_inferred"] or not article["title"]) and listing["title"]:
+        changes.update(title=listing["title"], title_inferred=0)
+    if changes:
+        store.update_article(article["id"], **changes)
+
+
+def match_coverage(store: Store, event_id: int) -> None:
+    """Pair an event's listed coverage with its full texts where the headline match is clear."""
+    listings = list(store.unmerged_listings(event_id))
+    if not listings:
+        return
+    for article in store.full_texts(event_id):
+        chosen = pick_listing(article, listings)
+        if chosen is not None:
+            adopt_listing(store, chosen, article)
+            listings.remove(chosen)
+            if not listings:
+                return
+
+
+def member_dates(members: list[sqlite3.Row]) -> list[EventDate]:
+    """The event-date readings of an event's articles."""
+    out = []
+    for row in members:
+        if row["event_day"]:
+            out.append(EventDate(dates.parse_day(row["event_day"]), row["event_day_method"], row["event_day_evidence"] or ""))
+    return out
+
+
+def choose_title(members: list[sqlite3.Row], centroid: Centroid) -> str:
+    """The headline most typical of the event, preferring real headlines of stored articles."""
+    pools = (
+        [m for m in members if m["title"] and m["kind"] != "linked" and not m["title_inferred"]],
+        [m for m in members if m["title"] and not m["title_inferred"]],
+        [m for m in members if m["title"]],
+    )
+    for pool in pools:
+        if pool:
+            best = max(pool, key=lambda m: (cosine(document_vector(m["title"], ""), centroid.terms), -m["id"]))
+            return best["title"]
+    return ""
+
+
+def refresh(store: Store, event_id: int, centroid: Centroid, settings: Settings) -> None:
+    """Recompute an event's title, date and summary from its members."""
+    members = store.event_members(event_id)
+    when = dates.combine(member_dates(members))
+    docs = [(m["title"] or "", m["text"] or "") for m in members if m["duplicate_of"] is None]
+    store.update_event(
+        event_id,
+        title=choose_title(members, centroid),
+        date=when.day.isoformat() if when else None,
+        date_method=when.method if when else None,
+        date_evidence=when.evidence if when else None,
+        summary=summarize(docs, max_sentences=settings.summary_sentences) if docs else "",
+        n_articles=len(members),
+    )

@@ -1,0 +1,537 @@
+"""HTML page -> clean main text and metadata, as a Document."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+import re
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from dateutil import parser as dateparser
+from htmldate import find_date
+from lxml.etree import _Element
+from lxml.html import HtmlElement
+from trafilatura import bare_extraction
+from trafilatura.utils import load_html
+from trafilatura.xml import xmltotxt
+
+from .models import Document
+
+LOGGER = logging.getLogger(__name__)
+
+
+class ExtractError(ValueError):
+    """The page has no usable main text."""
+
+
+# --- decoding and parsing -------------------------------------------------------------
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)|<\?xml[^>]+encoding=["']([\w.:-]+)""", re.I)
+
+
+def decode_html(data: bytes) -> str:
+    """Decode page bytes: BOM, then UTF-8, then the declared charset, else lossy UTF-8."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace").lstrip("\ufeff")
+    # valid UTF-8 is almost never another charset by accident, and pages often misdeclare
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    match = _DECLARED_CHARSET.search(data[:4096])
+    if match:
+        declared = (match.group(1) or match.group(2)).decode("ascii", "ignore")
+        try:
+            return data.decode(declared)
+        except (LookupError, UnicodeDecodeError):
+            LOGGER.debug("declared charset %s does not fit", declared)
+    return data.decode("utf-8", errors="replace")
+
+
+def parse_html(html: str | bytes) -> HtmlElement:
+    """Parse a page once, the way trafilatura does (comments and PIs dropped)."""
+    text = decode_html(html) if isinstance(html, bytes) else html
+    tree = load_html(text) if text.strip() else None
+    if tree is None:
+        raise ExtractError("not parseable as HTML")
+    return tree
+
+
+# --- small text helpers ----------------------------------------------------------------
+
+_TOKENS = re.compile(r"\w+")
+
+
+def _squash(text: str | None) -> str:
+    """Collapse runs of whitespace."""
+    return " ".join(text.split()) if text else ""
+
+
+def _tokens(text: str) -> list[str]:
+    """Lower-cased word tokens, for loose comparisons."""
+    return _TOKENS.findall(text.lower())
+
+
+def _element_text(element: _Element) -> str:
+    """All text under an element, whitespace collapsed."""
+    return _squash("".join(element.itertext()))
+
+
+# --- page markup: meta tags and JSON-LD ---------------------------------------------------
+
+
+def meta_tags(tree: HtmlElement) -> dict[str, str]:
+    """First non-empty content of each meta name/property/itemprop, keys lower-cased."""
+    found: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        content = _squash(meta.get("content"))
+        if not content:
+            continue
+        for attr in ("property", "name", "itemprop", "http-equiv"):
+            key = meta.get(attr)
+            if key:
+                found.setdefault(key.strip().lower(), content)
+    return found
+
+
+def _json_items(data: Any) -> Iterator[dict[str, Any]]:
+    """Every dict in a JSON-LD payload, @graph and nested lists included, outermost first."""
+    stack = [data]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            yield item
+            stack.extend(value for value in item.values() if isinstance(value, (dict, list)))
+
+
+def json_ld(tree: HtmlElement) -> list[dict[str, Any]]:
+    """All JSON-LD objects on the page; broken blocks are skipped."""
+    items: list[dict[str, Any]] = []
+    for script in tree.iterfind('.//script[@type="application/ld+json"]'):
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw, strict=False)
+        except ValueError:
+            # some CMSs leave HTML comment wrappers or trailing semicolons around the JSON
+            try:
+                data = json.loads(raw.strip("<!->; \n\t"), strict=False)
+            except ValueError:
+                continue
+        items.extend(_json_items(data))
+    return items
+
+
+_ARTICLE_TYPES = re.compile(r"Article|Posting|Report|NewsArticle|Blog|Review", re.I)
+
+
+def _type_of(item: dict[str, Any]) -> str:
+    """The @type of a JSON-LD object as one string."""
+    kind = item.get("@type", "")
+    return " ".join(map(str, kind)) if isinstance(kind, list) else str(kind)
+
+
+def _article_item(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON-LD object that describes the article itself, else an empty dict."""
+    for item in items:
+        if _ARTICLE_TYPES.search(_type_of(item)):
+            return item
+    for item in items:
+        if "datePublished" in item or "headline" in item:
+            return item
+    return {}
+
+
+def _names(value: Any) -> list[str]:
+    """Names out of a JSON-LD person/organisation value (string, dict or list)."""
+    if isinstance(value, str):
+        return [_squash(value)] if value.strip() else []
+    if isinstance(value, dict):
+        return _names(value.get("name"))
+    if isinstance(value, list):
+        return [name for entry in value for name in _names(entry)]
+    return []
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+# publication-date meta keys, strongest first; "modified" keys are deliberately absent
+_DATE_META = (
+    "article:published_time",
+    "og:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "article.published",
+    "published_time",
+    "publish-date",
+    "publishdate",
+    "publish_date",
+    "pubdate",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date.created",
+    "dcterms.created",
+    "dc.date",
+    "dcterms.date",
+    "citation_publication_date",
+    "article:published",
+    "date",
+)
+_EARLIEST = datetime(1995, 1, 1, tzinfo=timezone.utc)
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """A timezone-aware datetime from an ISO-like or common textual date, else None."""
+    value = _squash(value)
+    if not value or not any(char.isdigit() for char in value):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = dateparser.parse(value, fuzzy=False)
+        except (ValueError, OverflowError, TypeError):
+            return None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        # a date without zone is read as UTC: day-level dates stay on their day
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def _plausible(moment: datetime | None) -> datetime | None:
+    """Reject dates before the web news era or in the future."""
+    if moment is None:
+        return None
+    now = datetime.now(timezone.utc) + timedelta(days=1)
+    return moment if _EARLIEST <= moment <= now else None
+
+
+def _markup_date(tree: HtmlElement, meta: dict[str, str], article: dict[str, Any]) -> datetime | None:
+    """The publication date the page states in its structured markup."""
+    candidates = [article.get("datePublished"), article.get("dateCreated")]
+    candidates += [meta.get(key) for key in _DATE_META]
+    for value in candidates:
+        if isinstance(value, str) and (moment := _plausible(parse_datetime(value))):
+            return moment
+    for elem in tree.xpath('//time[@itemprop="datePublished" or contains(@class, "pub")][@datetime]'):
+        if moment := _plausible(parse_datetime(elem.get("datetime"))):
+            return moment
+    return None
+
+
+def _fallback_date(tree: HtmlElement, url: str | None) -> datetime | None:
+    """htmldate's heuristics (URL, text patterns) when the markup names no date."""
+    try:
+        found = find_date(tree, url=url, original_date=True, extensive_search=True)
+    except Exception as err:  # htmldate can trip over odd markup; a date is optional
+        LOGGER.debug("htmldate failed: %s", err)
+        return None
+    return _plausible(parse_datetime(found)) if found else None
+
+
+# /2020/06/07/, /2020-06-07, _20200607 ... in a URL path; the separators must match
+_URL_DATE = re.compile(r"(?<!\d)(20\d\d|19\d\d)([/_.-]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?!\d)")
+_MAX_OFFSET = timedelta(hours=14)
+
+
+def url_date(url: str | None) -> date | None:
+    """The publication day a URL path spells out, if it spells out a whole one."""
+    if not url:
+        return None
+    match = _URL_DATE.search(urlsplit(url).path)
+    if not match:
+        return None
+    try:
+        day = date(int(match.group(1)), int(match.group(3)), int(match.group(4)))
+    except ValueError:
+        return None
+    return day if _EARLIEST.date() <= day <= datetime.now(timezone.utc).date() else None
+
+
+def _on_day(moment: datetime, day: date) -> datetime | None:
+    """The same instant in the nearest whole-hour zone where it falls on `day`, if any."""
+    if moment.date() == day:
+        return moment
+    step = timedelta(hours=1 if day > moment.date() else -1)
+    offset = moment.utcoffset() or timedelta(0)
+    shifted = moment
+    while abs(offset + step) <= _MAX_OFFSET:
+        offset += step
+        shifted = moment.astimezone(timezone(offset))
+        if shifted.date() == day:
+            return shifted
+    return None
+
+
+def find_published(
+    tree: HtmlElement,
+    url: str | None = None,
+    meta: dict[str, str] | None = None,
+    article: dict[str, Any] | None = None,
+) -> datetime | None:
+    """The publication instant, expressed in the zone of the page's own calendar day."""
+    meta = meta_tags(tree) if meta is None else meta
+    article = _article_item(json_ld(tree)) if article is None else article
+    day = url_date(url) or url_date(_canonical(tree, meta))
+    moment = _markup_date(tree, meta, article)
+    if moment is not None:
+        # timestamps are often stored in UTC while the URL keeps the newsroom's day
+        return (_on_day(moment, day) if day else None) or moment
+    if day is not None:
+        return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    return _fallback_date(tree, url)
+
+
+def extract_date(html: str | bytes, url: str | None = None) -> datetime | None:
+    """Publication date of a page, as a UTC datetime, or None."""
+    moment = find_published(parse_html(html), url)
+    return moment.astimezone(timezone.utc) if moment else None
+
+
+# --- main text -----------------------------------------------------------------------------
+
+# lines that are about the site, not the story; only trusted on short blocks
+_BOILERPLATE = re.compile(
+    r"copyright|©|all rights reserved|subscribe|newsletter|sign(ing)? up|share (this|it)"
+    r"|follow (us|him|her)|thank you|error has occurred|read more|click here",
+    re.I,
+)
+_SHORT_BLOCK = 150
+_SHORT_TAIL = 200
+_LINK_BLOCK = 300
+_HEADING = 250
+_LEAD_BLOCKS = 3
+
+
+def _link_texts(tree: HtmlElement) -> set[str]:
+    """The text of every link on the page, to spot blocks that are only a link."""
+    return {text for anchor in tree.iter("a") if (text := _squash(anchor.text_content()))}
+
+
+def _is_link_block(block: _Element, text: str, links: set[str]) -> bool:
+    """True for a paragraph that is one link, or a list made of links."""
+    if block.tag == "list":
+        items = [text for item in block.iter("item") if (text := _element_text(item))]
+        return bool(items) and sum(item in links for item in items) >= 0.8 * len(items)
+    return text in links
+
+
+def _is_title(text: str, titles: list[list[str]]) -> bool:
+    """True when a block repeats the headline (possibly with or without a site suffix)."""
+    words = _tokens(text)
+    if not words:
+        return False
+    for title in titles:
+        if words == title:
+            return True
+        # "Headline | Outlet" in the title, "Headline" in the text
+        if len(words) >= 3 and len(words) < len(title) and title[: len(words)] == words:
+            return True
+    return False
+
+
+def _clean_blocks(blocks: list[_Element], titles: list[list[str]], links: set[str]) -> list[_Element]:
+    """Drop the headline and standfirst above the story, and link lists and site lines."""
+    texts = {id(block): _element_text(block) for block in blocks}
+    kept = [block for block in blocks if texts[id(block)]]
+    # the headline and its deck sit above the first paragraph
+    dropped = 0
+    while kept and dropped < _LEAD_BLOCKS:
+        text = texts[id(kept[0])]
+        if not ((kept[0].tag == "head" and len(text) < _HEADING) or _is_title(text, titles)):
+            break
+        kept.pop(0)
+        dropped += 1
+    # a story never ends on a heading, a link or a site line: those belong to the page
+    while len(kept) > 1:
+        block, text = kept[-1], texts[id(kept[-1])]
+        if not (
+            block.tag == "head"
+            or _is_link_block(block, text, links)
+            or (len(text) < _SHORT_TAIL and _BOILERPLATE.search(text))
+        ):
+            break
+        kept.pop()
+    filtered = [
+        block
+        for block in kept
+        if not (
+            (len(texts[id(block)]) < _SHORT_BLOCK and _BOILERPLATE.search(texts[id(block)]))
+            or (
+                block.tag in ("p", "list")
+                and len(texts[id(block)]) < _LINK_BLOCK
+                and _is_link_block(block, texts[id(block)], links)
+            )
+        )
+    ]
+    return filtered or kept
+
+
+def main_text(tree: HtmlElement, url: str | None = None, titles: list[str] | None = None) -> str:
+    """The article body as paragraphs separated by blank lines ("" when none is found)."""
+    try:
+        # recall focus skips trafilatura's own recall retry; the filters below restore precision
+        result = bare_extraction(tree, url=url, fast=True, favor_recall=True, include_comments=False)
+    except Exception as err:  # a crash inside the extractor means "no text", not a failed run
+        LOGGER.debug("trafilatura failed on %s: %s", url, err)
+        return ""
+    if result is None or result.body is None:
+        return ""
+    title_words = [words for title in titles or () if (words := _tokens(title))]
+    blocks = _clean_blocks(list(result.body), title_words, _link_texts(tree))
+    paragraphs = (xmltotxt(block, False).strip() for block in blocks)
+    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+# --- metadata ------------------------------------------------------------------------------
+
+_STOPWORDS = {
+    "en": "the and of to in is that for with was on are",
+    "de": "der die und das ist nicht mit den von zu ein",
+    "fr": "le la les et des est une dans pour que pas",
+    "es": "el la los las y que del en por una para con",
+    "it": "il la che di e per una sono non della con",
+    "pt": "o a os que de não uma para com do da em",
+    "nl": "de het een en van is dat niet op te zijn",
+    "ru": "и в не на что он с как это по но",
+    "uk": "і в не на що та з як це до але",
+    "pl": "i w nie na się że z do jest to jak",
+}
+
+
+def guess_language(text: str) -> str | None:
+    """A two-letter language code from function-word counts, None when unclear."""
+    words = _tokens(text[:5000])
+    if len(words) < 20:
+        return None
+    scores = {
+        lang: sum(word in vocabulary for word in words)
+        for lang, vocabulary in ((lang, set(stop.split())) for lang, stop in _STOPWORDS.items())
+    }
+    best = max(scores, key=scores.__getitem__)
+    return best if scores[best] >= 0.08 * len(words) else None
+
+
+def _language(tree: HtmlElement, meta: dict[str, str], article: dict[str, Any], text: str) -> str | None:
+    """Primary language subtag from markup, else guessed from the text."""
+    declared = tree.get("lang") or tree.get("xml:lang") or meta.get("content-language") or meta.get("og:locale")
+    if not declared and isinstance(article.get("inLanguage"), str):
+        declared = article["inLanguage"]
+    if declared:
+        code = re.split(r"[-_]", declared.strip())[0].lower()
+        if code.isalpha() and 2 <= len(code) <= 3:
+            return code
+    return guess_language(text)
+
+
+def _host(url: str | None) -> str | None:
+    """Host name without "www.", None for anything that is not an http(s) URL."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.hostname.removeprefix("www.")
+
+
+def _canonical(tree: HtmlElement, meta: dict[str, str]) -> str | None:
+    """The page's own idea of its URL (canonical link, then og:url)."""
+    for link in tree.iterfind(".//link[@rel]"):
+        if "canonical" in link.get("rel", "").lower().split() and _host(link.get("href")):
+            return link.get("href").strip()
+    candidate = meta.get("og:url")
+    return candidate if _host(candidate) else None
+
+
+def _title(tree: HtmlElement, meta: dict[str, str], article: dict[str, Any]) -> str | None:
+    """Headline: og/twitter title, JSON-LD headline, first h1, then <title>."""
+    headline = article.get("headline") if isinstance(article.get("headline"), str) else None
+    h1 = next((text for elem in tree.iter("h1") if (text := _element_text(elem))), None)
+    for candidate in (meta.get("og:title"), meta.get("twitter:title"), headline, h1, _element_text_or_none(tree, "title")):
+        if candidate and _squash(candidate):
+            return _squash(candidate)
+    return None
+
+
+def _element_text_or_none(tree: HtmlElement, tag: str) -> str | None:
+    """Text of the first element with that tag, if any."""
+    elem = tree.find(f".//{tag}")
+    return _element_text(elem) if elem is not None else None
+
+
+def _byline(meta: dict[str, str], article: dict[str, Any]) -> str | None:
+    """Author names from JSON-LD, then author meta tags (URLs are not names)."""
+    names = _names(article.get("author"))
+    if not names:
+        for key in ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "byl"):
+            value = meta.get(key)
+            if value and not value.startswith(("http://", "https://")):
+                names = [re.sub(r"^by\s+", "", value, flags=re.I)]
+                break
+    unique = list(dict.fromkeys(name for name in names if name))
+    return ", ".join(unique) if unique else None
+
+
+def _outlet(meta: dict[str, str], article: dict[str, Any], url: str | None) -> str | None:
+    """Outlet name: og:site_name, JSON-LD publisher, else the host name."""
+    publisher = _names(article.get("publisher"))
+    return meta.get("og:site_name") or (publisher[0] if publisher else None) or _host(url)
+
+
+def _description(meta: dict[str, str], article: dict[str, Any]) -> str | None:
+    """Summary line from og/meta/twitter description or JSON-LD."""
+    for candidate in (meta.get("og:description"), meta.get("description"), meta.get("twitter:description")):
+        if candidate:
+            return candidate
+    value = article.get("description")
+    return _squash(value) if isinstance(value, str) and value.strip() else None
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+
+def extract_html(html: str | bytes, source: str, url: str | None = None) -> Document:
+    """Turn one HTML page into a Document; raise ExtractError when it has no main text."""
+    tree = parse_html(html)
+    meta = meta_tags(tree)
+    article = _article_item(json_ld(tree))
+    page_url = url or _canonical(tree, meta)
+    title = _title(tree, meta, article)
+    h1 = _element_text_or_none(tree, "h1")
+    text = main_text(tree, page_url, [candidate for candidate in (title, h1) if candidate])
+    if not text and isinstance(article.get("articleBody"), str):
+        # the JSON-LD copy is a last resort: it often lacks paragraph breaks or runs long
+        text = article["articleBody"].strip()
+    if not text:
+        raise ExtractError(f"no main text found in {source}")
+    published = find_published(tree, page_url, meta, article)
+    return Document(
+        source=source,
+        kind="html",
+        key=url or source,
+        title=title,
+        text=text,
+        url=page_url,
+        published=published.astimezone(timezone.utc) if published else None,
+        outlet=_outlet(meta, article, page_url),
+        byline=_byline(meta, article),
+        language=_language(tree, meta, article, text),
+        description=_description(meta, article),
+    )

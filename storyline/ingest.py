@@ -1,0 +1,217 @@
+"""The ingest pipeline: inputs -> articles -> duplicates, enrichment, events, stories, in one transaction per input."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import dates, dedup, readers
+from .events import GroupAssigner, match_coverage, refresh
+from .models import Document, Enrichment, IngestResult
+from .settings import Settings
+from .stories import StoryThreader, retitle
+from .store import Store
+from .vectors import document_vector
+
+log = logging.getLogger("storyline.ingest")
+
+Progress = Callable[[str, int, int], None]
+ENTITY_FEATURES = 8  # the most mentioned entities take part in event matching
+
+
+@dataclass
+class Batch:
+    """What one input changed, finished together before its transaction commits."""
+
+    raw_id: int | None
+    events: set[int] = field(default_factory=set)
+
+
+class Pipeline:
+    """Turns inputs into stored articles, events and stories."""
+
+    def __init__(self, store: Store, settings: Settings, enricher: object | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self._enricher = enricher
+        self.events = GroupAssigner(store, "events", settings.event_window_days, settings.event_threshold)
+        self.stories = StoryThreader(store, settings)
+
+    @property
+    def enricher(self):  # noqa: ANN201 - the Enricher type lives in a module imported lazily
+        """The entity/keyword/quote extractor, loaded on first use."""
+        if self._enricher is None:
+            from .enrich import Enricher
+
+            self._enricher = Enricher(ner=self.settings.ner)
+        return self._enricher
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def ingest_paths(self, paths: list[Path], progress: Progress | None = None) -> IngestResult:
+        """Ingest files and folders (recursively); one bad file never stops the others."""
+        result = IngestResult()
+        files = list(readers.iter_files(paths))
+        for i, path in enumerate(files):
+            if progress:
+                progress(str(path), i, len(files))
+            self.ingest_file(path, result)
+        if progress:
+            progress("", len(files), len(files))
+        return result
+
+    def ingest_file(self, path: Path, result: IngestResult) -> None:
+        """Ingest one file, recording a one-line error on failure."""
+        source = str(path.resolve())
+        try:
+            if not path.exists():
+                raise readers.InputError("no such file")
+            size = path.stat().st_size
+            max_bytes = int(self.settings.max_file_mb * 1_000_000)
+            if size > max_bytes:
+                raise readers.InputError(f"too large: {size / 1e6:.1f} MB (limit {self.settings.max_file_mb} MB, setting max_file_mb)")
+            data = path.read_bytes()
+            self.ingest_bytes(data, source, path.suffix, result)
+        except (readers.InputError, OSError) as exc:
+            self._fail(result, source, str(exc) if isinstance(exc, readers.InputError) else exc.strerror or str(exc))
+        except Exception as exc:  # a bug on one input must not lose the others
+            log.exception("ingest failed", extra={"source": source})
+            self._fail(result, source, f"internal error: {type(exc).__name__}: {exc}")
+
+    def _fail(self, result: IngestResult, source: str, reason: str) -> None:
+        """Count a failed input and keep its one-line reason."""
+        result.failed += 1
+        result.errors.append(f"{source}: {' '.join(reason.split())}")
+
+    def ingest_bytes(self, data: bytes, source: str, suffix: str, result: IngestResult) -> None:
+        """Parse and store one input in a single transaction."""
+        readers.check_bytes(data, int(self.settings.max_file_mb * 1_000_000))
+        sha = readers.sha256(data)
+        if self.store.raw_exists(source, sha):
+            result.unchanged += 1
+            return
+        parsed = readers.parse(data, source, suffix)
+        try:
+            with self.store.transaction():
+                batch = Batch(self.store.add_raw(source, sha, parsed.fmt, data))
+                for doc in parsed.documents:
+                    self.add_document(doc, batch, result)
+                self.finish(batch)
+        except BaseException:
+            # The in-memory mirrors may hold what the rollback removed.
+            self.events.reset()
+            self.stories.reset()
+            raise
+        log.info("ingested", extra={"source": source, "format": parsed.fmt, "documents": len(parsed.documents)})
+
+    # -- documents ------------------------------------------------------------------------
+
+    def _duplicate_of(self, fp: dedup.Fingerprint) -> tuple[int | None, str | None]:
+        """The earliest stored article this text duplicates, and how (exact or near)."""
+        if fp.text_hash:
+            original = self.store.exact_duplicate(fp.text_hash)
+            if original:
+                return original, "exact"
+        for cid, signature in self.store.minhash_candidates(fp.bands):
+            if signature and dedup.jaccard(fp.signature, signature) >= self.settings.near_dup_threshold:
+                return cid, "near"
+        return None, None
+
+    def add_document(self, doc: Document, batch: Batch, result: IngestResult) -> int | None:
+        """Store one document and place it in an event; None when it was stored before."""
+        if self.store.article_id_by_key(doc.key) is not None:
+            result.unchanged += 1
+            return None
+        fp = dedup.fingerprint(doc.text)
+        dup_of, dup_kind = self._duplicate_of(fp)
+        if dup_of is not None:
+            root = self.store.article(dup_of)
+            dup_of = root["duplicate_of"] or dup_of
+        published = doc.published.date() if doc.published else None
+        when = dates.resolve_event_date(doc.text, published, doc.title)
+        enrichment = Enrichment() if dup_kind == "exact" else self.enricher.enrich(doc.title or "", doc.text)
+        aid = self.store.insert_article(
+            doc,
+            batch.raw_id,
+            text_hash=fp.text_hash,
+            duplicate_of=dup_of,
+            duplicate_kind=dup_kind,
+            event_day=when.day.isoformat() if when else None,
+            event_day_method=when.method if when else None,
+            event_day_evidence=when.evidence if when else None,
+        )
+        if fp.signature:
+            self.store.set_minhash(aid, fp.signature, fp.bands)
+        self.store.save_enrichment(aid, enrichment)
+        if dup_of is not None:
+            result.duplicates += 1
+        else:
+            result.new += 1
+
+        day = when.day if when else None
+        vec = document_vector(
+            doc.title, doc.text, [li.title for li in doc.linked], [e.name for e in enrichment.entities[:ENTITY_FEATURES]]
+        )
+        event_id = self._known_event(doc, aid, dup_of)
+        if event_id is None:
+            event_id, _score = self.events.best(vec, day)
+        if event_id is None:
+            event_id = self.events.open(day)
+        self.events.add(event_id, vec, day)
+        self.store.update_article(aid, event_id=event_id)
+        self._add_listings(doc, aid, event_id, batch, result)
+        match_coverage(self.store, event_id)
+        batch.events.add(event_id)
+        return aid
+
+    def _known_event(self, doc: Document, aid: int, dup_of: int | None) -> int | None:
+        """An event the article certainly belongs to: its original's, or the one that listed its URL."""
+        if dup_of is not None:
+            return self.store.article(dup_of)["event_id"]
+        if doc.url and doc.kind != "linked":
+            listing = self.store.linked_by_url(doc.url)
+            if listing is not None:
+                self.store.update_article(listing["id"], merged_into=aid)
+                return listing["event_id"]
+        for item in doc.linked:
+            if item.url:
+                row = self.store.article_by_url(item.url)
+                if row is not None and row["event_id"] is not None:
+                    return row["event_id"]
+        return None
+
+    def _add_listings(self, doc: Document, aid: int, event_id: int, batch: Batch, result: IngestResult) -> None:
+        """Store an aggregator item's listed coverage as text-less articles of the same event."""
+        for i, item in enumerate(doc.linked):
+            key = item.url or f"{doc.key}#listed-{i}"
+            if self.store.article_id_by_key(key) is not None:
+                continue
+            existing = self.store.article_by_url(item.url) if item.url else None
+            listed = Document(
+                source=doc.source, kind="linked", key=key, title=item.title, url=item.url, outlet=item.outlet
+            )
+            self.store.insert_article(
+                listed,
+                batch.raw_id,
+                listed_by=aid,
+                event_id=event_id,
+                merged_into=existing["id"] if existing else None,
+            )
+            result.new += 1
+
+    def finish(self, batch: Batch) -> None:
+        """Refresh the events an input touched and thread new ones into stories."""
+        stories: set[int] = set()
+        for event_id in sorted(batch.events):
+            centroid = self.events.centroid(event_id)
+            refresh(self.store, event_id, centroid, self.settings)
+            row = self.store.event(event_id)
+            story_id = row["story_id"]
+            if story_id is None:
+                day = dates.parse_day(row["date"])
+                story_id = self.stories.thread(event_id, centroid, day)
+            stories.add(story_id)
+        for story_id in sorted(stories):
+            retitle(self.store, story_id)

@@ -1,0 +1,99 @@
+"""Plain data records passed between pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass
+class LinkedItem:
+    """An article an aggregator lists beside an item (Google News `<ol>`): no text yet."""
+
+    title: str
+    url: str | None = None
+    outlet: str | None = None
+
+
+@dataclass
+class Document:
+    """One article-like record parsed from an input, before it is stored."""
+
+    source: str
+    kind: str  # text | markdown | html | feed-item | linked
+    key: str  # stable identity, so re-ingesting the same input adds nothing
+    title: str | None = None
+    text: str = ""
+    url: str | None = None
+    published: datetime | None = None
+    outlet: str | None = None
+    byline: str | None = None
+    language: str | None = None
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    linked: list[LinkedItem] = field(default_factory=list)
+    title_inferred: bool = False
+
+
+@dataclass
+class TextMeta:
+    """Metadata read from the header lines of already-scraped text."""
+
+    title: str | None = None
+    title_inferred: bool = False
+    published: datetime | None = None
+    outlet: str | None = None
+    byline: str | None = None
+
+
+@dataclass
+class Entity:
+    """A named person, place or organisation."""
+
+    name: str
+    kind: str  # person | place | org
+    count: int = 1
+
+
+@dataclass
+class Quote:
+    """A quoted statement and who said it, when that can be told."""
+
+    text: str
+    speaker: str | None = None
+
+
+@dataclass
+class Enrichment:
+    """What enrichment adds to an article."""
+
+    entities: list[Entity] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+
+
+@dataclass
+class EventDate:
+    """When an event happened, and why we think so."""
+
+    day: date
+    method: str  # text | published
+    evidence: str
+
+
+@dataclass
+class IngestResult:
+    """Counts reported at the end of an ingest run."""
+
+    new: int = 0
+    duplicates: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """The one-line summary the CLI prints."""
+        return (
+            f"{self.new} new, {self.duplicates} duplicates, {self.failed} failed"
+            + (f", {self.unchanged} already stored" if self.unchanged else "")
+        )

@@ -1,0 +1,216 @@
+"""Local inputs: detect a file's format and parse it into Documents."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+
+from . import clean, feeds
+from .models import Document
+
+TEXT_SUFFIXES = {".txt", ".text", ""}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".json", ".feed"}
+KNOWN_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | FEED_SUFFIXES
+
+_FRONT_MATTER = re.compile(r"\A\ufeff?---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.DOTALL)
+_HTML_SNIFF = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
+_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.I)
+_DATE_LINE = re.compile(r"\A\s*date\s+\d{4}-\d{2}-\d{2}\b")
+
+
+class InputError(ValueError):
+    """An input that cannot be read; the message is one line naming the problem."""
+
+
+@dataclass
+class Parsed:
+    """What one input gave: its detected format and documents."""
+
+    fmt: str
+    documents: list[Document]
+
+
+def iter_files(paths: list[Path]) -> Iterator[Path]:
+    """Files under the given paths, recursively, in a stable order; hidden files skipped."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                rel = child.relative_to(path)
+                if child.is_file() and not any(part.startswith(".") for part in rel.parts):
+                    yield child
+        else:
+            yield path
+
+
+def sha256(data: bytes) -> str:
+    """Hex SHA-256 of some bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_bytes(data: bytes, max_bytes: int) -> None:
+    """Refuse inputs that are empty, too large or binary."""
+    if len(data) > max_bytes:
+        raise InputError(f"too large: {len(data) / 1e6:.1f} MB (limit {max_bytes / 1e6:.0f} MB, setting max_file_mb)")
+    if not data.strip():
+        raise InputError("empty file")
+    if b"\x00" in data[:8192]:
+        raise InputError("binary file: not text, markdown, HTML or a feed")
+
+
+def decode_utf8(data: bytes) -> str:
+    """Decode UTF-8 text, or say where it is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"invalid UTF-8 at byte {exc.start}") from None
+
+
+def decode_html(data: bytes) -> str:
+    """Decode an HTML page by its declared charset, else UTF-8 with replacement."""
+    m = _CHARSET.search(data[:4096])
+    encoding = m.group(1).decode("ascii", "replace") if m else "utf-8"
+    try:
+        return data.decode(encoding, errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
+
+
+def detect(data: bytes, suffix: str) -> str:
+    """The format of an input: feed, html, markdown or text."""
+    suffix = suffix.lower()
+    if suffix not in KNOWN_SUFFIXES:
+        raise InputError(f"unknown format: '{suffix}' files are not read (text, markdown, HTML, RSS/Atom/JSON feeds)")
+    if feeds.looks_like_feed(data):
+        return "feed"
+    if suffix in HTML_SUFFIXES or _HTML_SNIFF.match(data[:2048]):
+        return "html"
+    if suffix == ".json":
+        raise InputError("unknown format: JSON that is not a JSON Feed")
+    if suffix in {".xml", ".rss", ".atom", ".rdf", ".feed"}:
+        # Let the feed parser say what is wrong with it: that is the clearest message.
+        return "feed"
+    if _FRONT_MATTER.match(data[:65536].decode("utf-8", "replace") + "\n"):
+        return "markdown"
+    return "text"
+
+
+def _as_datetime(value: object) -> datetime | None:
+    """A front-matter date (date, datetime or string) as an aware UTC datetime."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if isinstance(value, str):
+        try:
+            return _as_datetime(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None
+
+
+def _plain(value: str) -> str:
+    """Text of an HTML fragment, entities decoded and spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", value)).split())
+
+
+def _markdown_text(body: str) -> str:
+    """Plain text of a markdown body (an `<ol>` of links is coverage, not text)."""
+    body = re.sub(r"<ol>.*?</ol>", "", body, flags=re.S | re.I)
+    body = re.sub(r"<[^>]+>", " ", body)
+    body = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", body)
+    body = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", body)
+    body = re.sub(r"^#+\s*", "", body, flags=re.M)
+    return "\n\n".join(p.strip() for p in re.split(r"\n\s*\n", body) if p.strip())
+
+
+def parse_markdown(text: str, source: str) -> Document:
+    """A Hugo/markdown post with YAML front matter."""
+    m = _FRONT_MATTER.match(text + ("\n" if not text.endswith("\n") else ""))
+    if not m:
+        raise InputError("markdown without front matter")
+    try:
+        meta = yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"bad YAML front matter: {str(exc).splitlines()[0]}") from None
+    if not isinstance(meta, dict):
+        raise InputError("front matter is not a mapping")
+    body = m.group(2)
+    title, outlet = feeds.split_title_outlet(str(meta.get("title") or "").strip(), meta.get("outlet"))
+    url = str(meta.get("link") or meta.get("url") or "").strip() or None
+    linked = [
+        item for item in feeds.parse_coverage_list(body)
+        if not (url and item.url == url) and not (item.title == title and item.outlet == outlet)
+    ]
+    description = _plain(str(meta.get("description") or meta.get("summary") or "")) or None
+    tags = [str(t) for t in (meta.get("tags") or []) if t]
+    return Document(
+        source=source,
+        kind="markdown",
+        key=url or f"file:{source}",
+        title=title or None,
+        text=_markdown_text(body),
+        url=url,
+        published=_as_datetime(meta.get("date")),
+        outlet=outlet,
+        byline=str(meta["author"]) if meta.get("author") else None,
+        language=meta.get("language") or None,
+        description=description if description and linked == [] else None,
+        tags=tags,
+        linked=linked,
+    )
+
+
+def parse_text(text: str, source: str) -> Document:
+    """Scraped plain text: optional `date YYYY-MM-DD` first line, header cues, boilerplate."""
+    meta = clean.text_metadata(text)
+    body = clean.clean_text(text)
+    if not body.strip():
+        raise InputError("no article text found")
+    return Document(
+        source=source,
+        kind="text",
+        key=f"file:{source}",
+        title=meta.title,
+        title_inferred=meta.title_inferred,
+        text=body,
+        published=meta.published,
+        outlet=meta.outlet,
+        byline=meta.byline,
+        language="en" if body.isascii() else None,
+    )
+
+
+def parse(data: bytes, source: str, suffix: str) -> Parsed:
+    """Parse one input's bytes into documents, or raise InputError."""
+    fmt = detect(data, suffix)
+    if fmt == "feed":
+        try:
+            docs = feeds.parse_feed(data, source)
+        except feeds.FeedError as exc:
+            raise InputError(str(exc)) from None
+        for doc in docs:
+            # A link identifies an article across feeds and captures; the feed-local key is the fallback.
+            if doc.url:
+                doc.key = doc.url
+        return Parsed(fmt, docs)
+    if fmt == "html":
+        from . import extract  # trafilatura is heavy to import; only pages need it
+
+        try:
+            return Parsed(fmt, [extract.extract_html(decode_html(data), source)])
+        except extract.ExtractError as exc:
+            raise InputError(str(exc)) from None
+    text = decode_utf8(data)
+    if fmt == "markdown":
+        return Parsed(fmt, [parse_markdown(text, source)])
+    return Parsed(fmt, [parse_text(text, source)])
+

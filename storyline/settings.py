@@ -1,0 +1,92 @@
+"""One settings table, read from defaults < storyline.toml < STORYLINE_* env < flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table."""
+
+    name: str
+    default: Any
+    help: str
+
+
+TABLE: tuple[Setting, ...] = (
+    Setting("db", "storyline.db", "SQLite database file."),
+    Setting("shared", "", "Folder of shared evaluation data (default: ../shared beside the checkout)."),
+    Setting("max_file_mb", 20, "Inputs larger than this many MB are refused."),
+    Setting("ner", "auto", "Entity recognition: spacy (best), fast (lexicon only) or auto (spacy on new names)."),
+    Setting("event_threshold", 0.30, "Similarity at which an article joins an existing event."),
+    Setting("event_window_days", 3, "How far apart in days two reports of one event may be."),
+    Setting("story_threshold", 0.22, "Similarity at which an event joins an existing story."),
+    Setting("story_window_days", 240, "How long a story stays open to new events, in days."),
+    Setting("near_dup_threshold", 0.8, "Jaccard similarity (MinHash) above which texts are near duplicates."),
+    Setting("summary_sentences", 3, "Sentences in an event summary."),
+    Setting("log_level", "WARNING", "Log level of the structured log on stderr."),
+)
+
+_BY_NAME = {s.name: s for s in TABLE}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; build with `load`."""
+
+    db: str = "storyline.db"
+    shared: str = ""
+    max_file_mb: int = 20
+    ner: str = "auto"
+    event_threshold: float = 0.30
+    event_window_days: int = 3
+    story_threshold: float = 0.22
+    story_window_days: int = 240
+    near_dup_threshold: float = 0.8
+    summary_sentences: int = 3
+    log_level: str = "WARNING"
+
+    def shared_path(self) -> Path:
+        """Where the shared evaluation data lives."""
+        if self.shared:
+            return Path(self.shared)
+        return Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Convert a string from env or flags to the default's type."""
+    default = _BY_NAME[name].default
+    if isinstance(value, str) and not isinstance(default, str):
+        return type(default)(value)
+    return value
+
+
+def load(
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config: Path | None = None,
+) -> Settings:
+    """Resolve settings from defaults, storyline.toml, STORYLINE_* variables and flags."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {s.name: s.default for s in TABLE}
+    path = config or Path(env.get("STORYLINE_CONFIG", "storyline.toml"))
+    if path.is_file():
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        for key, value in data.get("storyline", data).items():
+            if key in _BY_NAME:
+                values[key] = _coerce(key, value)
+    for s in TABLE:
+        var = f"STORYLINE_{s.name.upper()}"
+        if env.get(var):
+            values[s.name] = _coerce(s.name, env[var])
+    for key, value in (flags or {}).items():
+        if value is not None and key in _BY_NAME:
+            values[key] = _coerce(key, value)
+    known = {f.name for f in fields(Settings)}
+    return Settings(**{k: v for k, v in values.items() if k in known})

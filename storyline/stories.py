@@ -1,0 +1,40 @@
+"""Stories: events threaded together by shared actors and topic across weeks and months."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from .events import GroupAssigner
+from .settings import Settings
+from .store import Store
+from .vectors import Centroid, unit
+
+
+class StoryThreader:
+    """Puts each new event into the most similar open story, or starts a story."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.groups = GroupAssigner(store, "stories", settings.story_window_days, settings.story_threshold)
+
+    def reset(self) -> None:
+        """Forget the in-memory mirror."""
+        self.groups.reset()
+
+    def thread(self, event_id: int, event: Centroid, day: date | None) -> int:
+        """Attach an event to a story and return the story id."""
+        vec = unit(event.terms)
+        story_id, _ = self.groups.best(vec, day)
+        if story_id is None:
+            story_id = self.groups.open(day)
+        self.groups.add(story_id, vec, day)
+        self.store.update_event(event_id, story_id=story_id)
+        return story_id
+
+
+def retitle(store: Store, story_id: int) -> None:
+    """Name a story after its most covered event (the earliest among equals)."""
+    events = store.story_events(story_id)
+    if events:
+        top = max(events, key=lambda e: (e["n_articles"], -(e["id"])))
+        store.update_story(story_id, top["title"] or f"Story {story_id}")

@@ -1,0 +1,271 @@
+"""Sentence splitting and extractive event summaries built from several articles."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from wordfreq import zipf_frequency
+
+STOPWORDS = frozenset(
+    """a about above across after afterwards again against all almost alone along already also
+    although always am among amongst an and another any anyhow anyone anything anyway anywhere are
+    around as at back be became because become becomes been before beforehand behind being below
+    beside besides between beyond both but by can cannot could did do does doing done down due
+    during each either else elsewhere enough even ever every everyone everything everywhere except
+    few for former formerly from further had has have having he hence her here hereby herein hers
+    herself him himself his how however i if in indeed into is it its itself just last latter
+    least less many may me meanwhile might mine more moreover most mostly much must my myself
+    namely neither never nevertheless next no nobody none nor not nothing now nowhere of off often
+    on once one only onto or other others otherwise our ours ourselves out over own per perhaps
+    please put rather same several she should since so some somehow someone something sometime
+    sometimes somewhere still such than that the their theirs them themselves then thence there
+    thereafter thereby therefore therein these they this those though through throughout thus to
+    together too toward towards under until up upon us very via was we well were what whatever when
+    whenever where whereas whether which while who whoever whole whom whose why will with within
+    without would yet you your yours yourself yourselves said says say saying told tell tells
+    added adds according also mr mrs ms dr new like get got make made take took use used including
+    year years day days week weeks month months time times way ways people thing things lot lots
+    want wants going go goes went come came comes see seen know known think told asked already
+    monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow tonight
+    january february march april june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec s t don didn doesn isn wasn aren weren won
+    can't cannot isn't don't didn't won't it's he's she's that's there's they're we're i'm""".split()
+)
+
+# Abbreviations whose trailing period does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof st sr jr gen lt col maj capt sgt cpl adm cmdr rep sen gov pres rev hon
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun
+    inc corp ltd co bros dept univ no nos vs etc approx est fig vol ed eds al op cf e.g i.e
+    a.m p.m u.s u.k u.n e.u d.c n.y l.a mt ft ave blvd rd""".split()
+)
+
+# Words that start a sentence often enough that an acronym's period before them ends one.
+_STARTERS = frozenset(
+    "the a an he she it they we i but and in on at this that these those there his her its their "
+    "after before when while if as however meanwhile yet so".split()
+)
+
+_BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
+_WORD = re.compile(r"[a-z][a-z'’-]*[a-z]|[a-z]")
+_CAPTION = re.compile(
+    r"\b(?:photograph|photo|image|picture|credit|file photo|getty images|pictured|reuters/|afp/|"
+    r"ap photo|image source|click here|read more|subscribe|sign up|newsletter|all rights reserved|"
+    r"published|updated|edited by|written by|follow us|copyright)\b|^by\s+[A-Z]|©|@|https?://|"
+    r"\[[A-Z][A-Z .]+\]\s*$|\((?:AFP|AP|Reuters|Getty|EPA|Yonhap)[^)]*\)\s*$|"
+    r",\s*(?:left|right|centre|center|second (?:left|right)|front|rear)\s*,|\((?:[LRC]|left|right)\)",
+    re.IGNORECASE,
+)
+_DATELINE = re.compile(
+    r"^(?:[A-Z][A-Za-z.'/ -]{1,40},?\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s*)?)?"
+    r"\((?:Reuters|AP|AFP|CNN|Yonhap|BBC|UPI|Xinhua|dpa|Bloomberg)\)\s*[-–—:]+\s*"
+)
+_OUTLET_SUFFIX = re.compile(r"\s+(?:[-–—|:]\s+[^-–—|:]{2,40})$")
+
+
+def _is_boundary(text: str, match: re.Match[str]) -> bool:
+    """Whether a period/?/! match really ends a sentence, given abbreviations before it."""
+    if match.group(1) != ".":
+        return True
+    before = text[: match.start(1)]
+    word = re.search(r"([A-Za-z.]+)$", before)
+    if not word:
+        return True
+    token = word.group(1).lower().rstrip(".")
+    following = re.match(r"[\"'“‘(\[]?([A-Za-z]+)", text[match.end() :])
+    nxt = following.group(1).lower() if following else ""
+    if len(token) == 1:
+        return False  # an initial, as in "George W. Bush"
+    if token in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token):
+        # "the U.S. The next day" ends a sentence; "U.S. President" does not.
+        return "." in token and nxt in _STARTERS and token not in {"mr", "mrs", "ms", "dr"}
+    return True
+
+
+def _split_line(line: str) -> list[str]:
+    """Split one paragraph line into sentences."""
+    out, start = [], 0
+    for match in _BOUNDARY.finditer(line):
+        if _is_boundary(line, match):
+            end = match.end(2)
+            piece = line[start:end].strip()
+            if piece:
+                out.append(piece)
+            start = match.end()
+    rest = line[start:].strip()
+    if rest:
+        out.append(rest)
+    return out
+
+
+def _lines(text: str) -> list[str]:
+    """Paragraph lines, re-joining hard-wrapped lines that continue a sentence."""
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = " ".join(raw.split())
+        if not line:
+            lines.append("")
+            continue
+        prev = lines[-1] if lines else ""
+        if prev and prev[-1] not in ".!?:\"'”’)" and line[0].islower():
+            lines[-1] = prev + " " + line
+        else:
+            lines.append(line)
+    return [line for line in lines if line]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split plain text into sentences, keeping abbreviations like "Jan.", "U.S." and "Mr." whole."""
+    return [sentence for line in _lines(text) for sentence in _split_line(line)]
+
+
+def words(text: str) -> list[str]:
+    """Lowercase content words of a text (no stopwords, numbers or single letters)."""
+    return [w for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in STOPWORDS]
+
+
+def clean_title(title: str) -> str:
+    """A headline without its trailing " - Outlet" or " | Site" part."""
+    title = " ".join(title.split())
+    stripped = _OUTLET_SUFFIX.sub("", title)
+    return stripped if len(stripped.split()) >= 3 else title
+
+
+@dataclass
+class _Candidate:
+    """One sentence that may go into a summary."""
+
+    text: str
+    doc: int
+    position: int
+    vector: dict[str, float]
+    score: float = 0.0
+
+
+def _idf(word: str) -> float:
+    """Background rarity of a word from its zipf frequency (common words weigh little)."""
+    return max(0.3, 7.0 - zipf_frequency(word, "en"))
+
+
+def _vector(tokens: list[str]) -> dict[str, float]:
+    """A unit-length tf-idf vector."""
+    counts = Counter(tokens)
+    vec = {w: (1.0 + math.log(c)) * _idf(w) for w, c in counts.items()}
+    norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+    return {w: v / norm for w, v in vec.items()}
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    """Dot product of two unit vectors."""
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(w, 0.0) for w, v in a.items())
+
+
+def _usable(sentence: str) -> bool:
+    """Whether a sentence can stand alone in a summary (no captions, bylines, questions, stubs)."""
+    n_words = len(sentence.split())
+    if n_words < 6 or n_words > 60 or len(sentence) > 350:
+        return False
+    if sentence.endswith("?") or sentence[-1] not in ".!\"'”’)":
+        return False
+    if not (sentence[0].isupper() or sentence[0] in "\"“‘'"):
+        return False
+    if sentence.count('"') % 2 or sentence.count("“") != sentence.count("”"):
+        return False  # a fragment of a quotation split across sentences
+    return not _CAPTION.search(sentence)
+
+
+def _candidates(docs: list[tuple[str, str]]) -> list[_Candidate]:
+    """Usable sentences of every document, with their position in it."""
+    out = []
+    for d, (_title, text) in enumerate(docs):
+        seen = 0
+        for sentence in split_sentences(text or ""):
+            sentence = _DATELINE.sub("", sentence)
+            if not sentence or not _usable(sentence):
+                continue
+            tokens = words(sentence)
+            if len(tokens) < 3:
+                continue
+            out.append(_Candidate(sentence, d, seen, _vector(tokens)))
+            seen += 1
+    return out
+
+
+def _centroid(docs: list[tuple[str, str]], cands: list[_Candidate]) -> dict[str, float]:
+    """What the event is about: documents weigh equally, titles count double."""
+    total: Counter[str] = Counter()
+    for d, (title, _text) in enumerate(docs):
+        vecs = [c.vector for c in cands if c.doc == d]
+        for vec in vecs:
+            for w, v in vec.items():
+                total[w] += v / len(vecs)
+        for w, v in _vector(words(title or "")).items():
+            total[w] += 2.0 * v
+    norm = math.sqrt(sum(v * v for v in total.values())) or 1.0
+    return {w: v / norm for w, v in total.items()}
+
+
+def _select(cands: list[_Candidate], k: int, max_chars: int) -> list[_Candidate]:
+    """Maximal marginal relevance: good sentences that do not repeat each other."""
+    chosen: list[_Candidate] = []
+    used = 0
+    pool = sorted(cands, key=lambda c: -c.score)
+    while pool and len(chosen) < k:
+        best, best_value = None, -1e9
+        for cand in pool:
+            overlap = max((_cosine(cand.vector, c.vector) for c in chosen), default=0.0)
+            if overlap > 0.5:
+                continue  # the same fact again, often a wire copy
+            value = 0.7 * cand.score - 0.3 * overlap
+            if value > best_value:
+                best, best_value = cand, value
+        if best is None:
+            break
+        pool.remove(best)
+        extra = len(best.text) + (1 if chosen else 0)
+        if used + extra > max_chars:
+            continue
+        chosen.append(best)
+        used += extra
+    return chosen
+
+
+def _best_title(docs: list[tuple[str, str]]) -> str:
+    """The headline closest to what all headlines share."""
+    titles = [clean_title(t) for t, _ in docs if t and t.strip()]
+    if not titles:
+        return ""
+    vecs = [_vector(words(t)) for t in titles]
+    scores = [sum(_cosine(v, o) for o in vecs) for v in vecs]
+    return titles[max(range(len(titles)), key=lambda i: (scores[i], -abs(len(titles[i]) - 80)))]
+
+
+def _truncate(text: str, max_chars: int) -> str:
+    """Cut text at a word boundary to fit max_chars, marking the cut."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "…"
+
+
+def summarize(docs: list[tuple[str, str]], max_sentences: int = 3, max_chars: int = 400) -> str:
+    """An extractive summary (1-3 sentences) of one event from its (title, text) articles."""
+    cands = _candidates(docs)
+    if not cands:
+        return _truncate(_best_title(docs), max_chars)
+    centroid = _centroid(docs, cands)
+    for cand in cands:
+        lead = 0.25 / (1.0 + cand.position)  # news puts the gist first
+        pronoun = 0.1 if re.match(r"(?:He|She|It|They|This|That|But|And)\b", cand.text) else 0.0
+        cand.score = _cosine(cand.vector, centroid) + lead - pronoun
+    chosen = _select(cands, max(1, max_sentences), max_chars)
+    if not chosen:
+        best = max(cands, key=lambda c: c.score)
+        return _truncate(best.text, max_chars)
+    chosen.sort(key=lambda c: (c.position, c.doc))
+    return " ".join(c.text for c in chosen)

@@ -1,0 +1,118 @@
+"""The command line: documented commands and machine-readable output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from storyline.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def _commands() -> list[str]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    names = []
+    for name, cmd in group.commands.items():
+        subs = getattr(cmd, "commands", None)
+        names += [f"{name} {sub}" for sub in subs] if subs else [name]
+    return names
+
+
+def test_every_command_is_documented_in_the_readme():
+    readme = (REPO / "README.md").read_text()
+    missing = [c for c in _commands() if f"storyline {c.split()[0]}" not in readme or c.split()[-1] not in readme]
+    assert not missing, f"undocumented commands: {missing}"
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "storyline", *args],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "300", **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def seeded_db(tmp_path_factory, seeds) -> Path:
+    db = tmp_path_factory.mktemp("cli") / "cli.db"
+    proc = run_cli("ingest", "--db", str(db), str(seeds))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("0 failed")
+    return db
+
+
+def test_stories_json_has_the_documented_shape(seeded_db, seeds):
+    proc = run_cli("stories", "--db", str(seeded_db), "--json")
+    data = json.loads(proc.stdout)
+    assert isinstance(data, list) and len(data) == 1
+    story = data[0]
+    assert {"id", "title", "events"} <= set(story)
+    for event in story["events"]:
+        assert {"id", "date", "title", "summary", "articles"} <= set(event)
+        for article in event["articles"]:
+            assert {"id", "title", "outlet", "url", "source", "published", "duplicate_of"} <= set(article)
+    sources = {a["source"] for e in story["events"] for a in e["articles"]}
+    assert {str(p.resolve()) for p in seeds.iterdir()} <= sources
+
+
+def test_story_timeline_in_the_terminal(seeded_db):
+    story_id = json.loads(run_cli("stories", "--db", str(seeded_db), "--json").stdout)[0]["id"]
+    proc = run_cli("story", str(story_id), "--db", str(seeded_db))
+    assert proc.returncode == 0
+    text = proc.stdout
+    assert text.index("2025-08-12") < text.index("2026-01-09")
+    assert "Korea JoongAng Daily" in text and "WION" in text
+    assert "I will unconditionally respect" in text and "Kim Jong Un" in text
+
+
+def test_story_that_does_not_exist(seeded_db):
+    proc = run_cli("story", "999", "--db", str(seeded_db))
+    assert proc.returncode == 1 and "no story 999" in proc.stderr
+
+
+def test_events_and_articles_json(seeded_db):
+    events = json.loads(run_cli("events", "--db", str(seeded_db), "--json").stdout)
+    assert len(events) == 3 and events[0]["date"] >= events[-1]["date"]
+    articles = json.loads(run_cli("articles", "--db", str(seeded_db), "--json").stdout)
+    assert len(articles) == 9
+    assert sum(1 for a in articles if a["merged_into"]) == 1
+
+
+PAGE = """<!doctype html><html lang="en"><head><title>Night trains return | The Valley Courier</title>
+<meta property="og:site_name" content="The Valley Courier">
+<meta property="article:published_time" content="2024-05-02T08:00:00+00:00">
+<meta name="author" content="Ada Brook"></head><body>
+<nav><a href="/">Home</a> <a href="/news">News</a></nav>
+<article><h1>Night trains return to the valley line</h1>
+<p>The regional rail company restarted its overnight service between the two valley towns on Thursday, after a gap of eleven years.</p>
+<p>Passengers boarding the first train said the sleeper carriages had been refitted with new bunks and reading lamps.</p>
+<p>The company plans to run three trains a week through the summer and to decide on a winter timetable in September.</p>
+</article><footer>Copyright The Valley Courier. All rights reserved.</footer></body></html>"""
+
+
+def test_extract_json_from_a_file(tmp_path):
+    page = tmp_path / "night-trains.html"
+    page.write_text(PAGE)
+    proc = run_cli("extract", "--json", str(page))
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout.strip().splitlines()[0])
+    assert set(record) == {"source", "url", "title", "text", "published", "outlet", "byline", "language"}
+    assert record["outlet"] == "The Valley Courier"
+    assert record["published"].startswith("2024-05-02")
+    assert "sleeper carriages" in record["text"] and "All rights reserved" not in record["text"]
+
+
+def test_extract_bad_file_is_one_line(tmp_path):
+    missing = tmp_path / "nope.html"
+    proc = run_cli("extract", str(missing))
+    assert proc.returncode == 1
+    assert "nope.html" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -1,0 +1,68 @@
+"""Event dates read from text against the publication date."""
+
+from datetime import date
+
+from storyline.dates import combine, resolve_event_date
+from storyline.models import EventDate
+
+WED = date(2024, 3, 13)  # a Wednesday
+
+
+def test_previous_day_beats_report_day():
+    text = (
+        "The harbour authority confirmed the closure, local radio reported Wednesday.\n"
+        "Two tugboats collided near the pier the previous day, officials said."
+    )
+    got = resolve_event_date(text, WED)
+    assert got.day == date(2024, 3, 12)
+    assert got.method == "text"
+    assert "previous day" in got.evidence
+
+
+def test_weekday_resolves_to_the_latest_such_day_before_publication():
+    got = resolve_event_date("During a meeting on Monday, the council voted to close the library.", WED)
+    assert got.day == date(2024, 3, 11)
+
+
+def test_explicit_date_in_brackets_wins_over_the_weekday_alone():
+    got = resolve_event_date("The mayor resigned on Friday (Mar 8), according to the city paper.", WED)
+    assert got.day == date(2024, 3, 8)
+
+
+def test_future_plans_are_not_the_event():
+    text = "The two ministers are scheduled to meet on Friday. They spoke by phone on Tuesday."
+    assert resolve_event_date(text, WED).day == date(2024, 3, 12)
+
+
+def test_only_report_dates_are_used_when_nothing_else_is_said():
+    got = resolve_event_date("The agency said on Monday that the dam is safe.", WED)
+    assert got.day == date(2024, 3, 11)
+
+
+def test_old_background_dates_are_ignored_and_publication_is_the_fallback():
+    got = resolve_event_date("The bridge, opened on June 2, 1998, carries trams.", WED)
+    assert got.method == "published"
+    assert got.day == WED
+
+
+def test_year_is_inferred_across_new_year():
+    got = resolve_event_date("Fireworks were launched on Dec 31 over the bay.", date(2025, 1, 2))
+    assert got.day == date(2024, 12, 31)
+
+
+def test_no_publication_date_means_no_reading():
+    assert resolve_event_date("Something happened yesterday.", None) is None
+
+
+def test_combine_prefers_text_evidence_then_votes_then_earliest():
+    readings = [
+        EventDate(date(2024, 3, 12), "text", "a"),
+        EventDate(date(2024, 3, 12), "text", "b"),
+        EventDate(date(2024, 3, 13), "text", "c"),
+        EventDate(date(2024, 3, 10), "published", "p"),
+    ]
+    assert combine(readings).day == date(2024, 3, 12)
+    only_published = [EventDate(date(2024, 3, 14), "published", "x"), EventDate(date(2024, 3, 13), "published", "y")]
+    got = combine(only_published)
+    assert got.day == date(2024, 3, 13) and got.method == "published"
+    assert combine([]) is None

@@ -1,0 +1,225 @@
+"""The ingest pipeline end to end on real inputs: seeds, Google News, bad files, kill and resume."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from storyline import views
+from storyline.ingest import Pipeline
+from storyline.settings import load
+from storyline.store import Store
+
+GN_US = "data/feeds/google_news/us_top_stories_2019-11-14.xml"
+
+
+def ingest(store: Store, *paths: Path, **flags):
+    return Pipeline(store, load(flags, env={})).ingest_paths(list(paths))
+
+
+def prefix(source: str) -> str:
+    return Path(source).name[:3]
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory, seeds):
+    store = Store(tmp_path_factory.mktemp("seeds") / "s.db")
+    result = ingest(store, seeds)
+    assert result.failed == 0, result.errors
+    return store
+
+
+def snapshot(store: Store) -> dict[str, list[tuple]]:
+    """Every row that matters, without wall-clock timestamps."""
+    tables = {
+        "articles": "SELECT id, key, kind, title, url, outlet_id, event_id, duplicate_of, merged_into, listed_by, event_day FROM articles ORDER BY id",
+        "events": "SELECT id, story_id, title, date, summary, signature, first_day, last_day, n_articles FROM events ORDER BY id",
+        "stories": "SELECT id, title, signature, first_day, last_day FROM stories ORDER BY id",
+        "outlets": "SELECT id, name FROM outlets ORDER BY id",
+        "quotes": "SELECT id, article_id, text, speaker FROM quotes ORDER BY id",
+        "entities": "SELECT article_id, entity_id, count FROM article_entities ORDER BY 1, 2",
+    }
+    return {name: [tuple(r) for r in store.db.execute(sql)] for name, sql in tables.items()}
+
+
+def test_seeds_make_one_story_with_three_dated_events(seeded):
+    stories = views.stories_list(seeded)
+    assert len(stories) == 1
+    events = stories[0]["events"]
+    assert len(events) == 3
+    by_files = [sorted({prefix(a["source"]) for a in e["articles"] if a["kind"] != "linked"}) for e in events]
+    assert by_files == [["002", "004"], ["003"], ["000", "001"]]
+    assert events[0]["date"] == "2025-08-12"
+    assert events[1]["date"] in {"2025-12-26", "2025-12-27"}
+    assert events[2]["date"] == "2026-01-09"
+    assert [e["date"] for e in events] == sorted(e["date"] for e in events)
+
+
+def test_google_news_post_lists_its_outlets_and_wion_is_the_full_text(seeded):
+    january = views.stories_list(seeded)[0]["events"][2]
+    assert {"Vanguard News", "Reuters", "RealClearDefense", "NK News", "WION"} <= set(january["outlets"])
+    wion = [a for a in january["articles"] if a["outlet"] == "WION"]
+    assert len(wion) == 1 and prefix(wion[0]["source"]) == "001" and wion[0]["kind"] == "text"
+    merged = seeded.db.execute(
+        "SELECT l.title, a.source FROM articles l JOIN articles a ON a.id = l.merged_into WHERE l.kind = 'linked'"
+    ).fetchall()
+    assert [(t, prefix(s)) for t, s in merged] == [
+        ("Kim Jong Un pledges 'unconditional support' to Vladimir Putin as Ukraine war drags on", "001")
+    ]
+
+
+def test_event_dates_keep_their_evidence(seeded):
+    events = views.story_dict(seeded, views.stories_list(seeded)[0]["id"], detail=True)["events"]
+    assert events[0]["date_method"] == "text" and "previous day" in events[0]["date_evidence"]
+    assert events[2]["date_method"] == "text" and "Jan 9" in events[2]["date_evidence"]
+
+
+def test_reingesting_adds_nothing_and_changes_no_ids(seeded, seeds):
+    before = snapshot(seeded)
+    result = ingest(seeded, seeds)
+    assert (result.new, result.duplicates, result.failed) == (0, 0, 0)
+    assert snapshot(seeded) == before
+
+
+def test_full_text_first_then_listing_still_merges(tmp_path, seeds):
+    store = Store(tmp_path / "r.db")
+    for name in ("001", "004", "002", "003", "000"):
+        (path,) = seeds.glob(f"{name}_*")
+        assert ingest(store, path).failed == 0
+    stories = views.stories_list(store)
+    assert len(stories) == 1
+    january = [e for e in stories[0]["events"] if e["date"] == "2026-01-09"]
+    assert len(january) == 1
+    wion = [a for a in january[0]["articles"] if a["outlet"] == "WION"]
+    assert [prefix(a["source"]) for a in wion] == ["001"]
+
+
+def _items_with_lists(path: Path) -> list[tuple[str, set[str]]]:
+    """(title, outlets listed in its <ol>) for each item, read independently of Storyline."""
+    root = etree.parse(str(path))
+    out = []
+    for item in root.iter("item"):
+        desc = item.findtext("description") or ""
+        outlets = set(re.findall(r'<font color="#6f6f6f">(.*?)</font>', desc))
+        out.append((item.findtext("title"), {o.replace("&amp;", "&") for o in outlets}))
+    return out
+
+
+def test_google_news_capture_gives_an_event_per_item_with_all_outlets(tmp_path, shared):
+    path = shared / GN_US
+    store = Store(tmp_path / "g.db")
+    result = ingest(store, path)
+    assert result.failed == 0
+    items = store.db.execute(
+        "SELECT a.id, a.event_id FROM articles a WHERE a.kind = 'feed-item' ORDER BY a.id"
+    ).fetchall()
+    assert len(items) == 38
+    expected = _items_with_lists(path)
+    with_lists = [(row, outlets) for row, (_, outlets) in zip(items, expected) if outlets]
+    assert len(with_lists) == 34
+    for row, outlets in with_lists:
+        event = views.event_dict(store, store.event(row["event_id"]))
+        assert outlets <= set(event["outlets"]), (row["id"], outlets - set(event["outlets"]))
+
+
+def test_bad_inputs_fail_alone_with_one_clear_line(tmp_path, seeds):
+    db = tmp_path / "bad.db"
+    store = Store(db)
+    (good,) = seeds.glob("003_*")
+    assert ingest(store, good).failed == 0
+    before = snapshot(store)
+    store.close()
+
+    bad = tmp_path / "inbox"
+    bad.mkdir()
+    (bad / "empty.txt").write_bytes(b"")
+    (bad / "blob.txt").write_bytes(bytes(range(256)) * 8)
+    (bad / "broken.xml").write_text("<rss><channel><item><title>half</item></channel>")
+    (bad / "latin.txt").write_bytes("date 2024-01-02\nCaf\xe9 owners protest the new parking rules in the old town.".encode("latin-1"))
+    (bad / "huge.txt").write_bytes(b"date 2024-01-02\n" + b"word " * 10_000_000)
+    (bad / "report.pdf").write_bytes(b"%PDF-1.4 not really")
+    (bad / "ok.txt").write_text(
+        "date 2024-02-01 Volunteers restore the old lighthouse\n\n"
+        "Volunteers finished restoring the old lighthouse on the northern cape on Wednesday, "
+        "repainting the tower and replacing the lamp that had been dark since the storm last winter.\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "storyline", "ingest", "--db", str(db), str(bad)],
+        capture_output=True, text=True, env={**os.environ, "STORYLINE_NER": "fast", "COLUMNS": "400"}, timeout=300,
+    )
+    assert proc.returncode != 0
+    lines = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
+    reasons = {Path(l.split(": ")[1]).name: l for l in lines}
+    assert set(reasons) == {"empty.txt", "blob.txt", "broken.xml", "latin.txt", "huge.txt", "report.pdf"}
+    assert "empty" in reasons["empty.txt"]
+    assert "binary" in reasons["blob.txt"]
+    assert "XML" in reasons["broken.xml"] or "feed" in reasons["broken.xml"]
+    assert "UTF-8" in reasons["latin.txt"]
+    assert "too large" in reasons["huge.txt"]
+    assert "unknown format" in reasons["report.pdf"]
+    assert "1 new" in proc.stdout and "6 failed" in proc.stdout
+    store = Store(db)
+    after = snapshot(store)
+    for table, rows in before.items():
+        assert after[table][: len(rows)] == rows
+    titles = [r[0] for r in store.db.execute("SELECT title FROM articles")]
+    assert "Volunteers restore the old lighthouse" in titles
+
+
+def _write_corpus(shared: Path, folder: Path, n: int) -> None:
+    """Text files in Storyline's dated-text format, made at test time from real T17 articles."""
+    folder.mkdir()
+    written = 0
+    for topic in sorted((shared / "data/timelines/t17").iterdir()):
+        with gzip.open(topic / "articles.jsonl.gz", "rt", encoding="utf-8") as fh:
+            for i, line in enumerate(fh):
+                if i >= n // 4:
+                    break
+                rec = json.loads(line)
+                sentences = [s for s in rec["text"].split("\n") if s.strip()]
+                if len(sentences) < 3:
+                    continue
+                body = "\n\n".join(sentences[1:])
+                (folder / f"{topic.name}_{i:04d}.txt").write_text(f"date {rec['time'][:10]} {sentences[0][:150]}\n\n{body}\n")
+                written += 1
+        if written >= n:
+            break
+
+
+def test_kill_and_resume_ends_like_an_uninterrupted_run(tmp_path, shared):
+    corpus = tmp_path / "corpus"
+    _write_corpus(shared, corpus, 240)
+    env = {**os.environ, "STORYLINE_NER": "fast"}
+    cmd = [sys.executable, "-m", "storyline", "ingest", str(corpus)]
+    whole, killed = tmp_path / "whole.db", tmp_path / "killed.db"
+    subprocess.run(cmd + ["--db", str(whole)], env=env, capture_output=True, timeout=600, check=True)
+
+    proc = subprocess.Popen(cmd + ["--db", str(killed)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    stored = 0
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            with sqlite3.connect(killed, timeout=1) as db:
+                stored = db.execute("SELECT COUNT(*) FROM raw_inputs").fetchone()[0]
+        except sqlite3.Error:
+            continue
+        if stored >= 40:
+            break
+    assert proc.poll() is None, "ingest finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < stored
+    subprocess.run(cmd + ["--db", str(killed)], env=env, capture_output=True, timeout=600, check=True)
+    assert snapshot(Store(killed)) == snapshot(Store(whole))

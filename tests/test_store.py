@@ -1,0 +1,52 @@
+"""The SQLite store: migrations, WAL, transactions."""
+
+import sqlite3
+
+import pytest
+
+from storyline.models import Document
+from storyline.store import Store, StoreError, migrations
+
+
+def test_migrations_are_numbered_and_applied_once(tmp_path):
+    path = tmp_path / "m.db"
+    store = Store(path)
+    versions = [v for v, _ in migrations()]
+    assert versions == sorted(set(versions)) and versions[0] == 1
+    assert store.schema_version() == versions[-1]
+    store.close()
+    again = Store(path)  # reopening applies nothing twice
+    rows = again.db.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0]
+    assert rows == len(versions)
+
+
+def test_file_store_uses_wal(tmp_path):
+    store = Store(tmp_path / "w.db")
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_transaction_rolls_back_everything_on_error():
+    store = Store(":memory:")
+    doc = Document(source="mem", kind="text", key="k1", title="A ferry stops", text="body")
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.insert_article(doc, None)
+            raise RuntimeError("boom")
+    assert store.article_id_by_key("k1") is None
+    with store.transaction():
+        aid = store.insert_article(doc, None)
+    assert store.article(aid)["title"] == "A ferry stops"
+
+
+def test_raw_input_round_trip():
+    store = Store(":memory:")
+    rid = store.add_raw("x.txt", "abc", "text", b"date 2024-01-01 hello")
+    assert store.raw_exists("x.txt", "abc")
+    assert store.raw_content(rid) == b"date 2024-01-01 hello"
+
+
+def test_not_a_database_is_a_clear_error(tmp_path):
+    bogus = tmp_path / "notes.db"
+    bogus.write_bytes(b"these are my notes, not a database" * 100)
+    with pytest.raises(StoreError, match="notes.db"):
+        Store(bogus)
