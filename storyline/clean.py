@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from itertools import islice
 
 from storyline.models import TextMeta
 
@@ -14,6 +15,7 @@ _DATE_LINE = re.compile(r"^date\s+(\d{4})-(\d{2})-(\d{2})\b\s*(.*)$", re.I)
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*")
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _TERMINAL = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
+_STATEMENT = re.compile(r"[.…。][\"'”’)\]]*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 NAV_WORDS = frozenset(
@@ -55,10 +57,12 @@ _CRUMB_CHARS = frozenset(">»›/")
 _JUNK_START = re.compile(
     r"this (?:image|picture|photo|illustration) is (?:ai|computer)[- ]generated"
     r"|(?:file )?(?:photo|image|picture)\s*[:|]|follow us\b|\(?\s*with inputs? from\b"
-    r"|(?:e-?mail|phone|tel|telephone|fax|mobile|contact)\s*(?:us)?\s*[:.]|copyright\b"
+    r"|(?:e-?mail|phone|tel|telephone|fax|mobile|contact)\s*(?:us)?\s*[:.]"
+    r"|copyright\s*(?:©|\d{4})"
 )
 _JUNK_END = re.compile(
     r"(?i:\((?:image|photo|picture|pic|video)\s*(?:source|credit|courtesy)?\s*:[^)]*\)"
+    r"|\([^()]{0,40}\b(?:photo|image|picture)\b[^()]{0,60}\)"
     r"|\b(?:getty images|shutterstock|istock)\s*\)?)\s*$"
     r"|\b(?:[Pp]hotograph|[Pp]hoto|[Ii]mage|[Pp]icture|[Pp]ic)s?\s*(?:[Cc]redit)?\s*:"
     r"\s*\(?[A-Z][\w .,&/'-]{0,40}?\w\)?\s*$"
@@ -86,7 +90,8 @@ _SHORT_START = re.compile(
     r"(?: news(?: agency)?)?$"
 )
 _SHORT_MID = re.compile(
-    r" \| |\b(?:news|web|digital|online) desk\b|\b(?:terms of (?:use|service)|privacy policy)\b"
+    r" \| |\bdesk\s*(?:[|/,]|$)|\b(?:updated|published|posted|created)\s*(?:on|at)?\s*:"
+    r"|\b(?:terms of (?:use|service)|privacy policy)\b"
 )
 _DATE_TOKENS = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
@@ -100,11 +105,6 @@ _DATE_TOKENS = re.compile(
 def _norm(line: str) -> str:
     """One line with odd spaces collapsed and ends trimmed."""
     return _SPACES.sub(" ", line).strip()
-
-
-def _lines(text: str) -> list[str]:
-    """Normalised lines of the text, blank ones included as ''."""
-    return [_norm(line) for line in text.splitlines()]
 
 
 def _is_prose(line: str) -> bool:
@@ -167,58 +167,61 @@ def _is_trigger(line: str, prose: bool) -> bool:
     bare = _BULLET.sub("", line).strip()
     if _LABEL.match(bare):
         return True
-    key = re.sub(r"[^\w' ]+", " ", bare.lower().replace("’", "'"))
-    key = " ".join(key.split())
-    if len(key.split()) <= 8 and _TRIGGER.match(key):
+    key = " ".join(re.sub(r"[^\w' ]+", " ", bare.lower().replace("’", "'")).split())
+    if key.count(" ") < 8 and _TRIGGER.match(key):
         return True
     # An upper-case menu header (SECTORS, OPINION / BLOG) heads a list; an ad slot does not.
-    toks = _tokens(bare)
     return (
         bare.isupper()
         and _is_nav(bare)
         and not _BREADCRUMB.search(bare)
-        and not all(t in _AD_WORDS for t in toks)
+        and not all(t in _AD_WORDS for t in _tokens(bare))
     )
 
 
 def clean_text(text: str) -> str:
     """Article body paragraphs of scraped text, boilerplate removed, joined by blank lines."""
+    lines = [line for line in map(_norm, text.splitlines()) if line]
     seen: set[str] = set()
-    kept: list[tuple[str, bool]] = []
+    kept: list[tuple[int, bool]] = []
     in_block = False
-    for line in _lines(text):
-        if not line:
-            continue
+    for i, line in enumerate(lines):
         key = line.casefold()
         if key in seen:
             continue
         seen.add(key)
         prose = _is_prose(line)
-        if in_block and not prose:
+        # Link lists hold question headlines too; only a statement or long line ends one.
+        if in_block and not (prose and (_STATEMENT.search(line) or line.count(" ") >= 11)):
             continue
         if _is_trigger(line, prose):
             in_block = True
         elif not _is_junk(line, prose):
             in_block = False
-            kept.append((line, prose))
-    marks = [i for i, (_, prose) in enumerate(kept) if prose]
+            kept.append((i, prose))
+    marks = [n for n, (_, prose) in enumerate(kept) if prose]
     if marks:
         kept = kept[marks[0] : marks[-1] + 1]
-    return "\n\n".join(line for line, _ in kept)
+        if _is_question_headline(lines, kept[0][0]):
+            kept = kept[1:]
+    return "\n\n".join(lines[i] for i, _ in kept)
+
+
+def _is_question_headline(lines: list[str], i: int) -> bool:
+    """True when a sentence-like first line is a headline: '?' or '!' with a byline under it."""
+    return bool(re.search(r"[?!][\"'”’]?$", lines[i])) and any(
+        _is_meta(line) for line in lines[i + 1 : i + 4]
+    )
 
 
 # --- metadata -------------------------------------------------------------------------
 
 _HEAD_LINES = 40
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        ("jan january", "feb february", "mar march", "apr april", "may", "jun june",
-         "jul july", "aug august", "sep sept september", "oct october", "nov november",
-         "dec december")
-    )
-    for m in names.split()
-}
+_MONTH_NAMES = (
+    "jan january|feb february|mar march|apr april|may|jun june|jul july|aug august"
+    "|sep sept september|oct october|nov november|dec december"
+)
+_MONTHS = {m: i for i, names in enumerate(_MONTH_NAMES.split("|"), 1) for m in names.split()}
 _ZONES = {
     "utc": 0, "gmt": 0, "z": 0, "ist": 330, "kst": 540, "jst": 540, "hkt": 480, "sgt": 480,
     "pkt": 300, "msk": 180, "bst": 60, "cet": 60, "cest": 120, "eet": 120, "eest": 180,
@@ -229,13 +232,13 @@ _ZONES = {
 _MONTH_RE = r"(?P<mon>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _CLOCK_RE = (
     r"(?P<h>\d{1,2})[:.](?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ap>[ap]\.?m\.?)?"
-    r"(?:\s*\(?\s*(?P<tz>(?:gmt|utc)\s*[+-]\d{1,2}(?::?\d{2})?|[+-]\d{2}:?\d{2}|z\b|"
+    r"(?:\s*\(?\s*(?P<tz>(?:gmt|utc)\s*[+-]\d{1,2}(?::?\d{2})?|[+-]\d{2}:?\d{2}|"
     + "|".join(sorted(_ZONES, key=len, reverse=True))
     + r")\b)?"
 )
 # A zone only counts after a clock time, so "2026 et ..." in French is not Eastern Time.
 _TIME_RE = r"(?:,?\s*(?:at\s+)?" + _CLOCK_RE + ")?"
-_CLOCK = re.compile(_CLOCK_RE.replace("[:.]", ":", 1), re.I)
+_CLOCK = re.compile(_CLOCK_RE, re.I)
 _DATE_RES = tuple(
     re.compile(p + _TIME_RE, re.I)
     for p in (
@@ -262,7 +265,7 @@ _BYLINE_END = re.compile(
     re.I,
 )
 _NAME_TOKEN = re.compile(r"[^\W\d_]+(?:['’.-][^\W\d_]*)*")
-_PARTICLES = frozenset({"van", "von", "der", "den", "de", "da", "di", "del", "la", "le", "bin", "al"})
+_PARTICLES = frozenset("van von der den de da di del la le bin al".split())
 OUTLET_WORDS = frozenset(
     """Daily Times News Post Herald Journal Tribune Agency Gazette Chronicle Telegraph
     Guardian Express Observer Standard Mirror Mail Review Press Insider Today Wire Media
@@ -290,21 +293,17 @@ _ABBREV = re.compile(
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*(?=\s+[\"'“‘(]?[A-Z0-9])")
 
 
-def _to_utc(year: int, month: int, day: int, m: re.Match[str] | None) -> datetime | None:
+def _to_utc(year: int, month: int, day: int, clock: re.Match[str] | None) -> datetime | None:
     """A UTC datetime from a date and a match holding clock time and zone, or None."""
-    if m is None or m["h"] is None:
-        return _to_utc(year, month, day, _CLOCK.match("0:00"))
+    t = clock.groupdict() if clock and clock["h"] else {}
     try:
-        hour = int(m["h"] or 0)
-        ap = (m["ap"] or "").lower()[:1]
-        if ap == "p" and hour < 12:
-            hour += 12
-        elif ap == "a" and hour == 12:
-            hour = 0
-        local = datetime(year, month, day, hour, int(m["mi"] or 0), int(m["s"] or 0))
+        hour = int(t.get("h") or 0)
+        if t.get("ap"):
+            hour = hour % 12 + (12 if t["ap"][0].lower() == "p" else 0)
+        local = datetime(year, month, day, hour, int(t.get("mi") or 0), int(t.get("s") or 0))
     except ValueError:
         return None
-    return (local - timedelta(minutes=_zone_minutes(m["tz"]))).replace(tzinfo=timezone.utc)
+    return (local - timedelta(minutes=_zone_minutes(t.get("tz")))).replace(tzinfo=timezone.utc)
 
 
 def _zone_minutes(tz: str | None) -> int:
@@ -315,10 +314,8 @@ def _zone_minutes(tz: str | None) -> int:
     if tz in _ZONES:
         return _ZONES[tz]
     num = re.search(r"([+-])(\d{1,2}):?(\d{2})?$", tz)
-    if not num:
-        return 0
-    minutes = int(num[2]) * 60 + int(num[3] or 0)
-    return minutes if num[1] == "+" else -minutes
+    minutes = int(num[2]) * 60 + int(num[3] or 0) if num else 0
+    return -minutes if num and num[1] == "-" else minutes
 
 
 def _ymd(m: re.Match[str]) -> tuple[int, int, int]:
@@ -358,21 +355,15 @@ def _parse_datetime(text: str) -> datetime | None:
         import dateparser  # deferred: importing it costs about a second
     except ImportError:
         return None
-    parsed = dateparser.parse(
-        text,
-        settings={
-            "PARSERS": ["absolute-time"],
-            "REQUIRE_PARTS": ["day", "month", "year"],
-            "TIMEZONE": "UTC",
-            "TO_TIMEZONE": "UTC",
-            "RETURN_AS_TIMEZONE_AWARE": True,
-        },
-    )
+    # Absolute dates only: "3 hours ago" would make the result depend on today.
+    settings = {"PARSERS": ["absolute-time"], "REQUIRE_PARTS": ["day", "month", "year"],
+                "TIMEZONE": "UTC", "TO_TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True}
+    parsed = dateparser.parse(text, settings=settings)
     return parsed.astimezone(timezone.utc) if parsed else None
 
 
 def _find_published(lines: list[str]) -> datetime | None:
-    """Publication time from 'Published:' style cues, else a date-only header line."""
+    """Publication time from 'Published:' style cues, else a date on a header line."""
     found: list[tuple[int, datetime]] = []
     for line in lines:
         if _is_prose(line):
@@ -382,7 +373,8 @@ def _find_published(lines: list[str]) -> datetime | None:
             if when:
                 rank = 1 if m["cue"].lower() in ("updated", "last updated", "modified") else 0
                 found.append((rank, when))
-        if not found and _is_date_only(line):
+        # No cue: a bare date line, or a date riding on a byline ("By X | 10 May 2025").
+        if not found and (_is_date_only(line) or _is_meta(line)):
             when = _regex_datetime(line)
             if when:
                 found.append((2, when))
@@ -469,15 +461,10 @@ def _find_outlet(head: list[str], text: str, title: str | None) -> str | None:
     for line in head[:8]:
         if line != title and _is_outlet_line(line):
             return line
-    for m in _COPYRIGHT.finditer(text):
-        name = _clean_outlet(m["name"])
-        if name:
-            return name
-    for m in _CONNECT.finditer(text):
-        name = _clean_outlet(m["name"])
-        if name and not OUTLET_WORDS.isdisjoint(name.split()):
-            return name
-    return None
+    names = [m["name"] for m in _COPYRIGHT.finditer(text)]
+    # "connect with the X" also fits "connect with Twitter"; demand a masthead word.
+    names += [m["name"] for m in _CONNECT.finditer(text) if set(m["name"].split()) & OUTLET_WORDS]
+    return next(filter(None, map(_clean_outlet, names)), None)
 
 
 def _is_headline(line: str) -> bool:
@@ -523,13 +510,7 @@ def _infer_title(lines: list[str]) -> str | None:
 
 def text_metadata(text: str) -> TextMeta:
     """Title, outlet, byline and publication time read from the header of scraped text."""
-    head: list[str] = []
-    for raw in text.splitlines():
-        line = _norm(raw)
-        if line:
-            head.append(line)
-            if len(head) == _HEAD_LINES:
-                break
+    head = list(islice(filter(None, map(_norm, text.splitlines())), _HEAD_LINES))
     meta = TextMeta()
     first = _DATE_LINE.match(head[0]) if head else None
     if first:

@@ -142,6 +142,36 @@ def mentions(text: str, published: date, title: str | None = None) -> list[Menti
     return found
 
 
+_DATELINE = re.compile(
+    rf"(?:{_MONTH_RE}\s+{_DAY_RE}(?!\d)\s*,?\s*(?P<year>(?:19|20)\d\d)"
+    rf"|{_DAY_RE.replace('day>', 'day2>')}\s+{_MONTH_RE.replace('month>', 'month2>')}\s*,?\s*(?P<year2>(?:19|20)\d\d)"
+    rf"|(?P<iso>(?:19|20)\d\d\s*-\s*[01]\d\s*-\s*[0-3]\d))",
+    re.IGNORECASE,
+)
+DATELINE_LINES = 6
+
+
+def find_dateline(text: str) -> date | None:
+    """A full date (with year) standing in the first lines of scraped text: the publication date."""
+    for line in text.strip().splitlines()[:DATELINE_LINES]:
+        if len(line) > 120:
+            continue
+        m = _DATELINE.search(line)
+        if not m:
+            continue
+        if m.group("iso"):
+            try:
+                return date.fromisoformat(re.sub(r"\s", "", m.group("iso")))
+            except ValueError:
+                continue
+        month = (m.group("month") or m.group("month2")).lower().rstrip(".")
+        try:
+            return date(int(m.group("year") or m.group("year2")), _MONTHS[month], int(m.group("day") or m.group("day2")))
+        except (ValueError, KeyError):
+            continue
+    return None
+
+
 def resolve_event_date(text: str, published: date | None, title: str | None = None) -> EventDate | None:
     """When the happening an article reports took place, with the evidence; None without any date."""
     if published is None:

@@ -10,7 +10,7 @@ from .models import EventDate
 from .settings import Settings
 from .store import Store
 from .summarize import summarize
-from .vectors import Centroid, CentroidIndex, Vector, cosine, document_vector
+from .vectors import Centroid, CentroidIndex, Vector, cosine, document_vector, top_terms
 
 MERGE_MIN = 0.45  # title match at which listed coverage is taken to be a stored full text
 MERGE_MARGIN = 0.05  # ... and by how much it must beat the next-best listing
@@ -55,13 +55,32 @@ class GroupAssigner:
             self._load(self.span[1], hi)
         self.span = (min(lo, self.span[0]), max(hi, self.span[1]))
 
+    def candidates(self, vec: Vector, day: date | None) -> list[tuple[float, int]]:
+        """Groups in the window that reach the threshold, most similar first."""
+        self._ensure(day)
+        return [(score, gid) for score, gid in self.index.search(vec, day) if score >= self.threshold]
+
     def best(self, vec: Vector, day: date | None) -> tuple[int | None, float]:
         """The most similar group within the window if similar enough, and the similarity."""
-        self._ensure(day)
-        scored = self.index.search(vec, day)
-        if scored and scored[0][0] >= self.threshold:
-            return scored[0][1], scored[0][0]
-        return None, scored[0][0] if scored else 0.0
+        found = self.candidates(vec, day)
+        return (found[0][1], found[0][0]) if found else (None, 0.0)
+
+    def absorb(self, keep: int, drop: int) -> Centroid:
+        """Fold group `drop` into group `keep` (signatures and spans); the caller moves the members."""
+        a, b = self.centroid(keep), self.centroid(drop)
+        terms = dict(a.terms)
+        for k, v in b.terms.items():
+            terms[k] = terms.get(k, 0.0) + v
+        days = [d for d in (a.first_day, a.last_day, b.first_day, b.last_day) if d]
+        merged = Centroid(keep, top_terms(terms, self.index.max_terms), a.n + b.n, min(days, default=None), max(days, default=None))
+        self.index.remove(drop)
+        self.index.put(merged)
+        self.store.save_centroid(
+            self.table, keep, merged.dumps(),
+            merged.first_day.isoformat() if merged.first_day else None,
+            merged.last_day.isoformat() if merged.last_day else None,
+        )
+        return merged
 
     def open(self, day: date | None, title: str = "") -> int:
         """A new, empty group."""
@@ -90,6 +109,34 @@ class GroupAssigner:
             row = self.store.group(self.table, gid)
             c = Centroid.loads(gid, row["signature"], row["first_day"], row["last_day"])
         return c
+
+
+BRIDGE_RATIO = 0.85  # an article bridges two events only if it matches the second almost as well
+BRIDGE_CANDIDATES = 4
+
+
+def bridge(
+    events: GroupAssigner, store: Store, event_id: int, near: list[tuple[float, int]], settings: Settings
+) -> tuple[int, set[int]]:
+    """Merge the events an article bridges; return the event it ends in and the retired events.
+
+    Reports of one happening that first arrived in different words open two events; an article
+    matching both about equally, whose signatures also match, shows they are one. Only those
+    events change: the archive is never re-clustered.
+    """
+    retired: set[int] = set()
+    top = near[0][0] if near else 0.0
+    for score, other in near[1:BRIDGE_CANDIDATES]:
+        if other == event_id or other not in events.index.items or score < BRIDGE_RATIO * top:
+            continue
+        if cosine(events.centroid(event_id).terms, events.centroid(other).terms) < settings.event_merge_threshold:
+            continue
+        keep, drop = min(event_id, other), max(event_id, other)
+        events.absorb(keep, drop)
+        store.merge_events(keep, drop)
+        retired.add(drop)
+        event_id = keep
+    return event_id, retired
 
 
 def title_match(listed_title: str, title: str | None, text: str) -> float:
@@ -173,11 +220,14 @@ def choose_title(members: list[sqlite3.Row], centroid: Centroid) -> str:
     return ""
 
 
+SUMMARY_SOURCES = 12  # the earliest independent reports say what an event is; more only costs time
+
+
 def refresh(store: Store, event_id: int, centroid: Centroid, settings: Settings) -> None:
     """Recompute an event's title, date and summary from its members."""
     members = store.event_members(event_id)
     when = dates.combine(member_dates(members))
-    docs = [(m["title"] or "", m["text"] or "") for m in members if m["duplicate_of"] is None]
+    docs = [(m["title"] or "", m["text"] or "") for m in members if m["duplicate_of"] is None][:SUMMARY_SOURCES]
     store.update_event(
         event_id,
         title=choose_title(members, centroid),
@@ -186,4 +236,5 @@ def refresh(store: Store, event_id: int, centroid: Centroid, settings: Settings)
         date_evidence=when.evidence if when else None,
         summary=summarize(docs, max_sentences=settings.summary_sentences) if docs else "",
         n_articles=len(members),
+        dirty=0,
     )

@@ -6,8 +6,9 @@ import codecs
 import json
 import logging
 import re
+from collections import deque
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,7 +38,9 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)|<\?xml[^>]+encoding=["']([\w.:-]+)""", re.I)
+_DECLARED_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)|<\?xml[^>]+encoding=["']([\w.:-]+)""", re.I
+)
 
 
 def decode_html(data: bytes) -> str:
@@ -108,9 +111,9 @@ def meta_tags(tree: HtmlElement) -> dict[str, str]:
 
 def _json_items(data: Any) -> Iterator[dict[str, Any]]:
     """Every dict in a JSON-LD payload, @graph and nested lists included, outermost first."""
-    stack = [data]
+    stack = deque([data])
     while stack:
-        item = stack.pop(0)
+        item = stack.popleft()
         if isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, dict):
@@ -137,7 +140,7 @@ def json_ld(tree: HtmlElement) -> list[dict[str, Any]]:
     return items
 
 
-_ARTICLE_TYPES = re.compile(r"Article|Posting|Report|NewsArticle|Blog|Review", re.I)
+_ARTICLE_TYPES = re.compile(r"Article|Posting|Report|Blog|Review", re.I)
 
 
 def _type_of(item: dict[str, Any]) -> str:
@@ -170,11 +173,11 @@ def _names(value: Any) -> list[str]:
 
 # --- dates ---------------------------------------------------------------------------------
 
-# publication-date meta keys, strongest first; "modified" keys are deliberately absent
+# publication-date meta keys, strongest first; "modified" keys are deliberately absent.
+# Open Graph stamps come before JSON-LD, whose datePublished is more often written in the
+# wrong zone; the other meta keys come after it.
+_OPEN_GRAPH_DATE_META = ("article:published_time", "og:published_time", "og:article:published_time")
 _DATE_META = (
-    "article:published_time",
-    "og:published_time",
-    "og:article:published_time",
     "datepublished",
     "article.published",
     "published_time",
@@ -195,12 +198,22 @@ _DATE_META = (
     "date",
 )
 _EARLIEST = datetime(1995, 1, 1, tzinfo=timezone.utc)
+_MAX_OFFSET = timedelta(hours=14)  # the widest UTC offset in use
+_SAME_INSTANT = timedelta(minutes=1)
+# newsroom zones that put a UTC stamp on the URL's day lie within this of UTC; a larger shift
+# means the URL day is something else (a slug made the day before, a scheduled post)
+_MAX_NEWSROOM_SHIFT = timedelta(hours=10)
+_QUARTER_HOUR = timedelta(minutes=15)
+
+# a year, alone or opening a compact 20200607 date
+_HAS_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?:\d{4})?(?!\d)")
 
 
 def parse_datetime(value: str | None) -> datetime | None:
-    """A timezone-aware datetime from an ISO-like or common textual date, else None."""
+    """A datetime from an ISO-like or common textual date; naive when it names no zone."""
     value = _squash(value)
-    if not value or not any(char.isdigit() for char in value):
+    # without a four-digit year dateutil fills the gaps from today, which is never right
+    if not value or not _HAS_YEAR.search(value):
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -209,10 +222,14 @@ def parse_datetime(value: str | None) -> datetime | None:
             parsed = dateparser.parse(value, fuzzy=False)
         except (ValueError, OverflowError, TypeError):
             return None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        # a date without zone is read as UTC: day-level dates stay on their day
-        parsed = parsed.replace(tzinfo=timezone.utc)
+    if parsed.tzinfo is not None and parsed.utcoffset() is None:
+        parsed = parsed.replace(tzinfo=None)
     return parsed
+
+
+def _aware(moment: datetime) -> datetime:
+    """A naive datetime read as UTC, so day-level dates stay on their day."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _plausible(moment: datetime | None) -> datetime | None:
@@ -220,20 +237,36 @@ def _plausible(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     now = datetime.now(timezone.utc) + timedelta(days=1)
-    return moment if _EARLIEST <= moment <= now else None
+    return moment if _EARLIEST <= _aware(moment) <= now else None
+
+
+def _markup_candidates(tree: HtmlElement, meta: dict[str, str], article: dict[str, Any]) -> Iterator[datetime]:
+    """Plausible publication dates from JSON-LD, meta tags and <time> markup, strongest first."""
+    values = [meta.get(key) for key in _OPEN_GRAPH_DATE_META]
+    values += [article.get("datePublished"), article.get("dateCreated")]
+    values += [meta.get(key) for key in _DATE_META]
+    values += tree.xpath('//time[@itemprop="datePublished" or contains(@class, "pub")]/@datetime')
+    for value in values:
+        if isinstance(value, str) and (moment := _plausible(parse_datetime(value))):
+            yield moment
 
 
 def _markup_date(tree: HtmlElement, meta: dict[str, str], article: dict[str, Any]) -> datetime | None:
     """The publication date the page states in its structured markup."""
-    candidates = [article.get("datePublished"), article.get("dateCreated")]
-    candidates += [meta.get(key) for key in _DATE_META]
-    for value in candidates:
-        if isinstance(value, str) and (moment := _plausible(parse_datetime(value))):
-            return moment
-    for elem in tree.xpath('//time[@itemprop="datePublished" or contains(@class, "pub")][@datetime]'):
-        if moment := _plausible(parse_datetime(elem.get("datetime"))):
-            return moment
-    return None
+    candidates = list(_markup_candidates(tree, meta, article))
+    if not candidates:
+        return None
+    first = candidates[0]
+    zoned = [other for other in candidates[1:] if other.tzinfo is not None]
+    if first.tzinfo is None:
+        if first.time() == time(0):
+            return first  # a bare day is the page's own calendar day
+        # a clock time without zone is local to somewhere: a zoned stamp of that instant is exact
+        return next((other for other in zoned if abs(other - _aware(first)) <= _MAX_OFFSET), first)
+    if first.utcoffset() == timedelta(0):
+        # the same instant written with the newsroom's offset also tells its calendar day
+        return next((other for other in zoned if other.utcoffset() and abs(other - first) < _SAME_INSTANT), first)
+    return first
 
 
 def _fallback_date(tree: HtmlElement, url: str | None) -> datetime | None:
@@ -248,7 +281,6 @@ def _fallback_date(tree: HtmlElement, url: str | None) -> datetime | None:
 
 # /2020/06/07/, /2020-06-07, _20200607 ... in a URL path; the separators must match
 _URL_DATE = re.compile(r"(?<!\d)(20\d\d|19\d\d)([/_.-]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?!\d)")
-_MAX_OFFSET = timedelta(hours=14)
 
 
 def url_date(url: str | None) -> date | None:
@@ -266,13 +298,14 @@ def url_date(url: str | None) -> date | None:
 
 
 def _on_day(moment: datetime, day: date) -> datetime | None:
-    """The same instant in the nearest whole-hour zone where it falls on `day`, if any."""
+    """A UTC stamp re-expressed in the nearest whole-hour zone where it falls on `day`."""
     if moment.date() == day:
         return moment
+    if moment.utcoffset() != timedelta(0):
+        return None  # the page gave its own zone: its clock already shows the local day
     step = timedelta(hours=1 if day > moment.date() else -1)
-    offset = moment.utcoffset() or timedelta(0)
-    shifted = moment
-    while abs(offset + step) <= _MAX_OFFSET:
+    offset = timedelta(0)
+    while abs(offset + step) <= _MAX_NEWSROOM_SHIFT:
         offset += step
         shifted = moment.astimezone(timezone(offset))
         if shifted.date() == day:
@@ -280,29 +313,78 @@ def _on_day(moment: datetime, day: date) -> datetime | None:
     return None
 
 
+# publication stamps that scripts, RDF trackback blocks and data attributes repeat in raw markup
+_SCRIPT_DATE = re.compile(
+    r"""(?i)(?:date_?published|publi(?:cation|shed|sh)_?(?:date|time)|dc:date|pubdate)["']?\s*[:=]\s*["']"""
+    r"""((?:19|20)\d\d-[01]\d-[0-3]\d(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d)?(?:\.\d+)?(?:Z|[+-][01]\d:?[0-5]\d)?)?)["']"""
+)
+# a case-insensitive regex over a whole page is slow; literal-led hints find the few places to try
+_SCRIPT_DATE_HINTS = tuple(
+    re.compile(hint) for hint in ("ub(?:lish|lication|date)", "UB(?:LISH|LICATION|DATE)", "c:date", "C:DATE")
+)
+_HINT_WINDOW = (8, 90)
+
+
+def _script_dates(html: str) -> list[datetime]:
+    """Plausible publication stamps written into the raw page outside the parsed markup."""
+    starts: dict[int, str] = {}
+    for hint in _SCRIPT_DATE_HINTS:
+        for found in hint.finditer(html):
+            index = found.start()
+            match = _SCRIPT_DATE.search(html, max(0, index - _HINT_WINDOW[0]), index + _HINT_WINDOW[1])
+            if match:
+                starts.setdefault(match.start(), match.group(1))
+    moments = (_plausible(parse_datetime(starts[start])) for start in sorted(starts))
+    return [moment for moment in moments if moment is not None]
+
+
+def _local_twin(moment: datetime, others: list[datetime]) -> datetime:
+    """A UTC stamp shown in the page's zone, when the page also writes it as local clock time."""
+    for other in others:
+        if other.tzinfo is not None or other.time() == time(0):
+            continue
+        offset = other - moment.replace(tzinfo=None)
+        zone = _QUARTER_HOUR * round(offset / _QUARTER_HOUR)
+        # the same minute shifted by a real zone offset: that zone is the newsroom's
+        if zone and abs(zone) <= _MAX_OFFSET and abs(offset - zone) < _SAME_INSTANT:
+            return moment.astimezone(timezone(zone))
+    return moment
+
+
 def find_published(
     tree: HtmlElement,
     url: str | None = None,
     meta: dict[str, str] | None = None,
     article: dict[str, Any] | None = None,
+    html: str | None = None,
 ) -> datetime | None:
     """The publication instant, expressed in the zone of the page's own calendar day."""
     meta = meta_tags(tree) if meta is None else meta
     article = _article_item(json_ld(tree)) if article is None else article
     day = url_date(url) or url_date(_canonical(tree, meta))
     moment = _markup_date(tree, meta, article)
+    if moment is not None and moment.utcoffset() == timedelta(0) and html:
+        moment = _local_twin(moment, _script_dates(html))
     if moment is not None:
-        # timestamps are often stored in UTC while the URL keeps the newsroom's day
+        moment = _aware(moment)
+        # stamps are often stored in UTC while the URL keeps the newsroom's day
         return (_on_day(moment, day) if day else None) or moment
     if day is not None:
         return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-    return _fallback_date(tree, url)
+    scripted = _script_dates(html) if html else []
+    if scripted:
+        return _aware(scripted[0])
+    # media uploads are filed by day, and the lead image is uploaded with the story
+    if image_day := url_date(meta.get("og:image")):
+        return datetime(image_day.year, image_day.month, image_day.day, tzinfo=timezone.utc)
+    found = _fallback_date(tree, url)
+    return _aware(found) if found else None
 
 
 def extract_date(html: str | bytes, url: str | None = None) -> datetime | None:
-    """Publication date of a page, as a UTC datetime, or None."""
-    moment = find_published(parse_html(html), url)
-    return moment.astimezone(timezone.utc) if moment else None
+    """Publication instant in the page's own zone (its .date() is the day the page shows)."""
+    text = decode_html(html) if isinstance(html, bytes) else html
+    return find_published(parse_html(text), url, html=text)
 
 
 # --- main text -----------------------------------------------------------------------------
@@ -347,38 +429,36 @@ def _is_title(text: str, titles: list[list[str]]) -> bool:
     return False
 
 
+def _is_site_line(text: str, limit: int) -> bool:
+    """A short line about the site (copyright, newsletter, sharing), not about the story."""
+    return len(text) < limit and _BOILERPLATE.search(text) is not None
+
+
 def _clean_blocks(blocks: list[_Element], titles: list[list[str]], links: set[str]) -> list[_Element]:
     """Drop the headline and standfirst above the story, and link lists and site lines."""
     texts = {id(block): _element_text(block) for block in blocks}
     kept = [block for block in blocks if texts[id(block)]]
     # the headline and its deck sit above the first paragraph
-    dropped = 0
-    while kept and dropped < _LEAD_BLOCKS:
+    for _ in range(_LEAD_BLOCKS):
+        if not kept:
+            break
         text = texts[id(kept[0])]
         if not ((kept[0].tag == "head" and len(text) < _HEADING) or _is_title(text, titles)):
             break
         kept.pop(0)
-        dropped += 1
     # a story never ends on a heading, a link or a site line: those belong to the page
     while len(kept) > 1:
         block, text = kept[-1], texts[id(kept[-1])]
-        if not (
-            block.tag == "head"
-            or _is_link_block(block, text, links)
-            or (len(text) < _SHORT_TAIL and _BOILERPLATE.search(text))
-        ):
+        if not (block.tag == "head" or _is_link_block(block, text, links) or _is_site_line(text, _SHORT_TAIL)):
             break
         kept.pop()
+    # inside the story, only short blocks can be told apart from its text this way
     filtered = [
         block
         for block in kept
         if not (
-            (len(texts[id(block)]) < _SHORT_BLOCK and _BOILERPLATE.search(texts[id(block)]))
-            or (
-                block.tag in ("p", "list")
-                and len(texts[id(block)]) < _LINK_BLOCK
-                and _is_link_block(block, texts[id(block)], links)
-            )
+            _is_site_line(text := texts[id(block)], _SHORT_BLOCK)
+            or (block.tag in ("p", "list") and len(text) < _LINK_BLOCK and _is_link_block(block, text, links))
         )
     ]
     return filtered or kept
@@ -395,9 +475,14 @@ def main_text(tree: HtmlElement, url: str | None = None, titles: list[str] | Non
     if result is None or result.body is None:
         return ""
     title_words = [words for title in titles or () if (words := _tokens(title))]
-    blocks = _clean_blocks(list(result.body), title_words, _link_texts(tree))
-    paragraphs = (xmltotxt(block, False).strip() for block in blocks)
-    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+    links = _link_texts(tree)
+    blocks = _clean_blocks(list(result.body), title_words, links)
+    paragraphs = [paragraph for block in blocks if (paragraph := xmltotxt(block, False).strip())]
+    # the extractor's last resort dumps whatever text it finds; menus alone are not an article
+    lines = [line for paragraph in paragraphs for line in paragraph.splitlines() if line.strip()]
+    if all(_squash(line) in links for line in lines):
+        return ""
+    return "\n\n".join(paragraphs)
 
 
 # --- metadata ------------------------------------------------------------------------------
@@ -460,13 +545,45 @@ def _canonical(tree: HtmlElement, meta: dict[str, str]) -> str | None:
     return candidate if _host(candidate) else None
 
 
-def _title(tree: HtmlElement, meta: dict[str, str], article: dict[str, Any]) -> str | None:
-    """Headline: og/twitter title, JSON-LD headline, first h1, then <title>."""
+_TITLE_PARTS = re.compile(r"\s+[|\-\u2013\u2014:\u00b7\u2022\u00bb/]\s+")
+
+
+def _plain(text: str) -> str:
+    """Lower-cased letters and digits only, for matching names loosely."""
+    return "".join(_tokens(text))
+
+
+def _strip_site(title: str, names: list[str]) -> str:
+    """A headline without the " | Outlet" part that pages append or prepend."""
+    separators = list(_TITLE_PARTS.finditer(title))
+    if not separators:
+        return title
+    keys = {key for name in names if name and (key := _plain(name))}
+    if _plain(title[separators[-1].end() :]) in keys:
+        return title[: separators[-1].start()]
+    if _plain(title[: separators[0].start()]) in keys:
+        return title[separators[0].end() :]
+    return title
+
+
+def _site_names(meta: dict[str, str], article: dict[str, Any], url: str | None) -> list[str]:
+    """What a page calls its site: og:site_name, publisher, host and its main label."""
+    names = [meta.get("og:site_name") or "", meta.get("application-name") or "", *_names(article.get("publisher"))]
+    host = _host(url)
+    if host:
+        labels = host.split(".")
+        names += [host, ".".join(labels[:-1]), labels[-2] if len(labels) > 1 else labels[0]]
+    return names
+
+
+def _title(tree: HtmlElement, meta: dict[str, str], article: dict[str, Any], url: str | None) -> str | None:
+    """Headline: og/twitter title, JSON-LD headline, first h1, then <title>; site name removed."""
     headline = article.get("headline") if isinstance(article.get("headline"), str) else None
     h1 = next((text for elem in tree.iter("h1") if (text := _element_text(elem))), None)
-    for candidate in (meta.get("og:title"), meta.get("twitter:title"), headline, h1, _element_text_or_none(tree, "title")):
+    page_title = _element_text_or_none(tree, "title")
+    for candidate in (meta.get("og:title"), meta.get("twitter:title"), headline, h1, page_title):
         if candidate and _squash(candidate):
-            return _squash(candidate)
+            return _strip_site(_squash(candidate), _site_names(meta, article, url))
     return None
 
 
@@ -492,7 +609,9 @@ def _byline(meta: dict[str, str], article: dict[str, Any]) -> str | None:
 def _outlet(meta: dict[str, str], article: dict[str, Any], url: str | None) -> str | None:
     """Outlet name: og:site_name, JSON-LD publisher, else the host name."""
     publisher = _names(article.get("publisher"))
-    return meta.get("og:site_name") or (publisher[0] if publisher else None) or _host(url)
+    # some sites pack a tagline or section list into og:site_name after a bar
+    site = _TITLE_PARTS.split(meta.get("og:site_name", ""))[0].lstrip("@").strip()
+    return site or (publisher[0] if publisher else None) or _host(url)
 
 
 def _description(meta: dict[str, str], article: dict[str, Any]) -> str | None:
@@ -509,11 +628,12 @@ def _description(meta: dict[str, str], article: dict[str, Any]) -> str | None:
 
 def extract_html(html: str | bytes, source: str, url: str | None = None) -> Document:
     """Turn one HTML page into a Document; raise ExtractError when it has no main text."""
-    tree = parse_html(html)
+    text_html = decode_html(html) if isinstance(html, bytes) else html
+    tree = parse_html(text_html)
     meta = meta_tags(tree)
     article = _article_item(json_ld(tree))
     page_url = url or _canonical(tree, meta)
-    title = _title(tree, meta, article)
+    title = _title(tree, meta, article, page_url)
     h1 = _element_text_or_none(tree, "h1")
     text = main_text(tree, page_url, [candidate for candidate in (title, h1) if candidate])
     if not text and isinstance(article.get("articleBody"), str):
@@ -521,7 +641,7 @@ def extract_html(html: str | bytes, source: str, url: str | None = None) -> Docu
         text = article["articleBody"].strip()
     if not text:
         raise ExtractError(f"no main text found in {source}")
-    published = find_published(tree, page_url, meta, article)
+    published = find_published(tree, page_url, meta, article, text_html)
     return Document(
         source=source,
         kind="html",

@@ -27,23 +27,29 @@ MAX_FEED_BYTES = 64 * 1024 * 1024
 SNIFF_BYTES = 8192
 # A generous bound on what declared entities may add; real feeds declare a few short ones.
 MAX_ENTITY_EXPANSION = 1_000_000
+MAX_ENTITY_DECLARATIONS = 1_000
 
 _FEED_ROOTS = {"rss", "feed", "rdf", "channel"}
 _BLOCK_TAGS = set(
     "p div br li ol ul dl dt dd tr table blockquote pre section article header footer aside"
     " figure figcaption h1 h2 h3 h4 h5 h6 hr".split()
 )
-_DROP_TAGS = ("script", "style", "noscript", "template")
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _TITLE_SEPARATORS = (" - ", " – ", " — ", " | ")
 _SMALL_WORDS = set("a an and at de del der die du el for in la le of on the to y & und".split())
+# Value lengths are bounded so that a declaration with no closing quote cannot make the
+# scan quadratic; longer values are refused as unreadable.
 _ENTITY_DECL = re.compile(
-    r"<!ENTITY\s+(%\s*)?([^\s\"'>]+)\s*(?:\"([^\"]*)\"|'([^']*)'|([^>]*))", re.IGNORECASE
+    r"<!ENTITY\s+(%\s*)?([^\s\"'>]+)\s*(?:\"([^\"]{0,65536})\"|'([^']{0,65536})'|(SYSTEM|PUBLIC)\b)?",
+    re.IGNORECASE,
 )
-_ENTITY_REF = re.compile(r"[&%][A-Za-z_:][\w:.-]*;")
-_GENERAL_REF = re.compile(r"&([A-Za-z_:][\w:.-]*);")
+_INTERNAL_SUBSET = re.compile(r"<!DOCTYPE[^<>\[]*\[")
+# A reference inside an entity value, including '&#38;name;' which expands to '&name;'.
+_ENTITY_REF = re.compile(r"[&%][A-Za-z_:][\w:.-]*;|&#0*3[78];|&#x0*2[56];", re.IGNORECASE)
+_ANY_REF = re.compile(r"([&%])([A-Za-z_:][\w:.-]*);")
 _PROLOG_JUNK = re.compile(
-    r"(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>)", re.IGNORECASE | re.DOTALL
+    r"(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]++|\[[^\]]*+\])*+>)", re.IGNORECASE | re.DOTALL
 )
 _ROOT_TAG = re.compile(r"\A<([A-Za-z_][\w:.-]*)")
 _JSONFEED_VERSION = re.compile(r'"version"\s*:\s*"[^"]*jsonfeed', re.IGNORECASE)
@@ -52,7 +58,7 @@ _REDDIT_FOOTER = re.compile(
     r"submitted\s*by\s*\S.{0,200}?\[link\]\s*\[(?:\d[\d,]*\s*)?comments?\]\s*$", re.DOTALL
 )
 _LEFTOVER_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
-_GOOGLE_NEWS_OUTLET_FONT = re.compile(r"<font\b[^>]*color=[\"']?#6f6f6f", re.IGNORECASE)
+_GOOGLE_NEWS_OUTLET_FONT = re.compile(r"<font\b[^<>]*color=[\"']?#6f6f6f", re.IGNORECASE)
 
 
 class FeedError(ValueError):
@@ -72,8 +78,12 @@ def looks_like_feed(data: bytes) -> bool:
     return root is not None and root in _FEED_ROOTS
 
 
-def parse_feed(data: bytes, source: str) -> list[Document]:
-    """Parse a feed file into one Document per entry; raise FeedError when it is not a feed."""
+def parse_feed(data: bytes, source: str, strict: bool = False) -> list[Document]:
+    """Parse a feed file into one Document per entry; raise FeedError when it is not a feed.
+
+    With `strict`, XML that is not well-formed is refused even when items could be recovered
+    (a local file should be fixed; a live feed is better read as far as it goes).
+    """
     if not data or not data.strip():
         raise FeedError("not a feed: empty input")
     if len(data) > MAX_FEED_BYTES:
@@ -87,15 +97,21 @@ def parse_feed(data: bytes, source: str) -> list[Document]:
     # A URL source is the base for relative links; a BytesIO keeps feedparser off the network.
     headers = {"content-location": source} if source.startswith(("http://", "https://")) else {}
     try:
-        parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=True)
+        parsed = feedparser.parse(
+            io.BytesIO(data), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
     except Exception as exc:  # feedparser is large and old; no input may crash the caller
         raise FeedError(f"unparseable feed: {type(exc).__name__}: {exc}") from exc
     entries = dict.get(parsed, "entries") or []
+    error = dict.get(parsed, "bozo_exception") if dict.get(parsed, "bozo") else None
+    if strict and isinstance(error, SAXParseException):
+        raise FeedError(f"malformed XML: {error.getMessage()} at line {error.getLineNumber()}")
     if not entries:
         _check_empty_feed(parsed, text_head)
         return []
     feed = dict.get(parsed, "feed") or {}
-    return [_entry_document(e, feed, source, i) for i, e in enumerate(entries)]
+    base = _feed_base(feed, source)
+    return [_entry_document(e, feed, source, base, i) for i, e in enumerate(entries)]
 
 
 def parse_coverage_list(html: str) -> list[LinkedItem]:
@@ -140,8 +156,6 @@ def split_title_outlet(title: str, outlet: str | None) -> tuple[str, str | None]
 
 def html_to_text(html: str) -> str:
     """Plain text of an HTML fragment: entities decoded, tags dropped, one line per block."""
-    if not html:
-        return ""
     if "<" not in html and "&" not in html:
         return _squash_lines(_BAD_CHARS.sub("", html))
     root = _html_root(html)
@@ -164,10 +178,8 @@ def _element_text(root: Any) -> str:
 def _html_root(html: str) -> Any | None:
     """Parse an HTML fragment under a <div>, or None when lxml cannot take it."""
     clean = _BAD_CHARS.sub("", html)
-    if not clean.strip():
-        return None
     try:
-        return lxml.html.fragment_fromstring(clean, create_parent="div")
+        return lxml.html.fragment_fromstring(clean, create_parent="div") if clean.strip() else None
     except (ValueError, etree.ParserError, etree.XMLSyntaxError):
         return None
 
@@ -215,14 +227,17 @@ def _is_outlet_like(text: str) -> bool:
     return True
 
 
-def _entry_document(entry: dict, feed: dict, source: str, index: int) -> Document:
+def _entry_document(entry: dict, feed: dict, source: str, base: str | None, index: int) -> Document:
     """Build the Document for one feedparser entry."""
     summary_html = _str(dict.get(entry, "summary")) or ""
-    link = _web_url(_str(dict.get(entry, "link")), _str(dict.get(feed, "link")))
+    link = _web_url(_str(dict.get(entry, "link")), base)
     raw_title = _inline_text(dict.get(entry, "title"))
     source_info = dict.get(entry, "source") or {}
     source_outlet = _inline_text(dict.get(source_info, "title")) if isinstance(source_info, dict) else None
-    is_aggregated = _is_google_news(feed, link, summary_html)
+    # Google News items describe themselves with a coverage list, never with article text.
+    is_aggregated = bool(_GOOGLE_NEWS_OUTLET_FONT.search(summary_html)) or any(
+        map(_is_google_news_host, (link, _str(dict.get(feed, "link"))))
+    )
     title, outlet = _title_and_outlet(raw_title, source_outlet, feed, is_aggregated)
     linked: list[LinkedItem] = []
     if is_aggregated and _GOOGLE_NEWS_OUTLET_FONT.search(summary_html):
@@ -230,19 +245,11 @@ def _entry_document(entry: dict, feed: dict, source: str, index: int) -> Documen
     text = "" if is_aggregated else _best_text(_content_values(entry) + [summary_html], title)
     published = _struct_to_utc(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed"))
     return Document(
-        source=source,
-        kind="feed-item",
+        source=source, kind="feed-item", title=title or None, text=text, url=link,
         key=_entry_key(source, _str(dict.get(entry, "id")), link, title, published, text, index),
-        title=title or None,
-        text=text,
-        url=link,
-        published=published,
-        outlet=outlet,
-        byline=_byline(entry),
-        language=_language(feed, entry),
-        description=html_to_text(summary_html) or None,
-        tags=_entry_tags(entry),
-        linked=linked,
+        published=published, outlet=outlet, byline=_byline(entry),
+        language=_language(feed, entry), description=html_to_text(summary_html) or None,
+        tags=_entry_tags(entry), linked=linked,
     )
 
 
@@ -259,15 +266,6 @@ def _title_and_outlet(
     return title, None
 
 
-def _is_google_news(feed: dict, link: str | None, summary_html: str) -> bool:
-    """Whether an item comes from Google News (its description is a coverage list, not text)."""
-    return (
-        _is_google_news_host(_str(dict.get(feed, "link")))
-        or _is_google_news_host(link)
-        or bool(_GOOGLE_NEWS_OUTLET_FONT.search(summary_html))
-    )
-
-
 def _content_values(entry: dict) -> list[str]:
     """All content bodies of an entry (feedparser also files media:description here)."""
     content = dict.get(entry, "content")
@@ -280,6 +278,13 @@ def _best_text(candidates: list[str], title: str | None) -> str:
     """The longest real article text among content and summary ("" when none is)."""
     texts = [_article_text(c, title) for c in candidates if c]
     return max(texts, key=len, default="")
+
+
+def _feed_base(feed: dict, source: str) -> str | None:
+    """Where relative entry links point from: the feed's link, itself made absolute if need be."""
+    links = [_str(dict.get(x, "href")) for x in dict.get(feed, "links") or [] if isinstance(x, dict)]
+    anchor = next((u for u in (source, *links) if _web_url(u, None)), None)
+    return _web_url(_str(dict.get(feed, "link")), anchor) or anchor
 
 
 def _web_url(link: str | None, base: str | None) -> str | None:
@@ -319,10 +324,8 @@ def _entry_key(
     published: datetime | None, text: str, index: int,
 ) -> str:
     """Stable identity: guid/id, else link, else a hash of title and date."""
-    if guid:
-        return f"{source}#{guid}"
-    if link:
-        return f"{source}#{link}"
+    if guid or link:
+        return f"{source}#{guid or link}"
     basis = f"{title or ''}\x1f{published.isoformat() if published else ''}"
     if not title and not published:
         # Nothing identifies the item but its body (or, failing that, its place in the feed).
@@ -393,19 +396,24 @@ def _check_empty_feed(parsed: dict, head: str) -> None:
 def _refuse_entity_expansion(data: bytes) -> None:
     """Raise FeedError for nested or oversized entity declarations ("billion laughs")."""
     text = _decode_for_sniff(data)
-    if "<!ENTITY" not in text.upper():
+    # Declarations only count inside a DOCTYPE's internal subset; elsewhere they are just text.
+    subset = _INTERNAL_SUBSET.search(text)
+    if subset is None:
         return
-    refs = Counter(_GENERAL_REF.findall(text))
+    refs = Counter(_ANY_REF.findall(text))
     expansion = 0
-    for match in _ENTITY_DECL.finditer(text):
-        is_parameter, name = bool(match.group(1)), match.group(2)
+    for count, match in enumerate(_ENTITY_DECL.finditer(text, subset.start()), start=1):
+        is_parameter, name, external = bool(match.group(1)), match.group(2), match.group(5)
         value = match.group(3) if match.group(3) is not None else match.group(4)
+        if count > MAX_ENTITY_DECLARATIONS:
+            raise FeedError("refused: XML entity expansion (too many entity declarations)")
+        if external:
+            continue  # SYSTEM/PUBLIC: never fetched by our parsers
         if value is None:
-            continue  # external (SYSTEM/PUBLIC): never fetched by our parsers
+            raise FeedError("refused: XML entity expansion (unreadable entity declaration)")
         if _ENTITY_REF.search(value) or "<!" in value:
             raise FeedError("refused: XML entity expansion (nested entity declarations)")
-        if not is_parameter:
-            expansion += len(value) * refs[name]
+        expansion += len(value) * refs["%" if is_parameter else "&", name]
     if expansion > MAX_ENTITY_EXPANSION:
         raise FeedError("refused: XML entity expansion (declared entities expand too far)")
 
@@ -413,7 +421,7 @@ def _refuse_entity_expansion(data: bytes) -> None:
 def _parse_json_feed(data: bytes, source: str) -> list[Document]:
     """Parse a JSON Feed (https://jsonfeed.org, versions 1 and 1.1) into Documents."""
     try:
-        feed = json.loads(data.decode("utf-8-sig", errors="replace"))
+        feed = json.loads(data.decode(json.detect_encoding(data), errors="replace").lstrip("\ufeff"))
     except (ValueError, RecursionError) as exc:
         raise FeedError(f"malformed JSON: {exc}") from exc
     if not isinstance(feed, dict):
@@ -422,15 +430,11 @@ def _parse_json_feed(data: bytes, source: str) -> list[Document]:
     items = feed.get("items")
     if "jsonfeed" not in version.lower() and not isinstance(items, list):
         raise FeedError("not a feed: JSON without a jsonfeed version or items")
-    if not isinstance(items, list):
-        return []
-    return [
-        _json_item_document(item, feed, source, i)
-        for i, item in enumerate(items) if isinstance(item, dict)
-    ]
+    items = items if isinstance(items, list) else []
+    return [_json_item(item, feed, source, i) for i, item in enumerate(items) if isinstance(item, dict)]
 
 
-def _json_item_document(item: dict, feed: dict, source: str, index: int) -> Document:
+def _json_item(item: dict, feed: dict, source: str, index: int) -> Document:
     """Build the Document for one JSON Feed item."""
     base = _str(feed.get("home_page_url"))
     link = _web_url(_str(item.get("url")), base) or _web_url(_str(item.get("external_url")), base)
@@ -448,15 +452,9 @@ def _json_item_document(item: dict, feed: dict, source: str, index: int) -> Docu
     guid = str(guid).strip() if isinstance(guid, (str, int, float)) and str(guid).strip() else None
     tags = item.get("tags") if isinstance(item.get("tags"), list) else []
     return Document(
-        source=source,
-        kind="feed-item",
+        source=source, kind="feed-item", title=title or None, text=text, url=link,
         key=_entry_key(source, guid, link, title, published, text, index),
-        title=title or None,
-        text=text,
-        url=link,
-        published=published,
-        outlet=outlet,
-        byline=_json_author(item) or _json_author(feed),
+        published=published, outlet=outlet, byline=_json_author(item) or _json_author(feed),
         language=_str(item.get("language")) or _str(feed.get("language")),
         description=html_to_text(summary) if summary else None,
         tags=list(dict.fromkeys(n for n in map(_inline_text, tags) if n)),
@@ -468,8 +466,7 @@ def _json_author(obj: dict) -> str | None:
     authors = obj.get("authors")
     candidates = authors if isinstance(authors, list) else [obj.get("author")]
     names = [_inline_text(a.get("name")) for a in candidates if isinstance(a, dict)]
-    names = [n for n in names if n]
-    return ", ".join(names) if names else None
+    return ", ".join(n for n in names if n) or None
 
 
 def _decode_for_sniff(data: bytes) -> str:
@@ -503,10 +500,8 @@ def _root_name(head: str) -> str | None:
 def _inline_text(value: Any) -> str | None:
     """One line of plain text from a possibly HTML-bearing value, None when empty."""
     text = _str(value)
-    if not text:
-        return None
     # A second pass catches double-escaped markup ("&lt;b&gt;"), common in feed titles.
-    return _squash(_LEFTOVER_TAG.sub("", html_to_text(text))) or None
+    return (_squash(_LEFTOVER_TAG.sub("", html_to_text(text))) or None) if text else None
 
 
 def _str(value: Any) -> str | None:

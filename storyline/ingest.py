@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import dates, dedup, readers
-from .events import GroupAssigner, match_coverage, refresh
+from .events import GroupAssigner, bridge, match_coverage, refresh
 from .models import Document, Enrichment, IngestResult
 from .settings import Settings
 from .stories import StoryThreader, retitle
@@ -58,6 +58,7 @@ class Pipeline:
             if progress:
                 progress(str(path), i, len(files))
             self.ingest_file(path, result)
+        self.refresh()
         if progress:
             progress("", len(files), len(files))
         return result
@@ -93,10 +94,17 @@ class Pipeline:
             result.unchanged += 1
             return
         parsed = readers.parse(data, source, suffix)
+        self.store_documents(parsed.documents, result, raw=(source, sha, parsed.fmt, data))
+        log.info("ingested", extra={"source": source, "format": parsed.fmt, "documents": len(parsed.documents)})
+
+    def store_documents(
+        self, docs: list[Document], result: IngestResult, raw: tuple[str, str, str, bytes] | None = None
+    ) -> None:
+        """Store the documents of one input, with its raw bytes, in one transaction."""
         try:
             with self.store.transaction():
-                batch = Batch(self.store.add_raw(source, sha, parsed.fmt, data))
-                for doc in parsed.documents:
+                batch = Batch(self.store.add_raw(*raw) if raw else None)
+                for doc in docs:
                     self.add_document(doc, batch, result)
                 self.finish(batch)
         except BaseException:
@@ -104,7 +112,6 @@ class Pipeline:
             self.events.reset()
             self.stories.reset()
             raise
-        log.info("ingested", extra={"source": source, "format": parsed.fmt, "documents": len(parsed.documents)})
 
     # -- documents ------------------------------------------------------------------------
 
@@ -152,14 +159,18 @@ class Pipeline:
 
         day = when.day if when else None
         vec = document_vector(
-            doc.title, doc.text, [li.title for li in doc.linked], [e.name for e in enrichment.entities[:ENTITY_FEATURES]]
+            doc.title, doc.text, [li.title for li in doc.linked], [e.name for e in enrichment.entities[:ENTITY_FEATURES]],
+            doc.url,
         )
         event_id = self._known_event(doc, aid, dup_of)
-        if event_id is None:
-            event_id, _score = self.events.best(vec, day)
+        near = self.events.candidates(vec, day)
+        if event_id is None and near:
+            event_id = near[0][1]
         if event_id is None:
             event_id = self.events.open(day)
         self.events.add(event_id, vec, day)
+        event_id, retired = bridge(self.events, self.store, event_id, near, self.settings)
+        batch.events.difference_update(retired)
         self.store.update_article(aid, event_id=event_id)
         self._add_listings(doc, aid, event_id, batch, result)
         match_coverage(self.store, event_id)
@@ -202,16 +213,23 @@ class Pipeline:
             result.new += 1
 
     def finish(self, batch: Batch) -> None:
-        """Refresh the events an input touched and thread new ones into stories."""
-        stories: set[int] = set()
+        """Count the events an input touched, mark them for refreshing, thread new ones into stories."""
         for event_id in sorted(batch.events):
-            centroid = self.events.centroid(event_id)
-            refresh(self.store, event_id, centroid, self.settings)
-            row = self.store.event(event_id)
-            story_id = row["story_id"]
-            if story_id is None:
-                day = dates.parse_day(row["date"])
-                story_id = self.stories.thread(event_id, centroid, day)
-            stories.add(story_id)
-        for story_id in sorted(stories):
-            retitle(self.store, story_id)
+            if self.store.event(event_id)["story_id"] is None:
+                centroid = self.events.centroid(event_id)
+                self.stories.thread(event_id, centroid, centroid.first_day)
+            self.store.touch_event(event_id)
+
+    def refresh(self, chunk: int = 200) -> int:
+        """Recompute titles, dates and summaries of the events and stories ingest touched; return how many."""
+        done = 0
+        while ids := self.store.dirty_events(chunk):
+            with self.store.transaction():
+                for event_id in ids:
+                    refresh(self.store, event_id, self.events.centroid(event_id), self.settings)
+            done += len(ids)
+        while ids := self.store.dirty_stories(chunk):
+            with self.store.transaction():
+                for story_id in ids:
+                    retitle(self.store, story_id)
+        return done

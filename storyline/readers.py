@@ -12,7 +12,7 @@ from typing import Iterator
 
 import yaml
 
-from . import clean, feeds
+from . import clean, dates, feeds
 from .models import Document
 
 TEXT_SUFFIXES = {".txt", ".text", ""}
@@ -175,6 +175,8 @@ def parse_text(text: str, source: str) -> Document:
     body = clean.clean_text(text)
     if not body.strip():
         raise InputError("no article text found")
+    if meta.published is None and (day := dates.find_dateline(text)):
+        meta.published = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     return Document(
         source=source,
         kind="text",
@@ -194,7 +196,7 @@ def parse(data: bytes, source: str, suffix: str) -> Parsed:
     fmt = detect(data, suffix)
     if fmt == "feed":
         try:
-            docs = feeds.parse_feed(data, source)
+            docs = feeds.parse_feed(data, source, strict=True)
         except feeds.FeedError as exc:
             raise InputError(str(exc)) from None
         for doc in docs:

@@ -23,7 +23,8 @@ TABLE: tuple[Setting, ...] = (
     Setting("shared", "", "Folder of shared evaluation data (default: ../shared beside the checkout)."),
     Setting("max_file_mb", 20, "Inputs larger than this many MB are refused."),
     Setting("ner", "auto", "Entity recognition: spacy (best), fast (lexicon only) or auto (spacy on new names)."),
-    Setting("event_threshold", 0.30, "Similarity at which an article joins an existing event."),
+    Setting("event_threshold", 0.25, "Similarity at which an article joins an existing event."),
+    Setting("event_merge_threshold", 0.25, "Signature similarity at which two events an article matches are merged."),
     Setting("event_window_days", 3, "How far apart in days two reports of one event may be."),
     Setting("story_threshold", 0.22, "Similarity at which an event joins an existing story."),
     Setting("story_window_days", 240, "How long a story stays open to new events, in days."),
@@ -43,7 +44,8 @@ class Settings:
     shared: str = ""
     max_file_mb: int = 20
     ner: str = "auto"
-    event_threshold: float = 0.30
+    event_threshold: float = 0.25
+    event_merge_threshold: float = 0.25
     event_window_days: int = 3
     story_threshold: float = 0.22
     story_window_days: int = 240

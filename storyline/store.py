@@ -262,11 +262,13 @@ class Store:
         assert table in self._GROUPS
         return self.db.execute(
             f"SELECT id, first_day, last_day, signature FROM {table} "
-            "WHERE (last_day >= ? AND first_day <= ?) OR first_day IS NULL ORDER BY id",
+            "WHERE ((last_day >= ? AND first_day <= ?) OR first_day IS NULL) AND merged_into IS NULL ORDER BY id",
             (lo, hi),
         ).fetchall()
 
-    _EVENT_COLUMNS = frozenset({"story_id", "title", "date", "date_method", "date_evidence", "summary", "n_articles"})
+    _EVENT_COLUMNS = frozenset(
+        {"story_id", "title", "date", "date_method", "date_evidence", "summary", "n_articles", "dirty"}
+    )
 
     def update_event(self, event_id: int, **cols: Any) -> None:
         """Set some columns of an event."""
@@ -323,8 +325,40 @@ class Store:
         ).fetchone()
 
     def update_story(self, story_id: int, title: str) -> None:
-        """Set a story's title."""
-        self.db.execute("UPDATE stories SET title = ?, updated_at = ? WHERE id = ?", (title, utcnow(), story_id))
+        """Set a story's title (and mark it clean)."""
+        self.db.execute(
+            "UPDATE stories SET title = ?, dirty = 0, updated_at = ? WHERE id = ?", (title, utcnow(), story_id)
+        )
+
+    def touch_event(self, event_id: int) -> None:
+        """Recount an event's articles and mark it and its story for refreshing."""
+        self.db.execute(
+            "UPDATE events SET dirty = 1, updated_at = ?, n_articles = (SELECT COUNT(*) FROM articles "
+            "WHERE event_id = ? AND merged_into IS NULL) WHERE id = ?",
+            (utcnow(), event_id, event_id),
+        )
+        self.db.execute(
+            "UPDATE stories SET dirty = 1 WHERE id = (SELECT story_id FROM events WHERE id = ?)", (event_id,)
+        )
+
+    def merge_events(self, keep: int, drop: int) -> None:
+        """Move every article of event `drop` into event `keep` and retire `drop` (it points to `keep`)."""
+        self.db.execute("UPDATE articles SET event_id = ? WHERE event_id = ?", (keep, drop))
+        self.db.execute(
+            "UPDATE events SET merged_into = ?, n_articles = 0, dirty = 0, first_day = NULL, last_day = NULL, "
+            "signature = '{}', updated_at = ? WHERE id = ?",
+            (keep, utcnow(), drop),
+        )
+        self.db.execute("UPDATE events SET merged_into = ? WHERE merged_into = ?", (keep, drop))
+        self.touch_event(keep)
+
+    def dirty_events(self, limit: int) -> list[int]:
+        """Events whose title, date or summary is out of date."""
+        return [r[0] for r in self.db.execute("SELECT id FROM events WHERE dirty = 1 ORDER BY id LIMIT ?", (limit,))]
+
+    def dirty_stories(self, limit: int) -> list[int]:
+        """Stories whose title is out of date."""
+        return [r[0] for r in self.db.execute("SELECT id FROM stories WHERE dirty = 1 ORDER BY id LIMIT ?", (limit,))]
 
     def story_events(self, story_id: int) -> list[sqlite3.Row]:
         """A story's events, ordered by event date."""

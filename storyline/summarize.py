@@ -1,4 +1,4 @@
-"""Sentence splitting and extractive event summaries built from several articles."""
+"""Extractive text analysis: sentences, event summaries, article keywords and direct quotations."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
 
-from wordfreq import zipf_frequency
+from wordfreq import get_frequency_dict, zipf_frequency
+
+from storyline.models import Quote
 
 STOPWORDS = frozenset(
     """a about above across after afterwards again against all almost alone along already also
@@ -44,7 +48,7 @@ _ABBREVIATIONS = frozenset(
 )
 
 # Words that start a sentence often enough that an acronym's period before them ends one.
-_STARTERS = frozenset(
+STARTERS = frozenset(
     "the a an he she it they we i but and in on at this that these those there his her its their "
     "after before when while if as however meanwhile yet so".split()
 )
@@ -53,7 +57,8 @@ _BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z
 _WORD = re.compile(r"[a-z][a-z'’-]*[a-z]|[a-z]")
 _CAPTION = re.compile(
     r"\b(?:photograph|photo|image|picture|credit|file photo|getty images|pictured|reuters/|afp/|"
-    r"ap photo|image source|click here|read more|subscribe|sign up|newsletter|all rights reserved|"
+    r"ap photo|image source|click here|read more|subscribe|sign up|sign in|log in|newsletter|"
+    r"all rights reserved|cookies?|comments?|"
     r"published|updated|edited by|written by|follow us|copyright)\b|^by\s+[A-Z]|©|@|https?://|"
     r"\[[A-Z][A-Z .]+\]\s*$|\((?:AFP|AP|Reuters|Getty|EPA|Yonhap)[^)]*\)\s*$|"
     r",\s*(?:left|right|centre|center|second (?:left|right)|front|rear)\s*,|\((?:[LRC]|left|right)\)",
@@ -81,7 +86,7 @@ def _is_boundary(text: str, match: re.Match[str]) -> bool:
         return False  # an initial, as in "George W. Bush"
     if token in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token):
         # "the U.S. The next day" ends a sentence; "U.S. President" does not.
-        return "." in token and nxt in _STARTERS and token not in {"mr", "mrs", "ms", "dr"}
+        return "." in token and nxt in STARTERS and token not in {"mr", "mrs", "ms", "dr"}
     return True
 
 
@@ -145,9 +150,16 @@ class _Candidate:
     score: float = 0.0
 
 
+@lru_cache(maxsize=1 << 18)
+def zipf(word: str) -> float:
+    """English zipf frequency of a word; wordfreq's table is read directly as its tokenizer is slow."""
+    freq = get_frequency_dict("en").get(word) if word.isalpha() else None
+    return round(math.log10(freq) + 9, 2) if freq else zipf_frequency(word, "en")
+
+
 def _idf(word: str) -> float:
     """Background rarity of a word from its zipf frequency (common words weigh little)."""
-    return max(0.3, 7.0 - zipf_frequency(word, "en"))
+    return max(0.3, 7.0 - zipf(word))
 
 
 def _vector(tokens: list[str]) -> dict[str, float]:
@@ -269,3 +281,158 @@ def summarize(docs: list[tuple[str, str]], max_sentences: int = 3, max_chars: in
         return _truncate(best.text, max_chars)
     chosen.sort(key=lambda c: (c.position, c.doc))
     return " ".join(c.text for c in chosen)
+
+
+# ---- keywords --------------------------------------------------------------------------------
+
+_VERB_BASES = """accept add agree allow announce appear argue arrive ask become begin believe bring buy
+come confirm consider continue decide declare deepen deny describe expect explain fail fall find
+follow give go grow happen help hold hope include insist join keep know launch lead leave let lose
+make meet move need offer pay pledge prepare promise provide push put raise reach receive refuse
+reject remain remove require respond rise run say see seek seem send set show sign speak spend stand
+start stay stop strengthen suggest take tell think threaten try turn urge voice vow want warn win"""
+_IRREGULAR = """took taken held gave given made kept knew known led left lost met paid ran said saw seen
+sought sent showed shown spoke spoken spent stood told thought tried won went gone came became began
+begun brought bought found grew grown rose risen fell fallen"""
+
+
+def _verb_forms() -> frozenset[str]:
+    """Inflected forms of common verbs, which make poor keywords and poor phrase heads."""
+    forms = set(_IRREGULAR.split())
+    for base in _VERB_BASES.split():
+        stem = base[:-1] if base.endswith("e") else base
+        forms |= {base, base + "s", base + "es", stem + "ed", stem + "ing", base + "d"}
+    return frozenset(forms)
+
+
+VERB_FORMS = _verb_forms()
+# Punctuation and digits become spaces: str.translate + split is several times faster than a regex,
+# and a phrase split by punctuation rarely repeats often enough to matter.
+_KW_BLANKS = str.maketrans({c: " " for c in ".,;:!?()[]{}|/\\\"“”‘’'—–-…*#@$%&+=<>_~^0123456789"})
+
+
+def keywords(title: str, text: str, names: list[tuple[str, int]], k: int = 10) -> list[str]:
+    """5-10 salient lowercase terms of an article: tf x background rarity, phrases, a few (name, count)s."""
+    # Only words written in lowercase count: capitalised ones are names, handled as entities.
+    tokens = (title + "\n" + text).translate(_KW_BLANKS).split()
+    title_words = {w for w in title.translate(_KW_BLANKS).split() if w[:1].islower() and w not in STOPWORDS}
+    counts = Counter(tokens)
+    for word, n in list(counts.items()):
+        lower = word.lower()
+        if word[:1].isupper() and counts.get(lower, 0) >= n:  # "Crews worked" starts a sentence
+            counts[lower] += n
+    for name, _n in names:  # names stand as whole names, not as loose words
+        for part in name.lower().split():
+            counts.pop(part, None)
+    uni: Counter[str] = Counter(
+        {
+            w: n + (w in title_words)
+            for w, n in counts.items()
+            if (n > 1 or w in title_words) and len(w) > 2 and w[0].islower()
+            and w not in STOPWORDS and not w.endswith("ly")
+        }
+    )
+    marked = [w if w in uni and w not in VERB_FORMS else None for w in tokens]
+    pairs = Counter([(a, b) for a, b in zip(marked, marked[1:]) if a is not None and b is not None])
+    bi = {f"{a} {b}": n for (a, b), n in pairs.items() if n > 1 and not b.endswith("ed")}
+    for word in list(uni):
+        if word in uni and word.endswith("s") and word[:-1] in uni:  # fold plurals into the commoner form
+            keep, drop = (word, word[:-1]) if uni[word] >= uni[word[:-1]] else (word[:-1], word)
+            uni[keep] += uni.pop(drop)
+    for pair, n in bi.items():  # words inside a repeated phrase count for the phrase only
+        for word in pair.split():
+            if word in uni:
+                uni[word] = max(0, uni[word] - n)
+    scores: dict[str, float] = {}
+    for word, n in uni.items():
+        if n >= 2 or word in title_words:
+            scores[word] = n * max(0.0, 7.5 - zipf(word)) * (0.4 if word in VERB_FORMS else 1.0)
+    for pair, n in bi.items():
+        if n >= 2:
+            a, b = pair.split()
+            scores[pair] = 1.5 * n * (max(0.0, 7.5 - zipf(a)) + max(0.0, 7.5 - zipf(b))) / 2
+    for name, n in names[:3]:  # names are listed as entities already: a few suffice here
+        scores[name.lower()] = n * 2.0
+    chosen: list[str] = []
+    for term, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
+        if len(chosen) >= k or (len(chosen) >= 5 and score < 0.15 * scores[chosen[0]]):
+            break
+        if any(term in c.split() or c in term.split() for c in chosen):
+            continue  # a bigram already covers this word, or the reverse
+        chosen.append(term)
+    return chosen
+
+
+# ---- quotations ------------------------------------------------------------------------------
+
+SAY = (
+    r"(?:said|says|say|wrote|writes|told|tells|added|adds|stated|declared|announced|explained|"
+    r"noted|insisted|warned|argued|replied|continued|stressed|claimed|posted|tweeted|recalled|"
+    r"acknowledged|remarked|urged|vowed|pledged|asserted|admitted|cautioned|concluded)"
+)
+_CAPSEQ = r"[A-Z][\w.'’-]*(?:\s+(?:of\s+|al-)?[A-Z][\w.'’-]*){0,5}"
+_SPK = rf"(?:(?:the|The)\s+)?{_CAPSEQ}|\b(?:he|she|it|they|He|She|It|They)\b"
+_AFTER = (
+    re.compile(rf"^[,.!?]?\s*(?P<spk>{_SPK})(?:\s*,[^,\"“”]{{1,100}},)?\s+(?:also\s+|later\s+)?{SAY}\b"),
+    re.compile(rf"^[,.!?]?\s*{SAY}\s+(?P<spk>{_SPK})"),
+    re.compile(rf"^[,.!?]?\s*according\s+to\s+(?P<spk>{_SPK})"),
+)
+_BEFORE = (
+    re.compile(rf"(?P<spk>{_SPK})(?:\s*,[^,]{{1,100}},)?\s+(?:\w+\s+){{0,2}}?{SAY}\b[^.!?\"“”]{{0,80}}$"),
+    re.compile(rf"[Aa]ccording\s+to\s+(?P<spk>{_SPK})\s*,?\s*$"),
+    re.compile(rf"^\s*(?P<spk>{_CAPSEQ})\s*$"),
+)
+_INVERTED = re.compile(rf"(?:he|she|they|it|we)\s+{SAY}\b")  # text between two quotations
+_QUOTE = re.compile(r"“([^”\n]+)”?|\"([^\"\n]+)\"?|‘([^’\n]+?)’(?![a-z])|``([^'\n]+)''")
+
+
+def _clause_start(text: str, lo: int, hi: int) -> int:
+    """Start of the sentence that position `hi` is in, not before `lo`; "Mr." and "U.S." do not end one."""
+    pos = hi
+    while True:
+        cut = max(text.rfind(". ", lo, pos), text.rfind("? ", lo, pos), text.rfind("! ", lo, pos))
+        if cut < 0:
+            return lo
+        word = text[max(lo, cut - 8) : cut + 1].split()[-1:]
+        if word and (word[0].lower().rstrip(".") in _ABBREVIATIONS or re.fullmatch(r"(?:[A-Z]\.)+", word[0])):
+            pos = cut
+            continue
+        return cut + 2
+
+
+def _attribution(before: str, after: str) -> str | None:
+    """Who a quotation is attributed to, as written: '..." Kim wrote', 'he said: "...', 'according to X'."""
+    for pattern in _AFTER:
+        hit = pattern.match(after)
+        if hit:
+            return hit.group("spk")
+    for pattern in _BEFORE:
+        hit = pattern.search(before)
+        if hit:
+            return hit.group("spk")
+    return None
+
+
+def find_quotes(text: str, speaker_of: Callable[[str, int, list[tuple[int, int]]], str | None]) -> list[Quote]:
+    """Direct quotations of six words or more; `speaker_of(raw attribution, offset, quote spans)` names who."""
+    found = [(m.start(), m.end(), next(g for g in m.groups() if g is not None)) for m in _QUOTE.finditer(text)]
+    spans = [(s, e) for s, e, _ in found]
+    out: list[Quote] = []
+    last_end, last_speaker = -1, None
+    for s, e, inner in found:
+        body = inner.strip().rstrip(",").strip()
+        if len(body.split()) < 6 or _INVERTED.match(body):
+            continue  # scare quotes ("permanent"), or the words between two quotations
+        para_start = text.rfind("\n\n", 0, s) + 1
+        before = text[_clause_start(text, max(para_start, last_end), s) : s]
+        after = re.split(r"(?<=[.!?])\s|[\"“”\n]", text[e : e + 160], maxsplit=1)[0]
+        raw = _attribution(before, after)
+        if raw is not None:
+            speaker = speaker_of(raw, s, spans)
+        elif not before.strip() and s - last_end < 400:
+            speaker = last_speaker  # a quotation that carries on the previous speaker's words
+        else:
+            speaker = None
+        out.append(Quote(body, speaker))
+        last_end, last_speaker = e, speaker
+    return out

@@ -118,13 +118,6 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 </channel></rss>"""
 
 
-def _one(docs: list, title: str):
-    """The single document with this title."""
-    found = [d for d in docs if d.title == title]
-    assert len(found) == 1, [d.title for d in docs]
-    return found[0]
-
-
 # --- inline fixtures -------------------------------------------------------------------------
 
 
@@ -211,6 +204,14 @@ def test_google_news_item() -> None:
     ]
 
 
+def test_relative_links_resolve_against_the_feed() -> None:
+    data = b"<rss version='2.0'><channel><item><title>a</title><link>/news/1</link></item></channel></rss>"
+    [doc] = parse_feed(data, "https://site.example/feeds/all.xml")
+    assert doc.url == "https://site.example/news/1"
+    [doc] = parse_feed(data, "local/all.xml")
+    assert doc.url is None  # nothing to resolve against: no usable URL rather than a bare path
+
+
 def test_parse_coverage_list_keeps_every_article_row() -> None:
     body = (
         '<ol><li><a href="https://a.example/1">First story</a>&nbsp;&nbsp;<font color="#6f6f6f">Alpha</font></li>'
@@ -262,6 +263,41 @@ def test_quadratic_blowup_is_refused() -> None:
     )
     with pytest.raises(FeedError, match="refused: XML entity expansion"):
         parse_feed(data, "quad.xml")
+
+
+@pytest.mark.parametrize(
+    "subset",
+    [
+        b'<!ENTITY a "x">\n<!ENTITY b "&#38;a;&#38;a;&#38;a;">',  # char ref that expands to '&a;'
+        b'<!ENTITY % p "<!ENTITY q \'boom\'>">\n%p;',  # declarations hidden in a parameter entity
+        b'<!ENTITY big "' + b"y" * 70_000 + b'">',  # too long to inspect
+    ],
+)
+def test_other_entity_tricks_are_refused(subset: bytes) -> None:
+    data = b"<!DOCTYPE rss [\n" + subset + b"\n]>\n<rss version='2.0'><channel><item><title>&b;</title></item></channel></rss>"
+    with pytest.raises(FeedError, match="refused: XML entity expansion"):
+        parse_feed(data, "trick.xml")
+
+
+def test_external_entities_are_never_resolved(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET")
+    data = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY s SYSTEM "file://{secret}">\n]>\n'
+        "<rss version='2.0'><channel><item><title>leak: &s;</title><link>https://x.example/</link></item></channel></rss>"
+    ).encode()
+    [doc] = parse_feed(data, "xxe.xml")
+    assert "SECRET" not in (doc.title or "") + doc.text + (doc.description or "")
+
+
+def test_entity_keyword_in_content_is_not_refused() -> None:
+    data = (
+        b"<rss version='2.0'><channel><item><title>XML tips</title>"
+        b"<description><![CDATA[Never trust <!ENTITY lol2 \"&lol;&lol;\"> from strangers.]]></description>"
+        b"</item></channel></rss>"
+    )
+    [doc] = parse_feed(data, "tips.xml")
+    assert doc.text.startswith("Never trust")
 
 
 def test_simple_entity_declaration_still_parses() -> None:

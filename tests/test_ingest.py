@@ -111,8 +111,8 @@ def _items_with_lists(path: Path) -> list[tuple[str, set[str]]]:
     out = []
     for item in root.iter("item"):
         desc = item.findtext("description") or ""
-        outlets = set(re.findall(r'<font color="#6f6f6f">(.*?)</font>', desc))
-        out.append((item.findtext("title"), {o.replace("&amp;", "&") for o in outlets}))
+        outlets = set(re.findall(r"<font color=\"#6f6f6f\">(.*?)</font>", desc)) if "<ol>" in desc else set()
+        out.append((item.findtext("title"), {o.replace("&amp;", "&").strip() for o in outlets}))
     return out
 
 

@@ -22,10 +22,11 @@ CREATE TABLE stories (
     signature TEXT NOT NULL DEFAULT '{}',  -- JSON term -> weight, for threading new events
     first_day TEXT,
     last_day TEXT,
+    dirty INTEGER NOT NULL DEFAULT 1,     -- title needs recomputing
+    merged_into INTEGER REFERENCES stories(id),
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
-
 CREATE INDEX stories_last_day ON stories (last_day);
 
 CREATE TABLE events (
@@ -40,11 +41,14 @@ CREATE TABLE events (
     last_day TEXT,
     signature TEXT NOT NULL DEFAULT '{}',
     n_articles INTEGER NOT NULL DEFAULT 0,
+    dirty INTEGER NOT NULL DEFAULT 1,     -- title, date and summary need recomputing
+    merged_into INTEGER REFERENCES events(id),  -- retired: its articles moved to this event
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
 CREATE INDEX events_last_day ON events (last_day);
 CREATE INDEX events_story ON events (story_id);
+CREATE INDEX events_dirty ON events (dirty) WHERE dirty = 1;
 
 CREATE TABLE articles (
     id INTEGER PRIMARY KEY,

@@ -1,71 +1,18 @@
-"""The `storyline` command: a thin layer over the library."""
+"""The core commands: ingest, read stories/events/articles, extract, eval, settings."""
 
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__, settings as settings_mod, views
-from .store import Store, StoreError
-
-app = typer.Typer(help="Follow developing news stories across outlets and months.", no_args_is_help=True, add_completion=False)
-eval_app = typer.Typer(help="Measure quality on the real evaluation sets (writes docs/benchmarks.md).", no_args_is_help=True)
-app.add_typer(eval_app, name="eval")
-
-out = Console()
-err = Console(stderr=True)
-
-DbOption = typer.Option(None, "--db", help="SQLite database file (default ./storyline.db, or $STORYLINE_DB).")
-JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
-
-
-class KeyValueFormatter(logging.Formatter):
-    """Structured log lines: time, level, message and extra fields as key=value."""
-
-    _SKIP = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-
-    def format(self, record: logging.LogRecord) -> str:
-        fields = {k: v for k, v in record.__dict__.items() if k not in self._SKIP}
-        parts = [f"level={record.levelname.lower()}", f"logger={record.name}", f"msg={json.dumps(record.getMessage())}"]
-        parts += [f"{k}={json.dumps(v, default=str)}" for k, v in fields.items()]
-        line = " ".join(parts)
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return line
-
-
-def _setup(db: Optional[str], **flags: Any) -> settings_mod.Settings:
-    """Resolve settings and configure logging."""
-    conf = settings_mod.load({"db": db, **flags})
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(KeyValueFormatter())
-    root = logging.getLogger("storyline")
-    root.handlers[:] = [handler]
-    root.setLevel(conf.log_level.upper())
-    root.propagate = False
-    return conf
-
-
-def _open(conf: settings_mod.Settings) -> Store:
-    """Open the store or exit with a one-line error."""
-    try:
-        return Store(conf.db)
-    except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-
-
-def _print_json(data: Any) -> None:
-    """Write JSON to stdout."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+from .. import __version__, settings as settings_mod, views
+from .base import DbOption, JsonOption, app, err, eval_app, open_store, out, print_json, setup
 
 
 @app.command()
@@ -75,10 +22,10 @@ def ingest(
     ner: Optional[str] = typer.Option(None, help="Entity recognition: spacy, fast or auto."),
 ) -> None:
     """Import files and folders: text, markdown posts, HTML pages, RSS/Atom/JSON feeds."""
-    from .ingest import Pipeline
+    from ..ingest import Pipeline
 
-    conf = _setup(db, ner=ner)
-    store = _open(conf)
+    conf = setup(db, ner=ner)
+    store = open_store(conf)
     pipeline = Pipeline(store, conf)
     columns = (TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
@@ -97,10 +44,10 @@ def ingest(
 @app.command()
 def stories(db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
     """List stories, newest development first."""
-    store = _open(_setup(db))
+    store = open_store(setup(db))
     data = views.stories_list(store)
     if as_json:
-        _print_json(data)
+        print_json(data)
         return
     table = Table("id", "story", "events", "articles", "latest", box=None)
     for s in data:
@@ -112,13 +59,13 @@ def stories(db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
 @app.command()
 def story(story_id: int = typer.Argument(..., help="Story id (see `storyline stories`)."), db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
     """Show a story's timeline: date, event, outlets, key quote."""
-    store = _open(_setup(db))
+    store = open_store(setup(db))
     data = views.story_dict(store, story_id, detail=True)
     if data is None:
         err.print(f"[red]error:[/red] no story {story_id}")
         raise typer.Exit(1)
     if as_json:
-        _print_json(data)
+        print_json(data)
         return
     out.print(f"[bold]{data['title']}[/bold]  (story {data['id']}, {len(data['events'])} events)\n", highlight=False)
     for e in data["events"]:
@@ -137,10 +84,10 @@ def story(story_id: int = typer.Argument(..., help="Story id (see `storyline sto
 @app.command()
 def events(db: Optional[str] = DbOption, as_json: bool = JsonOption, story_id: Optional[int] = typer.Option(None, "--story", help="Only this story's events.")) -> None:
     """List events, newest first."""
-    store = _open(_setup(db))
+    store = open_store(setup(db))
     data = [views.event_dict(store, e) for e in store.events(story_id)]
     if as_json:
-        _print_json(data)
+        print_json(data)
         return
     table = Table("id", "date", "story", "event", "articles", "outlets", box=None)
     for e in data:
@@ -151,11 +98,11 @@ def events(db: Optional[str] = DbOption, as_json: bool = JsonOption, story_id: O
 @app.command()
 def articles(db: Optional[str] = DbOption, as_json: bool = JsonOption, event_id: Optional[int] = typer.Option(None, "--event", help="Only this event's articles.")) -> None:
     """List stored articles, newest first."""
-    store = _open(_setup(db))
+    store = open_store(setup(db))
     rows = store.articles(event_id)
     data = [views.article_dict(r) | {"event_id": r["event_id"], "merged_into": r["merged_into"]} for r in rows]
     if as_json:
-        _print_json(data)
+        print_json(data)
         return
     table = Table("id", "published", "event", "outlet", "title", "note", box=None)
     for a in data:
@@ -171,10 +118,10 @@ def extract(
     allow_private: bool = typer.Option(False, "--allow-private", help="Allow URLs on loopback/private addresses."),
 ) -> None:
     """Extract clean text and metadata from pages."""
-    from . import extract as extract_mod
-    from . import fetch, readers
+    from .. import extract as extract_mod
+    from .. import fetch, readers
 
-    _setup(None)
+    setup(None)
     failed = 0
     for target in targets:
         try:
@@ -211,9 +158,9 @@ def extract(
 
 def _eval_run(task: str, data: Optional[Path], as_json: bool, write: bool) -> None:
     """Run one evaluation, print its table or JSON, and record it in docs/benchmarks.md."""
-    from . import evaluate
+    from .. import evaluate
 
-    conf = _setup(None)
+    conf = setup(None)
     runner = {"extraction": evaluate.eval_extraction, "dates": evaluate.eval_dates}[task]
     default = {"extraction": "data/extraction/aeb", "dates": "data/extraction/dates-mediacloud"}[task]
     path = data or conf.shared_path() / default
@@ -224,7 +171,7 @@ def _eval_run(task: str, data: Optional[Path], as_json: bool, write: bool) -> No
     if write:
         evaluate.write_benchmarks(task, result)
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     table = Table(*result["rows"][0].keys(), title=f"eval {task}: {path}")
     for row in result["rows"]:
@@ -247,7 +194,7 @@ def eval_dates(data: Optional[Path] = typer.Option(None, "--data", help="Folder 
 @app.command("settings")
 def show_settings(db: Optional[str] = DbOption) -> None:
     """Show every setting, its value and where it can be set."""
-    conf = _setup(db)
+    conf = setup(db)
     table = Table("name", "value", "default", "help", box=None)
     for s in settings_mod.TABLE:
         table.add_row(s.name, str(getattr(conf, s.name)), str(s.default), s.help)
@@ -259,12 +206,3 @@ def show_settings(db: Optional[str] = DbOption) -> None:
 def version() -> None:
     """Print the version."""
     out.print(__version__)
-
-
-def main() -> None:
-    """Entry point of the `storyline` command."""
-    app()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,9 @@
+"""The `storyline` command: a thin layer over the library, one module per group of commands."""
+
+from . import commands  # noqa: F401 - registers the commands on the app
+from .base import app
+
+
+def main() -> None:
+    """Entry point of the `storyline` command."""
+    app()

@@ -1,0 +1,202 @@
+"""Entities, keywords and quotes: the fast tier, the spaCy tier and "auto" between them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storyline.enrich import EnrichOptions, Enricher
+from storyline.models import Entity, Quote
+
+# An invented story, so every expected value below can be read off the text by hand.
+TITLE = "Norway and Chile sign fisheries accord - Example News"
+TEXT = """Norwegian Prime Minister Ingrid Solberg met Chilean Foreign Minister Tomas Varela in Geneva \
+on Tuesday, the Nordic Press Agency (NPA) reported.
+
+"We have agreed to protect the southern fisheries together for the next twenty years," Solberg \
+told reporters after the talks.
+
+She said the accord would be signed in Oslo in March. "Our fishing towns will finally get the \
+certainty they were promised," she said.
+
+The NPA said the accord "marks a new chapter of cooperation between two distant coastal nations."
+
+Critics called the accord "a quiet giveaway" and Varela declined to comment.
+
+According to Mr. Varela, "the quotas will be reviewed by independent scientists every five years."
+"""
+
+EXPECTED_QUOTES = [
+    Quote("We have agreed to protect the southern fisheries together for the next twenty years", "Ingrid Solberg"),
+    Quote("Our fishing towns will finally get the certainty they were promised", "Ingrid Solberg"),
+    Quote("marks a new chapter of cooperation between two distant coastal nations.", "Nordic Press Agency"),
+    Quote("the quotas will be reviewed by independent scientists every five years.", "Tomas Varela"),
+]
+
+
+@pytest.fixture(scope="module")
+def spacy_enricher() -> Enricher:
+    """One spaCy-tier enricher for the module; other tiers borrow its pipeline (one model load)."""
+    return Enricher("spacy")
+
+
+def seed_body(seeds: Path, name: str, first_words: str) -> str:
+    """The article body of a seed file, from the paragraph that starts with `first_words`."""
+    text = (seeds / name).read_text(encoding="utf-8")
+    return text[text.index(first_words) :]
+
+
+def kinds(entities: list[Entity]) -> dict[str, str]:
+    return {e.name: e.kind for e in entities}
+
+
+def test_fast_entities_are_merged_typed_and_counted() -> None:
+    result = Enricher("fast").enrich(TITLE, TEXT)
+    assert [(e.name, e.kind, e.count) for e in result.entities] == [
+        ("Nordic Press Agency", "org", 3),  # + "NPA" twice, matched by its initials
+        ("Tomas Varela", "person", 3),  # + "Varela", "Mr. Varela"
+        ("Ingrid Solberg", "person", 2),  # + "Solberg"
+        ("Chile", "place", 1),  # "Chilean"
+        ("Geneva", "place", 1),
+        ("Norway", "place", 1),  # "Norwegian"
+        ("Oslo", "place", 1),  # unknown, but "in Oslo"
+    ]
+
+
+def test_quotes_with_named_pronoun_org_and_according_to_speakers() -> None:
+    assert Enricher("fast").enrich(TITLE, TEXT).quotes == EXPECTED_QUOTES
+
+
+def test_scare_quotes_are_not_quotes() -> None:
+    quotes = Enricher("fast").enrich(TITLE, TEXT).quotes
+    assert all("giveaway" not in q.text for q in quotes)
+
+
+def test_keywords_are_lowercase_salient_terms() -> None:
+    keywords = Enricher("fast").enrich(TITLE, TEXT).keywords
+    assert 5 <= len(keywords) <= 10
+    assert keywords[:2] == ["accord", "fisheries"]
+    assert all(k == k.lower() and not k.isdigit() for k in keywords)
+    assert not {"the", "said", "and", "twenty"} & set(keywords)
+
+
+def test_keywords_prefer_repeated_phrases() -> None:
+    text = (
+        "Officials said the oil spill had spread along the coast. Crews worked to contain the oil "
+        "spill overnight, and fishermen said the oil spill had closed their grounds. Cleanup crews "
+        "expect the work to take months."
+    )
+    keywords = Enricher("fast").enrich("", text).keywords
+    assert keywords[0] == "oil spill"
+    assert "crews" in keywords
+    assert "oil" not in keywords and "spill" not in keywords  # covered by the phrase
+
+
+def test_korean_names_possessives_acronyms_and_demonyms() -> None:
+    text = (
+        "North Korean leader Kim Jong-un met officials in Pyongyang, North Korea's state media said.\n\n"
+        "Kim said the DPRK-Russia treaty would last. North Korea's Kim Jong Un also praised Russian "
+        "President Vladimir Putin, and Putin replied within a day."
+    )
+    entities = Enricher("fast").enrich("", text).entities
+    assert kinds(entities) == {
+        "North Korea": "place",  # "North Korean", "North Korea's" twice, "DPRK"
+        "Kim Jong Un": "person",
+        "Russia": "place",  # "Russia" in "DPRK-Russia", "Russian"
+        "Vladimir Putin": "person",
+        "Pyongyang": "place",
+    }
+    counts = {e.name: e.count for e in entities}
+    assert counts == {"North Korea": 4, "Kim Jong Un": 3, "Russia": 2, "Vladimir Putin": 2, "Pyongyang": 1}
+    assert entities[0].name == "North Korea"  # sorted by count
+
+
+def test_title_only_article_finds_known_names() -> None:
+    result = Enricher("fast").enrich("Russia's Putin Meets Chinese Leader In Beijing", "")
+    assert {"Russia", "China", "Beijing"} <= set(kinds(result.entities))
+    assert result.quotes == []
+
+
+def test_empty_article() -> None:
+    result = Enricher("fast").enrich("", "")
+    assert result.entities == [] and result.keywords == [] and result.quotes == []
+
+
+def test_learned_lexicon_types_names_the_chunker_cannot() -> None:
+    text = "Shares rose after Quorvex reported higher sales, and Quorvex plans to hire."
+    enricher = Enricher("fast")
+    assert enricher.enrich("", text).entities == []  # a lone unknown word: no guess
+    enricher.learn("Quorvex", "org")
+    assert enricher.enrich("", text).entities == [Entity("Quorvex", "org", 2)]
+    with pytest.raises(ValueError):
+        enricher.learn("Quorvex", "company")
+
+
+def test_bad_ner_mode() -> None:
+    with pytest.raises(ValueError):
+        Enricher("fastest")
+
+
+def test_spacy_tier_on_own_story(spacy_enricher: Enricher) -> None:
+    result = spacy_enricher.enrich(TITLE, TEXT)
+    found = kinds(result.entities)
+    for name, kind in [("Ingrid Solberg", "person"), ("Tomas Varela", "person"), ("Norway", "place"),
+                       ("Chile", "place"), ("Geneva", "place")]:
+        assert found.get(name) == kind
+    assert result.quotes[:2] == EXPECTED_QUOTES[:2]
+    assert result.quotes[3] == EXPECTED_QUOTES[3]
+
+
+def test_auto_runs_spacy_within_budget_and_learns(spacy_enricher: Enricher) -> None:
+    enricher = Enricher("auto", EnrichOptions(spacy_every=100, warmup=1), nlp=spacy_enricher.nlp)
+    items = [(TITLE, TEXT)] * 5
+    results = enricher.enrich_many(items)
+    assert enricher.spacy_runs == 1  # warm-up allowance only
+    assert enricher.lexicon["Ingrid Solberg"]["person"] >= 1
+    assert all(r.quotes == EXPECTED_QUOTES for r in results)
+
+
+def test_seed_001_kim_letter(seeds: Path) -> None:
+    body = seed_body(seeds, "001_263bf7f380e4d1eb.txt", "North Korean leader Kim Jong Un has pledged")
+    result = Enricher("fast").enrich("North Korea's Kim pledges support for Putin", body)
+    letter = [q for q in result.quotes if q.text.startswith("I will unconditionally respect")]
+    assert len(letter) == 1 and letter[0].speaker == "Kim Jong Un"
+    assert Quote("This choice will be constant and permanent.", "Kim Jong Un") in result.quotes
+    assert all(len(q.text.split()) >= 6 for q in result.quotes)  # not "permanent", "comradely"
+    found = kinds(result.entities)
+    assert found["Kim Jong Un"] == "person" and found["Vladimir Putin"] == "person"
+    assert found["North Korea"] == "place" and found["Russia"] == "place"
+    assert not {"Kim", "Putin", "North Korean", "North Korea's"} & set(found)
+    assert "unconditionally" not in result.keywords or len(result.keywords) <= 10
+
+
+def test_seed_002_agency_speaker_and_korean_name(seeds: Path) -> None:
+    body = seed_body(seeds, "002_96783d945c5aee5b.txt", "North Korean leader Kim Jong-un has expressed")
+    result = Enricher("fast").enrich("", body)
+    assert result.quotes[0].text.startswith("expressed firm conviction that the DPRK")
+    assert result.quotes[0].speaker == "Korean Central News Agency"
+    found = kinds(result.entities)
+    assert found["Kim Jong Un"] == "person" and "Kim Jong-un" not in found
+    assert found["Korean Central News Agency"] == "org" and "KCNA" not in found
+
+
+def test_seed_004_speakers_and_entities(seeds: Path) -> None:
+    body = seed_body(seeds, "004_6bc7aac101e49d55.txt", "Russian President Vladimir Putin and North")
+    body = body[: body.index("Tags:")]
+    result = Enricher("fast").enrich("", body)
+    assert [q.speaker for q in result.quotes] == ["Korean Central News Agency", "Karoline Leavitt"]
+    found = kinds(result.entities)
+    for name, kind in [("Donald Trump", "person"), ("Tammy Bruce", "person"), ("Karoline Leavitt", "person"),
+                       ("Volodymyr Zelenskyy", "person"), ("Alaska", "place"), ("Kremlin", "org"),
+                       ("White House", "org"), ("United States", "place")]:
+        assert found.get(name) == kind, name
+
+
+def test_seed_spacy_tier_agrees_on_main_names(seeds: Path, spacy_enricher: Enricher) -> None:
+    body = seed_body(seeds, "001_263bf7f380e4d1eb.txt", "North Korean leader Kim Jong Un has pledged")
+    result = spacy_enricher.enrich("", body)
+    found = kinds(result.entities)
+    assert {e.name for e in result.entities[:3]} == {"Kim Jong Un", "North Korea", "Russia"}
+    assert found["Vladimir Putin"] == "person" and "Kim-Putin" not in found
+    assert any(q.speaker == "Kim Jong Un" and q.text.startswith("I will") for q in result.quotes)

@@ -1,0 +1,210 @@
+"""HTML pages -> Document: main text, metadata, dates and decoding."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from storyline.extract import (
+    ExtractError,
+    decode_html,
+    extract_date,
+    extract_html,
+    guess_language,
+    parse_datetime,
+    url_date,
+)
+
+PARAGRAPHS = [
+    "The harbour authority in Port Ellery voted on Tuesday evening to close the old ferry pier for at "
+    "least two years, after engineers found that several of its timber piles had rotted through.",
+    "Councillors said the decision had been difficult, because the pier carries close to four hundred "
+    "commuters every weekday morning and there is no other crossing within twenty kilometres of the town.",
+    "A temporary landing stage will be built beside the fish market, the authority said, and the first "
+    "boats should be able to use it by the end of the spring if the weather allows the divers to work.",
+    "Residents who spoke at the meeting asked for a written timetable for the repairs and for a promise "
+    "that the ticket prices would not rise while the crossing is slower and the boats run less often.",
+]
+
+ARTICLE = f"""<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<title>Ferry pier to close for two years | The Ellery Courier</title>
+<meta property="og:title" content="Ferry pier to close for two years">
+<meta property="og:site_name" content="The Ellery Courier">
+<meta property="og:description" content="Rotten piles force the harbour authority to shut the crossing.">
+<meta name="author" content="Morag Lindqvist">
+<link rel="canonical" href="https://courier.example.org/news/ferry-pier-closure">
+<script type="application/ld+json">
+{{"@context": "https://schema.org", "@type": "NewsArticle",
+  "headline": "Ferry pier to close for two years",
+  "datePublished": "2024-03-05T21:40:00+01:00",
+  "author": {{"@type": "Person", "name": "Morag Lindqvist"}},
+  "publisher": {{"@type": "Organization", "name": "Ellery Courier Ltd"}}}}
+</script>
+</head>
+<body>
+<header>
+  <nav><ul>
+    <li><a href="/">Home</a></li><li><a href="/news">News</a></li>
+    <li><a href="/sport">Sport</a></li><li><a href="/weather">Weather</a></li>
+  </ul></nav>
+</header>
+<main>
+<article>
+  <h1>Ferry pier to close for two years</h1>
+  <h2>Rotten piles force the harbour authority to shut the crossing</h2>
+  {"".join(f"<p>{text}</p>" for text in PARAGRAPHS)}
+  <h3>Related stories</h3>
+  <ul>
+    <li><a href="/news/1">Harbour fees to rise next year</a></li>
+    <li><a href="/news/2">New bus route planned for the east side</a></li>
+  </ul>
+</article>
+</main>
+<footer><p>Copyright 2024 The Ellery Courier. All rights reserved.</p>
+<p><a href="/privacy">Privacy</a> <a href="/contact">Contact us</a></p></footer>
+</body>
+</html>
+"""
+
+
+def test_article_page_fields() -> None:
+    doc = extract_html(ARTICLE, source="courier.html")
+    assert doc.kind == "html"
+    assert doc.source == "courier.html"
+    assert doc.key == "courier.html"
+    assert doc.title == "Ferry pier to close for two years"
+    assert doc.text == "\n\n".join(PARAGRAPHS)
+    assert doc.url == "https://courier.example.org/news/ferry-pier-closure"
+    assert doc.published == datetime(2024, 3, 5, 20, 40, tzinfo=timezone.utc)
+    assert doc.outlet == "The Ellery Courier"
+    assert doc.byline == "Morag Lindqvist"
+    assert doc.language == "en"
+    assert doc.description == "Rotten piles force the harbour authority to shut the crossing."
+
+
+def test_given_url_is_the_key_and_wins_over_canonical() -> None:
+    doc = extract_html(ARTICLE, source="feed", url="https://mirror.example.net/pier")
+    assert doc.key == "https://mirror.example.net/pier"
+    assert doc.url == "https://mirror.example.net/pier"
+
+
+def _bare_page(head: str = "", lang: str = "") -> str:
+    """A page with only paragraphs in the body and the given head."""
+    body = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    return f"<html{lang}><head>{head}</head><body><div>{body}</div></body></html>"
+
+
+def test_fallbacks_without_site_markup() -> None:
+    page = _bare_page("<title>Pier news</title>")
+    doc = extract_html(page, source="x", url="https://www.harbour-news.example.com/2024/03/05/pier")
+    assert doc.outlet == "harbour-news.example.com"
+    assert doc.title == "Pier news"
+    # no markup date: the URL's day, at midnight UTC
+    assert doc.published == datetime(2024, 3, 5, tzinfo=timezone.utc)
+    assert doc.language == "en"  # guessed from the text
+    assert doc.byline is None and doc.description is None
+
+
+def test_publisher_names_the_outlet_when_og_site_name_is_missing() -> None:
+    head = '<script type="application/ld+json">{"@graph": [{"@type": "WebSite"}, ' \
+        '{"@type": "Article", "publisher": {"name": "Harbour Weekly"}, "author": [{"name": "A. Rowe"}, {"name": "B. Tan"}]}]}</script>'
+    doc = extract_html(_bare_page(head), source="x")
+    assert doc.outlet == "Harbour Weekly"
+    assert doc.byline == "A. Rowe, B. Tan"
+
+
+def test_no_main_text_raises() -> None:
+    page = "<html><body><nav><a href='/'>Home</a> <a href='/a'>About</a></nav></body></html>"
+    with pytest.raises(ExtractError):
+        extract_html(page, source="empty.html")
+    with pytest.raises(ExtractError):
+        extract_html("", source="blank.html")
+
+
+def test_bytes_use_declared_charset() -> None:
+    text = "Le conseil a voté la fermeture du quai, déjà très abîmé, pour deux ans. " * 3
+    page = f'<html><head><meta charset="iso-8859-1"></head><body><p>{text}</p><p>{text}</p></body></html>'
+    doc = extract_html(page.encode("iso-8859-1"), source="fr.html")
+    assert "déjà très abîmé" in doc.text
+
+
+def test_decode_html() -> None:
+    assert decode_html("café".encode()) == "café"
+    assert decode_html("\ufeffcafé".encode("utf-16")) == "café"
+    assert decode_html(b"\xef\xbb\xbfcaf\xc3\xa9") == "café"
+    # undeclared and not UTF-8: replaced, not fatal
+    assert decode_html(b"caf\xe9") == "caf\ufffd"
+    assert decode_html(b'<meta charset="windows-1251">\xcc\xee\xf1\xea\xe2\xe0').endswith("Москва")
+
+
+def test_parse_datetime() -> None:
+    assert parse_datetime("2024-03-05T21:40:00Z") == datetime(2024, 3, 5, 21, 40, tzinfo=timezone.utc)
+    assert parse_datetime("2024-03-05") == datetime(2024, 3, 5)
+    assert parse_datetime("Tue, 05 Mar 2024 09:15:00 GMT") == datetime(2024, 3, 5, 9, 15, tzinfo=timezone.utc)
+    assert parse_datetime("20240305T210000Z") == datetime(2024, 3, 5, 21, tzinfo=timezone.utc)
+    assert parse_datetime("5") is None  # no year: dateutil would invent one
+    assert parse_datetime("yesterday") is None
+
+
+def test_url_date() -> None:
+    assert url_date("https://x.example/2024/03/05/story") == date(2024, 3, 5)
+    assert url_date("https://x.example/news/20240305/story") == date(2024, 3, 5)
+    assert url_date("https://x.example/news/2024-03-05-story") == date(2024, 3, 5)
+    assert url_date("https://x.example/2024/13/05/story") is None
+    assert url_date("https://x.example/story-1202403051") is None
+    assert url_date(None) is None
+
+
+def _dated(head: str, url: str | None = None) -> datetime | None:
+    return extract_date(_bare_page(head), url)
+
+
+def test_meta_date_keeps_the_page_zone() -> None:
+    moment = _dated('<meta property="article:published_time" content="2024-03-05T23:30:00-05:00">')
+    assert moment is not None
+    assert moment.date() == date(2024, 3, 5)
+    assert moment.utcoffset() == timedelta(hours=-5)
+
+
+def test_utc_stamp_moves_to_the_url_day() -> None:
+    # stored in UTC just after midnight; the newsroom's URL still says the 5th
+    head = '<meta property="article:published_time" content="2024-03-06T02:10:00Z">'
+    moment = _dated(head, "https://x.example/2024/03/05/story")
+    assert moment is not None
+    assert moment.date() == date(2024, 3, 5)
+    assert moment.astimezone(timezone.utc) == datetime(2024, 3, 6, 2, 10, tzinfo=timezone.utc)
+
+
+def test_local_clock_twin_gives_the_zone() -> None:
+    head = (
+        '<meta property="article:published_time" content="2024-03-05T23:15:00Z">'
+        "<script>var page = {publication_date: '2024-03-06 00:15'};</script>"
+    )
+    moment = _dated(head)
+    assert moment is not None
+    assert moment.date() == date(2024, 3, 6)
+    assert moment.utcoffset() == timedelta(hours=1)
+
+
+def test_zoned_stamp_beats_a_naive_clock_time() -> None:
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2024-03-06T07:25:00"}</script>'
+        '<meta name="parsely-pub-date" content="2024-03-05T21:25:00+00:00">'
+    )
+    assert _dated(head) == datetime(2024, 3, 5, 21, 25, tzinfo=timezone.utc)
+
+
+def test_future_dates_are_ignored() -> None:
+    head = '<meta property="article:published_time" content="2999-01-01T00:00:00Z">'
+    assert _dated(head, "https://x.example/2024/03/05/story") == datetime(2024, 3, 5, tzinfo=timezone.utc)
+
+
+def test_guess_language() -> None:
+    assert guess_language(" ".join(PARAGRAPHS)) == "en"
+    german = "Der Rat hat die Schließung beschlossen, und die Bürger sind mit der Entscheidung nicht zufrieden. " * 3
+    assert guess_language(german) == "de"
+    assert guess_language("too short") is None

@@ -1,0 +1,131 @@
+"""Sentence splitting and extractive event summaries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storyline.summarize import clean_title, find_quotes, keywords, split_sentences, summarize
+
+DOC_A = (
+    "Flood waters forced thousands of residents of Riverton to leave their homes on Sunday. "
+    "The River Vale burst its banks after three days of heavy rain, officials said.\n\n"
+    "Photo: Residents wade through a flooded street in Riverton (AFP)\n\n"
+    "Will the town ever recover? Emergency crews rescued 40 people from rooftops overnight."
+)
+DOC_B = (
+    "By Jane Reporter\n\n"
+    "Thousands of Riverton residents fled rising flood waters on Sunday after the River Vale "
+    "burst its banks.\n\n"
+    "The regional governor declared a state of emergency and asked the army for boats."
+)
+DOC_C = (
+    "Heavy rain caused the River Vale to burst its banks in Riverton, forcing thousands of "
+    "residents from their homes.\n\n"
+    "Insurers expect claims to run into millions of pounds."
+)
+
+
+def test_split_sentences_keeps_abbreviations() -> None:
+    text = (
+        "On Jan. 9 the U.S. State Department said Mr. Kim met George W. Bush. "
+        "He moved to the U.S. The next day was calm! Was it? \"Yes.\" She left.\n\n"
+        "A wrapped line that\ncontinues here."
+    )
+    assert split_sentences(text) == [
+        "On Jan. 9 the U.S. State Department said Mr. Kim met George W. Bush.",
+        "He moved to the U.S.",
+        "The next day was calm!",
+        "Was it?",
+        '"Yes."',
+        "She left.",
+        "A wrapped line that continues here.",
+    ]
+
+
+def test_split_sentences_empty() -> None:
+    assert split_sentences("") == []
+    assert split_sentences("\n\n  \n") == []
+
+
+def test_summary_picks_lead_facts_without_repeats_captions_or_questions() -> None:
+    summary = summarize([("Floods hit Riverton", DOC_A), ("Riverton floods", DOC_B), ("Vale floods", DOC_C)])
+    assert 0 < len(summary) <= 400
+    # The three leads say the same thing: exactly one is kept, and it comes first.
+    leads = ["Flood waters forced thousands", "Thousands of Riverton residents fled", "Heavy rain caused the River"]
+    assert sum(lead in summary for lead in leads) == 1
+    assert any(summary.startswith(lead) for lead in leads)
+    for banned in ("Photo:", "?", "By Jane", "(AFP)"):
+        assert banned not in summary
+
+
+def test_summary_respects_limits() -> None:
+    docs = [("Floods hit Riverton", DOC_A), ("Riverton floods", DOC_B)]
+    assert len(split_sentences(summarize(docs, max_sentences=1))) == 1
+    assert len(summarize(docs, max_chars=120)) <= 120
+
+
+def test_summary_orders_sentences_by_position() -> None:
+    summary = summarize([("Floods hit Riverton", DOC_A), ("Riverton floods", DOC_B)], max_sentences=3)
+    sentences = split_sentences(summary)
+    assert len(sentences) >= 2
+    assert any(sentences[0].startswith(s) for s in ("Flood waters forced", "Thousands of Riverton"))
+    assert "The regional governor declared" in summary  # a second-paragraph fact, after the lead
+
+
+def test_title_only_docs_fall_back_to_best_title() -> None:
+    docs = [
+        ("Riverton floods force thousands from homes - The Daily Example", ""),
+        ("Thousands flee Riverton floods | Example Times", ""),
+        ("Markets open higher", ""),
+    ]
+    assert summarize(docs) in {"Riverton floods force thousands from homes", "Thousands flee Riverton floods"}
+    assert summarize([("", ""), ("", "")]) == ""
+    assert summarize([]) == ""
+
+
+def test_clean_title() -> None:
+    assert clean_title("Kim pledges support for Putin - Vanguard News") == "Kim pledges support for Putin"
+    assert clean_title("Short - Outlet") == "Short - Outlet"
+
+
+def test_seeds_summary(seeds: Path) -> None:
+    docs = []
+    for name, first in [
+        ("001_263bf7f380e4d1eb.txt", "North Korean leader Kim Jong Un has pledged"),
+        ("003_1ec0a023e610d68b.txt", "In a formal New Year's message"),
+    ]:
+        text = (seeds / name).read_text(encoding="utf-8")
+        docs.append(("", text[text.index(first) :]))
+    summary = summarize(docs)
+    assert 0 < len(summary) <= 400
+    assert "Kim" in summary and "Putin" in summary
+    assert "Photograph" not in summary and "TRENDING" not in summary
+
+
+def test_find_quotes_reports_raw_attributions() -> None:
+    text = (
+        'The mayor spoke first. "We will rebuild every bridge that the river took from us," '
+        "Mayor Ana Ruiz said on Monday.\n\n"
+        'According to the Port Authority, "the harbour will reopen to cargo ships within a week."\n\n'
+        'Residents called it "a miracle".'
+    )
+    seen: list[str] = []
+
+    def speaker_of(raw: str, _at: int, _spans: list[tuple[int, int]]) -> str:
+        seen.append(raw)
+        return raw.upper()
+
+    quotes = find_quotes(text, speaker_of)
+    assert [q.text for q in quotes] == [
+        "We will rebuild every bridge that the river took from us",
+        "the harbour will reopen to cargo ships within a week.",
+    ]
+    assert seen == ["Mayor Ana Ruiz", "the Port Authority"]
+    assert [q.speaker for q in quotes] == ["MAYOR ANA RUIZ", "THE PORT AUTHORITY"]
+
+
+def test_keywords_standalone() -> None:
+    text = "The drought dried the reservoir. Farmers watched the reservoir shrink as the drought went on."
+    terms = keywords("Drought empties reservoir", text, [("Lake Vale", 3)])
+    assert set(terms[:2]) == {"reservoir", "drought"}  # in the title and twice in the text
+    assert "lake vale" in terms and "the" not in terms
