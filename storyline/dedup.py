@@ -6,14 +6,23 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+import zlib
+
 import numpy as np
-from datasketch import MinHash
 
 NUM_PERM = 64
 BANDS = 16  # 16 bands x 4 rows: pairs at Jaccard 0.8 become candidates with p > 0.999
 ROWS = NUM_PERM // BANDS
 SHINGLE = 5
 MIN_CHARS = 200  # shorter texts (titles, teasers) are too small to call duplicates
+MAX_WORDS = 3000  # the opening 3,000 words decide whether two articles are copies
+
+_PRIME = np.uint64((1 << 61) - 1)
+_RNG = np.random.RandomState(1)
+# Universal hashing h(x) = (a*x + b) mod p, fixed seeds so signatures are stable across runs.
+# a and b span the prime's range; a*x wraps modulo 2^64 first, as in datasketch, which mixes well.
+_A = _RNG.randint(1, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
+_B = _RNG.randint(0, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -43,15 +52,30 @@ def _band_hash(values: np.ndarray) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def shingle_hashes(words: list[str]) -> np.ndarray:
+    """32-bit hashes of the word 5-grams of a text (stable across processes, unlike hash())."""
+    ids = np.fromiter((zlib.crc32(w.encode("utf-8")) for w in words), dtype=np.uint64, count=len(words))
+    if len(ids) < SHINGLE:
+        return np.unique(ids) if len(ids) else np.zeros(1, dtype=np.uint64)
+    mixed = np.zeros(len(ids) - SHINGLE + 1, dtype=np.uint64)
+    for k in range(SHINGLE):
+        mixed = (mixed * np.uint64(1_000_003) + ids[k : len(ids) - SHINGLE + 1 + k]) & np.uint64(0xFFFFFFFF)
+    return np.unique(mixed)
+
+
+def minhash(hashes: np.ndarray) -> np.ndarray:
+    """The MinHash signature (NUM_PERM minima of universal hashes) of a set of 32-bit hashes."""
+    with np.errstate(over="ignore"):
+        values = (np.outer(_A, hashes) + _B[:, None]) % _PRIME
+    return values.min(axis=1) & np.uint64(0xFFFFFFFF)
+
+
 def fingerprint(text: str) -> Fingerprint:
     """The exact hash, MinHash signature and LSH bands of a text (None when it is too short)."""
     if len(text) < MIN_CHARS:
         return Fingerprint(None, None, [])
     words = normalise(text)
-    shingles = {" ".join(words[i : i + SHINGLE]).encode("utf-8") for i in range(max(1, len(words) - SHINGLE + 1))}
-    mh = MinHash(num_perm=NUM_PERM, seed=1)
-    mh.update_batch(list(shingles))
-    values = mh.hashvalues.astype(np.uint64)
+    values = minhash(shingle_hashes(words[:MAX_WORDS]))
     bands = [_band_hash(values[i * ROWS : (i + 1) * ROWS]) for i in range(BANDS)]
     return Fingerprint(text_hash(words), values.tobytes(), bands)
 

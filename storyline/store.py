@@ -427,3 +427,267 @@ class Store:
             out[table] = self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
         out["events"] = self.db.execute("SELECT COUNT(*) FROM events WHERE n_articles > 0").fetchone()[0]
         return out
+
+    # -- search and corrections (web) ----------------------------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read in one consistent snapshot while another process writes (WAL readers never block it)."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("ROLLBACK")
+
+    def _marks(self, ids: Sequence[int]) -> str:
+        """Placeholders for an IN list."""
+        return ",".join("?" for _ in ids) or "NULL"
+
+    def active_stories(self, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
+        """Stories with live events, newest development first, and how many there are."""
+        rows = self.db.execute(
+            "SELECT s.id, s.title, s.user_title, COUNT(e.id) AS n_events, MAX(e.date) AS last_date, "
+            "SUM(e.n_articles) AS n_articles, MAX(e.updated_at) AS updated_at, COUNT(*) OVER () AS total "
+            "FROM stories s JOIN events e ON e.story_id = s.id AND e.merged_into IS NULL AND e.n_articles > 0 "
+            "WHERE s.merged_into IS NULL GROUP BY s.id ORDER BY last_date IS NULL, last_date DESC, s.id DESC "
+            "LIMIT ? OFFSET ?",
+            (limit, offset),
+        ).fetchall()
+        total = rows[0]["total"] if rows else self.db.execute(
+            "SELECT COUNT(DISTINCT e.story_id) FROM events e JOIN stories s ON s.id = e.story_id "
+            "WHERE e.merged_into IS NULL AND e.n_articles > 0 AND s.merged_into IS NULL"
+        ).fetchone()[0]
+        return rows, int(total)
+
+    def live_events(self, story_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """The live events of some stories, newest first."""
+        return self.db.execute(
+            f"SELECT id, story_id, title, date, n_articles, created_at, updated_at FROM events "
+            f"WHERE story_id IN ({self._marks(story_ids)}) AND merged_into IS NULL AND n_articles > 0 "
+            f"ORDER BY date IS NULL, date DESC, id DESC",
+            tuple(story_ids),
+        ).fetchall()
+
+    def coverage_days(self, column: str, ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Reports per day (publication day, else the event's date) of some stories or events."""
+        assert column in ("story_id", "id")
+        return self.db.execute(
+            f"SELECT e.{column} AS gid, COALESCE(substr(a.published, 1, 10), e.date) AS day, COUNT(*) AS n "
+            f"FROM events e JOIN articles a ON a.event_id = e.id WHERE e.{column} IN ({self._marks(ids)}) "
+            f"AND e.merged_into IS NULL AND a.merged_into IS NULL GROUP BY 1, 2 HAVING day IS NOT NULL ORDER BY 1, 2",
+            tuple(ids),
+        ).fetchall()
+
+    def story_outlets(self, story_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Outlets covering some stories, with their report counts, most reports first."""
+        return self.db.execute(
+            f"SELECT e.story_id, o.name, COUNT(*) AS n FROM events e JOIN articles a ON a.event_id = e.id "
+            f"JOIN outlets o ON o.id = a.outlet_id WHERE e.story_id IN ({self._marks(story_ids)}) "
+            f"AND e.merged_into IS NULL AND a.merged_into IS NULL GROUP BY e.story_id, o.id ORDER BY n DESC, o.name",
+            tuple(story_ids),
+        ).fetchall()
+
+    def timeline(self, story_id: int, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
+        """A page of a story's live events in date order, and how many there are."""
+        rows = self.db.execute(
+            "SELECT *, COUNT(*) OVER () AS total FROM events WHERE story_id = ? AND merged_into IS NULL "
+            "AND n_articles > 0 ORDER BY date IS NULL, date, id LIMIT ? OFFSET ?",
+            (story_id, limit, offset),
+        ).fetchall()
+        return rows, self._total(rows, "SELECT COUNT(*) FROM events WHERE story_id = ? AND merged_into IS NULL "
+                                        "AND n_articles > 0", (story_id,))
+
+    def _total(self, rows: list[sqlite3.Row], sql: str, params: tuple[Any, ...]) -> int:
+        """The window total of a page, counted separately only when the page is empty."""
+        return int(rows[0]["total"]) if rows else int(self.db.execute(sql, params).fetchone()[0])
+
+    def event_page(self, story_id: int | None, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
+        """A page of live events, newest first (optionally of one story)."""
+        rows = self.db.execute(
+            "SELECT *, COUNT(*) OVER () AS total FROM events WHERE merged_into IS NULL AND n_articles > 0 "
+            "AND (?1 IS NULL OR story_id = ?1) ORDER BY date IS NULL, date DESC, id DESC LIMIT ?2 OFFSET ?3",
+            (story_id, limit, offset),
+        ).fetchall()
+        return rows, self._total(rows, "SELECT COUNT(*) FROM events WHERE merged_into IS NULL AND n_articles > 0 "
+                                        "AND (?1 IS NULL OR story_id = ?1)", (story_id,))
+
+    _COVERAGE = (
+        "SELECT a.id, a.event_id, a.kind, a.source, a.url, a.title, a.published, a.language, a.duplicate_of, "
+        "a.duplicate_kind, a.listed_by, a.merged_into, a.created_at, o.name AS outlet "
+        "FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id "
+    )
+
+    def coverage(self, event_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """The reports of some events (no texts), earliest first."""
+        return self.db.execute(
+            self._COVERAGE + f"WHERE a.event_id IN ({self._marks(event_ids)}) AND a.merged_into IS NULL "
+            "ORDER BY a.published IS NULL, a.published, a.id",
+            tuple(event_ids),
+        ).fetchall()
+
+    def article_page(self, event_id: int | None, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
+        """A page of articles (no texts), newest first (optionally of one event)."""
+        rows = self.db.execute(
+            "SELECT * FROM (" + self._COVERAGE + "WHERE (?1 IS NULL OR a.event_id = ?1)) "
+            "ORDER BY published IS NULL, published DESC, id DESC LIMIT ?2 OFFSET ?3",
+            (event_id, limit, offset),
+        ).fetchall()
+        total = self.db.execute("SELECT COUNT(*) FROM articles WHERE (?1 IS NULL OR event_id = ?1)", (event_id,))
+        return rows, int(total.fetchone()[0])
+
+    def copies(self, article_id: int) -> list[sqlite3.Row]:
+        """Duplicates of an article and listed coverage found to be it."""
+        return self.db.execute(
+            self._COVERAGE + "WHERE a.duplicate_of = ?1 OR a.merged_into = ?1 ORDER BY a.id", (article_id,)
+        ).fetchall()
+
+    def event_entities(self, event_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Entities of some events' reports with summed counts, most mentioned first."""
+        return self.db.execute(
+            f"SELECT a.event_id, e.name, e.kind, SUM(ae.count) AS n FROM articles a "
+            f"JOIN article_entities ae ON ae.article_id = a.id JOIN entities e ON e.id = ae.entity_id "
+            f"WHERE a.event_id IN ({self._marks(event_ids)}) AND a.merged_into IS NULL "
+            f"GROUP BY a.event_id, e.id ORDER BY n DESC, e.name",
+            tuple(event_ids),
+        ).fetchall()
+
+    # bm25 only works in the query that holds the MATCH, so rank in a subquery of its own.
+    _FTS_HITS = "(SELECT rowid, bm25(articles_fts, 8.0, 1.0) AS score FROM articles_fts WHERE articles_fts MATCH :match) f "
+
+    def search_articles(
+        self, match: str, filters: dict[str, Any], limit: int, offset: int
+    ) -> tuple[list[sqlite3.Row], int]:
+        """Ranked full-text matches (title weighs more), with highlights; filters: start, end, outlet, entity,
+        story_id, duplicates."""
+        where = ["a.merged_into IS NULL"]
+        if filters.get("start"):
+            where.append("substr(COALESCE(a.published, a.event_day), 1, 10) >= :start")
+        if filters.get("end"):
+            where.append("substr(COALESCE(a.published, a.event_day), 1, 10) <= :end")
+        if filters.get("outlet"):
+            where.append("a.outlet_id IN (SELECT id FROM outlets WHERE name = :outlet)")
+        if filters.get("entity"):
+            where.append("a.id IN (SELECT ae.article_id FROM article_entities ae JOIN entities n "
+                         "ON n.id = ae.entity_id WHERE n.name = :entity COLLATE NOCASE)")
+        if filters.get("story_id"):
+            where.append("a.event_id IN (SELECT id FROM events WHERE story_id = :story_id)")
+        if not filters.get("duplicates"):
+            where.append("a.duplicate_of IS NULL")
+        params = {**filters, "match": match, "limit": limit, "offset": offset}
+        # Rank first, then highlight only the page: snippets read whole texts.
+        rows = self.db.execute(
+            "WITH hits AS (SELECT a.id, f.score, COUNT(*) OVER () AS total FROM " + self._FTS_HITS +
+            "JOIN articles a ON a.id = f.rowid WHERE " + " AND ".join(where) +
+            " ORDER BY f.score, a.id LIMIT :limit OFFSET :offset) "
+            "SELECT h.total, h.score, a.id, a.kind, a.title, a.url, a.published, a.language, a.event_id, "
+            "a.duplicate_of, o.name AS outlet, ev.title AS event_title, ev.date AS event_date, ev.story_id, "
+            "highlight(articles_fts, 0, char(2), char(3)) AS title_marked, "
+            "snippet(articles_fts, 1, char(2), char(3), '…', 32) AS snippet_marked "
+            "FROM hits h JOIN articles_fts ON articles_fts.rowid = h.id JOIN articles a ON a.id = h.id "
+            "LEFT JOIN outlets o ON o.id = a.outlet_id LEFT JOIN events ev ON ev.id = a.event_id "
+            "WHERE articles_fts MATCH :match ORDER BY h.score, a.id",
+            params,
+        ).fetchall()
+        if rows:
+            return rows, int(rows[0]["total"])
+        count = self.db.execute(
+            "SELECT COUNT(*) FROM " + self._FTS_HITS + "JOIN articles a ON a.id = f.rowid WHERE " + " AND ".join(where),
+            params,
+        ).fetchone()[0]
+        return rows, int(count)
+
+    def record_correction(self, action: str, params: dict[str, Any], result: dict[str, Any]) -> int:
+        """Append a user edit to the audit log."""
+        cur = self.db.execute(
+            "INSERT INTO corrections (action, params, result, created_at) VALUES (?, ?, ?, ?)",
+            (action, json.dumps(params, sort_keys=True), json.dumps(result, sort_keys=True), utcnow()),
+        )
+        return int(cur.lastrowid)
+
+    def correction_log(self, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
+        """A page of the audit log, newest first."""
+        rows = self.db.execute(
+            "SELECT *, COUNT(*) OVER () AS total FROM corrections ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
+        ).fetchall()
+        return rows, self._total(rows, "SELECT COUNT(*) FROM corrections", ())
+
+    def corrections_version(self) -> int:
+        """Grows with every correction: a running pipeline reloads its mirrors when it changes."""
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM corrections").fetchone()[0])
+
+    def forbid_merge(self, table: str, a: int, b: int, correction_id: int | None) -> None:
+        """Record that a user separated two events or stories."""
+        assert table in self._GROUPS
+        self.db.execute(
+            "INSERT OR REPLACE INTO do_not_merge (kind, a, b, correction_id) VALUES (?, ?, ?, ?)",
+            (table, min(a, b), max(a, b), correction_id),
+        )
+
+    def allow_merge(self, table: str, a: int, b: int) -> None:
+        """Forget a do-not-merge pair (the user merged them after all)."""
+        self.db.execute("DELETE FROM do_not_merge WHERE kind = ? AND a = ? AND b = ?", (table, min(a, b), max(a, b)))
+
+    def do_not_merge(self, table: str, a: int, b: int) -> bool:
+        """Whether a user separated these two events or stories."""
+        row = self.db.execute(
+            "SELECT 1 FROM do_not_merge WHERE kind = ? AND a = ? AND b = ?", (table, min(a, b), max(a, b))
+        ).fetchone()
+        return row is not None
+
+    def article_family(self, article_id: int) -> list[int]:
+        """An article with its duplicates and the listed coverage found to be it: they move together."""
+        rows = self.db.execute(
+            "SELECT id FROM articles WHERE id = ?1 OR duplicate_of = ?1 OR merged_into = ?1 ORDER BY id", (article_id,)
+        )
+        return [int(r[0]) for r in rows]
+
+    def set_event(self, article_ids: Sequence[int], event_id: int) -> None:
+        """Move articles to an event."""
+        self.db.execute(
+            f"UPDATE articles SET event_id = ? WHERE id IN ({self._marks(article_ids)})", (event_id, *article_ids)
+        )
+
+    def set_story(self, event_ids: Sequence[int], story_id: int) -> None:
+        """Move events (and the events merged into them) to a story."""
+        marks = self._marks(event_ids)
+        self.db.execute(
+            f"UPDATE events SET story_id = ?, updated_at = ? WHERE id IN ({marks}) OR merged_into IN ({marks})",
+            (story_id, utcnow(), *event_ids, *event_ids),
+        )
+        self.db.execute("UPDATE stories SET dirty = 1 WHERE id = ?", (story_id,))
+
+    def member_inputs(self, event_id: int) -> list[sqlite3.Row]:
+        """What an event's signature is built from: its stored reports (not listings), in arrival order,
+        with the headlines each listed and its most mentioned entities."""
+        return self.db.execute(
+            "SELECT a.id, a.title, a.text, a.url, a.event_day, "
+            "(SELECT json_group_array(l.title) FROM articles l WHERE l.listed_by = a.id AND l.title IS NOT NULL) "
+            "AS listed, (SELECT json_group_array(name) FROM (SELECT e.name FROM article_entities ae JOIN entities e "
+            "ON e.id = ae.entity_id WHERE ae.article_id = a.id ORDER BY ae.count DESC, e.name LIMIT 8)) AS entities "
+            "FROM articles a WHERE a.event_id = ? AND a.kind != 'linked' ORDER BY a.id",
+            (event_id,),
+        ).fetchall()
+
+    def retire_story(self, drop: int, keep: int) -> None:
+        """Mark an emptied story as merged into another (it keeps no events)."""
+        self.db.execute(
+            "UPDATE stories SET merged_into = ?, signature = '{}', first_day = NULL, last_day = NULL, dirty = 0, "
+            "updated_at = ? WHERE id = ?",
+            (keep, utcnow(), drop),
+        )
+        self.db.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ?", (keep, drop))
+
+    def rename_story(self, story_id: int, title: str) -> None:
+        """Give a story a user title, which later automatic titling keeps."""
+        self.db.execute(
+            "UPDATE stories SET user_title = ?1, title = ?1, dirty = 0, updated_at = ?2 WHERE id = ?3",
+            (title, utcnow(), story_id),
+        )
+
+    def story_event_ids(self, story_id: int) -> list[int]:
+        """A story's live events, oldest id first (the order they were threaded in)."""
+        rows = self.db.execute(
+            "SELECT id FROM events WHERE story_id = ? AND merged_into IS NULL AND n_articles > 0 ORDER BY id",
+            (story_id,),
+        )
+        return [int(r[0]) for r in rows]

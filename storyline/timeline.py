@@ -177,13 +177,19 @@ def prepare(articles: Sequence[Article]) -> list[Sentence]:
 # --- date selection ---------------------------------------------------------------------------
 
 
-def rank_days(sentences: Iterable[Sentence], span: tuple[date, date] | None) -> list[tuple[date, float]]:
+KIND_WEIGHTS = {"explicit": 1.0, "weekday": 1.0, "relative": 1.0}
+
+
+def rank_days(sentences: Iterable[Sentence], span: tuple[date, date] | None, weights: dict[str, float] | None = None) -> list[tuple[date, float]]:
     """Days by how many articles refer to them, best first (an article counts once per day)."""
-    refs: dict[date, set[int]] = defaultdict(set)
+    weights = weights or KIND_WEIGHTS
+    refs: dict[date, dict[int, float]] = defaultdict(dict)
     for s in sentences:
-        for d in s.days:
-            refs[d].add(s.article)
-    ranked = [(d, float(len(a))) for d, a in refs.items() if span is None or span[0] <= d <= span[1]]
+        for d, kind in zip(s.days, s.kinds):
+            w = weights[kind]
+            if w > refs[d].get(s.article, 0.0):
+                refs[d][s.article] = w
+    ranked = [(d, sum(a.values())) for d, a in refs.items() if span is None or span[0] <= d <= span[1]]
     return sorted(ranked, key=lambda dv: (-dv[1], dv[0]))
 
 
@@ -207,6 +213,7 @@ class TimelineOptions:
     quote_penalty: float = 0.0
     position_bonus: float = 0.0  # for sentences early in their article
     length_penalty: float = 0.0  # per word beyond 30
+    weights: tuple[tuple[str, float], ...] = tuple(KIND_WEIGHTS.items())
 
 
 Vector = dict[str, float]
@@ -349,7 +356,7 @@ def timeline_from(
             published[s.published].append(s)
     story = _unit(_sum(vec_of(s) for s in sentences)) if opt.relevance else {}
     out: Timeline = []
-    for day, _ in rank_days(sentences, span):
+    for day, _ in rank_days(sentences, span, dict(opt.weights)):
         if len(out) >= n_dates:
             break
         summary = summarize_day(day, mentions[day] + published[day], max(1, sentences_per_date), vec_of, story, opt)

@@ -158,37 +158,82 @@ def extract(
 
 def _eval_run(task: str, data: Optional[Path], as_json: bool, write: bool) -> None:
     """Run one evaluation, print its table or JSON, and record it in docs/benchmarks.md."""
-    from .. import evaluate
+    from .. import eval_clustering, eval_timelines, evaluate
 
     conf = setup(None)
-    runner = {"extraction": evaluate.eval_extraction, "dates": evaluate.eval_dates}[task]
-    default = {"extraction": "data/extraction/aeb", "dates": "data/extraction/dates-mediacloud"}[task]
-    path = data or conf.shared_path() / default
-    if not path.exists():
-        err.print(f"[red]error:[/red] {path}: no such data folder")
-        raise typer.Exit(2)
-    result = runner(path)
+    sets = {
+        "extraction": ["data/extraction/aeb"],
+        "dates": ["data/extraction/dates-mediacloud"],
+        "clustering": ["data/clustering/ecbplus", "data/clustering/uci-news-aggregator"],
+        "timelines": ["data/timelines/t17"],
+    }[task]
+    paths = [data] if data else [conf.shared_path() / rel for rel in sets]
+    for path in paths:
+        if not path.exists():
+            err.print(f"[red]error:[/red] {path}: no such data folder", highlight=False)
+            raise typer.Exit(2)
+    with Progress(TextColumn(f"[bold]eval {task}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
+        bars: dict[str, object] = {}
+
+        def progress(done: int, total: int, name: str = "") -> None:
+            key = name or "main"
+            if key not in bars:
+                bars[key] = bar.add_task(name, total=total)
+            bar.update(bars[key], completed=done, total=total)
+
+        results = []
+        for path in paths:
+            if task == "extraction":
+                results.append(evaluate.eval_extraction(path, progress=progress))
+            elif task == "dates":
+                results.append(evaluate.eval_dates(path, progress=progress))
+            elif task == "clustering":
+                results.append(eval_clustering.eval_clustering(path, conf, progress))
+            else:
+                results.append(eval_timelines.eval_timelines(path, progress=progress))
+    result = results[0] if len(results) == 1 else {
+        "task": task,
+        "data": " + ".join(r["data"] for r in results),
+        "rows": [row | {"data": r["data"]} for r in results for row in r["rows"]],
+    }
     if write:
         evaluate.write_benchmarks(task, result)
     if as_json:
         print_json(result)
         return
-    table = Table(*result["rows"][0].keys(), title=f"eval {task}: {path}")
+    keys = list(dict.fromkeys(k for row in result["rows"] for k in row))
+    table = Table(*keys, title=f"eval {task}")
     for row in result["rows"]:
-        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
+        table.add_row(*(f"{row.get(k):.3f}" if isinstance(row.get(k), float) else str(row.get(k, "")) for k in keys))
     out.print(table)
 
 
+DataOption = typer.Option(None, "--data", help="Another folder in the same format as the default set.")
+WriteOption = typer.Option(True, help="Write the figures to docs/benchmarks.md.")
+
+
 @eval_app.command("extraction")
-def eval_extraction(data: Optional[Path] = typer.Option(None, "--data", help="Folder in the aeb format."), as_json: bool = JsonOption, write: bool = typer.Option(True, help="Write docs/benchmarks.md.")) -> None:
-    """Main-text extraction F1 against gold text, with peer extractors."""
+def eval_extraction(data: Optional[Path] = DataOption, as_json: bool = JsonOption, write: bool = WriteOption) -> None:
+    """Main-text extraction F1 on the aeb pages, with peer extractors in the same run."""
     _eval_run("extraction", data, as_json, write)
 
 
 @eval_app.command("dates")
-def eval_dates(data: Optional[Path] = typer.Option(None, "--data", help="Folder in the dates-mediacloud format."), as_json: bool = JsonOption, write: bool = typer.Option(True, help="Write docs/benchmarks.md.")) -> None:
-    """Publication-date accuracy against gold dates, with htmldate as peer."""
+def eval_dates(data: Optional[Path] = DataOption, as_json: bool = JsonOption, write: bool = WriteOption) -> None:
+    """Publication-date accuracy on the dates-mediacloud pages, with htmldate as peer."""
     _eval_run("dates", data, as_json, write)
+
+
+@eval_app.command("clustering")
+def eval_clustering(data: Optional[Path] = DataOption, as_json: bool = JsonOption, write: bool = WriteOption) -> None:
+    """BCubed F1 of online event assignment on ECB+ and the UCI aggregator stream."""
+    _eval_run("clustering", data, as_json, write)
+
+
+@eval_app.command("timelines")
+def eval_timelines(data: Optional[Path] = DataOption, as_json: bool = JsonOption, write: bool = WriteOption) -> None:
+    """Timeline summarization (AR1, AR2, date F1) on Timeline17."""
+    _eval_run("timelines", data, as_json, write)
 
 
 @app.command("settings")

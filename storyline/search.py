@@ -1,0 +1,98 @@
+"""Full-text search over article titles and texts (SQLite FTS5, BM25 ranking) with filters and highlights."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from html import escape
+from typing import Any
+
+from .store import Store
+
+MARK_START, MARK_END = "\x02", "\x03"  # what the store puts around matched words
+_TERM = re.compile(r'"([^"]*)"|(\S+)')
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A search: words or "quoted phrases" (a trailing * matches prefixes), filters, and a page."""
+
+    q: str
+    start: date | None = None
+    end: date | None = None
+    outlet: str | None = None
+    entity: str | None = None
+    story_id: int | None = None
+    duplicates: bool = False
+    limit: int = 20
+    offset: int = 0
+
+
+def fts_expression(q: str) -> str:
+    """The user's words as a safe FTS5 query: every term a quoted string, all terms required.
+
+    Quoting makes FTS5 syntax (AND, NEAR, column filters, stray quotes) plain text, so no input
+    can cause a syntax error; a trailing * still asks for a prefix match.
+    """
+    parts = []
+    for m in _TERM.finditer(q):
+        phrase = m.group(1) if m.group(1) is not None else m.group(2)
+        prefix = m.group(1) is None and phrase.endswith("*")
+        words = _WORD.findall(phrase)
+        if not words:
+            continue
+        parts.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
+    return " ".join(parts)
+
+
+def marked_html(text: str | None) -> str:
+    """Escape text for HTML and turn the store's match markers into <mark> elements."""
+    safe = escape(text or "", quote=True)
+    return safe.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+
+
+def plain(text: str | None) -> str:
+    """Text with the match markers removed."""
+    return (text or "").replace(MARK_START, "").replace(MARK_END, "")
+
+
+def _filters(query: SearchQuery) -> dict[str, Any]:
+    """The store's filter mapping for a query."""
+    return {
+        "start": query.start.isoformat() if query.start else None,
+        "end": query.end.isoformat() if query.end else None,
+        "outlet": query.outlet or None,
+        "entity": query.entity or None,
+        "story_id": query.story_id,
+        "duplicates": query.duplicates,
+    }
+
+
+def search(store: Store, query: SearchQuery) -> dict[str, Any]:
+    """One page of ranked matches: {total, limit, offset, items: [...]} with highlighted title and snippet."""
+    expression = fts_expression(query.q)
+    if not expression:
+        return {"query": query.q, "total": 0, "limit": query.limit, "offset": query.offset, "items": []}
+    rows, total = store.search_articles(expression, _filters(query), query.limit, query.offset)
+    items = [
+        {
+            "id": r["id"],
+            "title": r["title"],
+            "outlet": r["outlet"],
+            "url": r["url"],
+            "published": r["published"],
+            "language": r["language"],
+            "kind": r["kind"],
+            "duplicate_of": r["duplicate_of"],
+            "event": {"id": r["event_id"], "title": r["event_title"], "date": r["event_date"], "story_id": r["story_id"]}
+            if r["event_id"] is not None else None,
+            "score": round(-float(r["score"]), 4),
+            "title_html": marked_html(r["title_marked"]) if r["title_marked"] is not None else escape(r["title"] or ""),
+            "snippet_html": marked_html(r["snippet_marked"]),
+            "snippet": plain(r["snippet_marked"]),
+        }
+        for r in rows
+    ]
+    return {"query": query.q, "total": total, "limit": query.limit, "offset": query.offset, "items": items}
