@@ -48,6 +48,7 @@ _FUTURE = re.compile(
     r"\b(?:will|wo|'ll|shall|expected|scheduled|due|plans?|planned|set to|to be held|next|until|by)\b[^.;]*$",
     re.IGNORECASE,
 )
+_ENTRY_AFTER = re.compile(r"\s*(?:-+|:|–|—)\s")
 _RELATIVE = {"yesterday": -1, "last night": -1, "tomorrow": 1}
 NEAREST_YEAR_DAYS = 183  # a day-month without year is the one within half a year of publication
 
@@ -83,7 +84,7 @@ def day_mentions(sentence: str, published: date) -> list[date]:
 
 
 def typed_mentions(sentence: str, published: date) -> list[tuple[date, str]]:
-    """Days a sentence refers to, each with how it was said: "explicit", "weekday" or "relative"."""
+    """Days a sentence refers to, each with how it was said: "entry", "explicit", "weekday" or "relative"."""
     found: list[tuple[date, str]] = []
     for m in _EXPR.finditer(sentence):
         g = m.groupdict()
@@ -96,6 +97,8 @@ def typed_mentions(sentence: str, published: date) -> list[tuple[date, str]]:
             if g["m2"] and (g["m2"].lower() == "may" and not g["y2"]):
                 continue  # "5 may" is more often a number and a verb than a date
             found_day, kind = _with_year(month, day, g["y1"] or g["y2"], published), "explicit"
+            if not sentence[: m.start()].strip(" -*•") and _ENTRY_AFTER.match(sentence[m.end() :]):
+                kind = "entry"  # "March 19 - Coalition strikes begin": a line of a chronology
         elif g["wd"]:
             kind = "weekday"
             found_day = _weekday(g["wd"], (g["which"] or "").lower() or None, bool(_FUTURE.search(before)), published)
@@ -177,7 +180,7 @@ def prepare(articles: Sequence[Article]) -> list[Sentence]:
 # --- date selection ---------------------------------------------------------------------------
 
 
-KIND_WEIGHTS = {"explicit": 1.0, "weekday": 1.0, "relative": 1.0}
+KIND_WEIGHTS = {"entry": 1.0, "explicit": 1.0, "weekday": 1.0, "relative": 1.0}
 
 
 def rank_days(sentences: Iterable[Sentence], span: tuple[date, date] | None, weights: dict[str, float] | None = None) -> list[tuple[date, float]]:
@@ -278,7 +281,7 @@ def summarize_day(day: date, cands: Sequence[Sentence], k: int, vec_of: Callable
     cent = _day_centroid(day, cands, vecs, opt)
     scores = []
     for s, v in zip(cands, vecs):
-        explicit = any(d == day and kind == "explicit" for d, kind in zip(s.days, s.kinds))
+        explicit = any(d == day and kind in ("explicit", "entry") for d, kind in zip(s.days, s.kinds))
         lead = s.published == day and s.position < opt.lead
         quote = "``" in s.text or '"' in s.text or "''" in s.text
         extra = opt.position_bonus / (1 + s.position) - opt.quote_penalty * quote - opt.length_penalty * max(0, len(s.text.split()) - 30)

@@ -251,3 +251,27 @@ def show_settings(db: Optional[str] = DbOption) -> None:
 def version() -> None:
     """Print the version."""
     out.print(__version__)
+
+
+@app.command()
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="Small sizes, one run each (a smoke test)."),
+    as_json: bool = JsonOption,
+    write: bool = WriteOption,
+    ner: Optional[str] = typer.Option(None, help="Entity recognition tier to measure."),
+) -> None:
+    """Measure the product's code paths (text, HTML, serving, polling) and write docs/benchmarks.md."""
+    from .. import bench as bench_mod
+    from .. import evaluate
+
+    conf = setup(None, ner=ner)
+    opts = bench_mod.BenchOptions(sizes=(200, 1000), repeats=1) if quick else bench_mod.BenchOptions()
+    with Progress(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("", total=None)
+        result = bench_mod.run_all(conf, opts, lambda done, total: bar.update(task, completed=done, total=total))
+    if write:
+        evaluate.write_benchmarks("bench", result)
+    if as_json:
+        print_json(result)
+        return
+    out.print_json(data=result)

@@ -1,0 +1,235 @@
+"""`storyline bench`: speed and memory of the product's own code paths, on corpora built from real texts."""
+
+from __future__ import annotations
+
+import cProfile
+import gzip
+import io
+import json
+import pstats
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from statistics import median
+from typing import Callable, Iterator
+
+from .models import Document, IngestResult
+from .settings import Settings
+
+Progress = Callable[[int, int], None]
+T17 = "data/timelines/t17"
+AEB = "data/extraction/aeb"
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What to measure and how often."""
+
+    sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
+    repeats: int = 3
+    profile_size: int = 2_000
+
+
+def t17_articles(shared: Path) -> dict[str, list[tuple[datetime, list[str]]]]:
+    """The T17 articles by topic: publication time and sentences."""
+    topics: dict[str, list[tuple[datetime, list[str]]]] = defaultdict(list)
+    for folder in sorted((shared / T17).iterdir()):
+        topic = folder.name.split("_")[0].lower()
+        with gzip.open(folder / "articles.jsonl.gz", "rt", encoding="utf-8") as fh:
+            for line in fh:
+                rec = json.loads(line)
+                sentences = [s.strip() for s in rec["text"].split("\n") if s.strip()]
+                if len(sentences) >= 4:
+                    when = datetime.fromisoformat(rec["time"][:10]).replace(tzinfo=timezone.utc)
+                    topics[topic].append((when, sentences))
+    return topics
+
+
+def synthetic_corpus(shared: Path, n: int, seed: int = 7) -> Iterator[Document]:
+    """n distinct articles made from real ones: half of each text's sentences swapped for other
+    same-topic sentences, and dates shifted by whole years per round, so no two are duplicates."""
+    topics = t17_articles(shared)
+    names = sorted(topics)
+    rng = random.Random(seed)
+    pools = {t: [s for _, sents in topics[t] for s in sents[1:]] for t in names}
+    made = 0
+    round_ = 0
+    while made < n:
+        for topic in names:
+            for i, (when, sentences) in enumerate(topics[topic]):
+                if made >= n:
+                    return
+                body = list(sentences[1:])
+                if round_:
+                    for j in range(0, len(body), 2):
+                        body[j] = rng.choice(pools[topic])
+                yield Document(
+                    source=f"bench:{topic}:{round_}:{i}",
+                    kind="text",
+                    key=f"bench:{topic}:{round_}:{i}",
+                    title=sentences[0][:200],
+                    text="\n\n".join(body),
+                    published=when + timedelta(days=366 * round_),
+                )
+                made += 1
+        round_ += 1
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_text_path(shared: Path, n: int, settings: Settings, db: Path) -> dict:
+    """Ingest n synthetic articles into a fresh SQLite file the way `ingest` does; return timings."""
+    from .ingest import Pipeline
+    from .store import Store
+
+    docs = list(synthetic_corpus(shared, n))
+    store = Store(db)
+    pipeline = Pipeline(store, settings)
+    result = IngestResult()
+    start = time.perf_counter()
+    for doc in docs:
+        pipeline.store_documents([doc], result)
+    ingest_s = time.perf_counter() - start
+    pipeline.refresh()
+    total_s = time.perf_counter() - start
+    counts = store.counts()
+    store.close()
+    return {
+        "articles": n,
+        "seconds": total_s,
+        "ingest_seconds": ingest_s,
+        "articles_per_s": n / total_s,
+        "peak_rss_mb": peak_rss_mb(),
+        "events": counts["events"],
+        "stories": counts["stories"],
+        "duplicates": result.duplicates,
+    }
+
+
+def _child(args: list[str]) -> dict:
+    """Run one measurement in a fresh interpreter (so peak memory is its own) and read its JSON."""
+    proc = subprocess.run([sys.executable, "-m", "storyline.bench", *args], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def text_path(settings: Settings, opts: BenchOptions, progress: Progress | None = None) -> dict:
+    """Articles/s and peak RSS at each size (median of repeats), and time(largest)/time(previous)."""
+    runs: dict[int, list[dict]] = {}
+    steps = len(opts.sizes) * opts.repeats
+    done = 0
+    for size in opts.sizes:
+        repeats = opts.repeats if size < 100_000 else 1
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as tmp:
+                runs.setdefault(size, []).append(
+                    _child(["_text", str(size), settings.shared_path().as_posix(), str(Path(tmp) / "bench.db"), settings.ner])
+                )
+            done += 1
+            if progress:
+                progress(done, steps)
+    sizes = list(runs)
+    seconds = [median(r["seconds"] for r in runs[s]) for s in sizes]
+    out = {
+        "sizes": sizes,
+        "articles_per_s": [median(r["articles_per_s"] for r in runs[s]) for s in sizes],
+        "peak_rss_mb": [max(r["peak_rss_mb"] for r in runs[s]) for s in sizes],
+        "seconds": seconds,
+        "runs": [len(runs[s]) for s in sizes],
+    }
+    if len(sizes) >= 2:
+        out["time_ratio_last_two"] = seconds[-1] / seconds[-2]
+    return out
+
+
+def profile_text_path(settings: Settings, n: int) -> list[tuple[str, float]]:
+    """Where the text path spends its time: cumulative seconds per Storyline stage at size n."""
+    with tempfile.TemporaryDirectory() as tmp:
+        prof = cProfile.Profile()
+        prof.enable()
+        run_text_path(settings.shared_path(), n, settings, Path(tmp) / "p.db")
+        prof.disable()
+    stats = pstats.Stats(prof, stream=io.StringIO())
+    stages = {
+        "dedup (fingerprints)": ("dedup.py", "fingerprint"),
+        "enrich (entities, keywords, quotes)": ("enrich.py", "enrich"),
+        "event dates": ("dates.py", "resolve_event_date"),
+        "vectors": ("vectors.py", "document_vector"),
+        "event assignment": ("events.py", "candidates"),
+        "coverage matching": ("events.py", "match_coverage"),
+        "refresh (titles, summaries)": ("ingest.py", "refresh"),
+        "store writes": ("store.py", "insert_article"),
+        "whole ingest": ("ingest.py", "store_documents"),
+    }
+    found = []
+    for label, (module, func) in stages.items():
+        total = sum(
+            v[3] for (file, _line, name), v in stats.stats.items() if file.endswith(module) and name == func  # type: ignore[attr-defined]
+        )
+        found.append((label, total))
+    return found
+
+
+def html_path(settings: Settings, repeats: int = 3) -> dict:
+    """The aeb pages through `ingest` against plain trafilatura.extract(no_fallback=True), same run."""
+    import trafilatura
+
+    from .ingest import Pipeline
+    from .store import Store
+
+    pages = sorted((settings.shared_path() / AEB / "html").glob("*.html.gz"))
+    html = {p.name[: -len(".gz")]: gzip.decompress(p.read_bytes()) for p in pages}
+    ours, theirs = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "pages"
+        folder.mkdir()
+        for name, data in html.items():
+            (folder / name).write_bytes(data)
+        for r in range(repeats):
+            start = time.perf_counter()
+            for data in html.values():
+                trafilatura.extract(data.decode("utf-8", "replace"), no_fallback=True)
+            theirs.append(len(html) / (time.perf_counter() - start))
+            store = Store(Path(tmp) / f"h{r}.db")
+            start = time.perf_counter()
+            Pipeline(store, settings).ingest_paths([folder])
+            ours.append(len(html) / (time.perf_counter() - start))
+            store.close()
+    pages_per_s, peer = median(ours), median(theirs)
+    return {"pages": len(html), "pages_per_s": pages_per_s, "trafilatura_pages_per_s": peer, "ratio": pages_per_s / peer}
+
+
+def run_all(settings: Settings, opts: BenchOptions, progress: Progress | None = None) -> dict:
+    """Every benchmark the issue names, as one JSON-able dict."""
+    text = text_path(settings, opts, progress)
+    stages = profile_text_path(settings, min(opts.profile_size, max(opts.sizes)))
+    return {
+        "task": "bench",
+        "text_path": text,
+        "text_path_profile": [{"stage": label, "seconds": sec} for label, sec in stages],
+        "html_path": html_path(settings, repeats=1 if opts.repeats == 1 else 3),
+        "settings": {"ner": settings.ner},
+    }
+
+
+def main(argv: list[str]) -> None:
+    """Child-process entry: `python -m storyline.bench _text N SHARED DB NER` prints one JSON line."""
+    if argv[:1] == ["_text"]:
+        from .settings import load
+
+        n, shared, db, ner = int(argv[1]), Path(argv[2]), Path(argv[3]), argv[4]
+        settings = load({"ner": ner, "shared": str(shared)})
+        print(json.dumps(run_text_path(shared, n, settings, db)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
