@@ -26,9 +26,10 @@ MAX_TITLE = 300
 
 
 class CorrectionError(ValueError):
-    """A correction that cannot be made; `status` is the HTTP status that says why."""
+    """A correction the current state does not allow (an event into itself, a split leaving nothing);
+    `status` is the HTTP status that says why."""
 
-    status = 422
+    status = 409
 
 
 class NotFound(CorrectionError):
@@ -39,8 +40,6 @@ class NotFound(CorrectionError):
 
 class Conflict(CorrectionError):
     """An id that names a retired (merged) event or story."""
-
-    status = 409
 
 
 def correction_dict(row: sqlite3.Row) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 
 from storyline.models import Enrichment, Entity
@@ -234,6 +234,7 @@ class Enricher:
         self.lexicon: dict[str, Counter[str]] = defaultdict(Counter)
         self.seen = 0
         self.spacy_runs = 0
+        self.learned: list[tuple[str, str]] = []
         self._nlp: Any = nlp
         self._lex_kind: dict[str, str] = {}
         self._first_names: set[str] = set()
@@ -280,6 +281,10 @@ class Enricher:
         self._kinds.clear()
         self._vote(name, kind)
 
+    def loaded_model(self) -> Any:
+        """The spaCy pipeline if it was loaded, else None (so another Enricher can reuse it)."""
+        return self._nlp
+
     @property
     def nlp(self) -> Any:
         """The spaCy pipeline, loaded on first use with only its NER (the small model's own tok2vec)."""
@@ -320,18 +325,35 @@ class Enricher:
         self._kinds.clear()
         spans = []
         for m in mentions:
-            self._vote(m.name, m.kind or "none")
+            self._teach(m.name, m.kind or "none")
             spans.append((m.start, m.end))
-            tokens = m.name.split()
-            if m.kind == "person" and len(tokens) >= 2 and tokens[0][0].isupper():
-                self._first_names.add(tokens[0])
-                full = _key(m.name)
-                self._surnames[full.split()[0]][full] += 1
-                self._surnames[full.split()[-1]][full] += 1
         for guess in guesses:
             if guess.sure or guess.end > limit or any(s < guess.end and guess.start < e for s, e in spans):
                 continue
-            self._vote(guess.name, "none")
+            self._teach(guess.name, "none")
+
+    def _teach(self, name: str, kind: str) -> None:
+        """One lesson from spaCy: a lexicon vote, and for full person names their first and last words.
+
+        Every lesson is also journalled in `learned`, so a store can keep them and a later
+        Enricher can `replay` them: the lexicon then never depends on what a process saw before.
+        """
+        self._vote(name, kind)
+        self.learned.append((name, kind))
+        tokens = name.split()
+        if kind == "person" and len(tokens) >= 2 and tokens[0][0].isupper():
+            self._first_names.add(tokens[0])
+            full = _key(name)
+            self._surnames[full.split()[0]][full] += 1
+            self._surnames[full.split()[-1]][full] += 1
+
+    def replay(self, lessons: Iterable[tuple[str, str]], seen: int, spacy_runs: int) -> None:
+        """Rebuild the learned lexicon and the spaCy budget from journalled lessons."""
+        self._kinds.clear()
+        for name, kind in lessons:
+            self._teach(name, kind)
+        self.learned.clear()
+        self.seen, self.spacy_runs = seen, spacy_runs
 
     # ---- spaCy tier -------------------------------------------------------------------------
 

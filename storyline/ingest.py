@@ -36,17 +36,40 @@ class Pipeline:
         self.store = store
         self.settings = settings
         self._enricher = enricher
+        self._own_enricher = enricher is None  # ours to journal and rebuild; a caller's is left alone
+        self._nlp = None
         self.events = GroupAssigner(store, "events", settings.event_window_days, settings.event_threshold)
         self.stories = StoryThreader(store, settings)
 
     @property
     def enricher(self):  # noqa: ANN201 - the Enricher type lives in a module imported lazily
-        """The entity/keyword/quote extractor, loaded on first use."""
+        """The entity/keyword/quote extractor, loaded on first use with what it learned before."""
         if self._enricher is None:
             from .enrich import Enricher
 
-            self._enricher = Enricher(ner=self.settings.ner)
+            self._enricher = Enricher(ner=self.settings.ner, nlp=self._nlp)
+            seen, runs = self.store.get_state("enrich_budget", "0 0").split()
+            self._enricher.replay(self.store.lessons(), int(seen), int(runs))
         return self._enricher
+
+    def _enrich(self, title: str, text: str) -> Enrichment:
+        """Enrich one article and journal what the recogniser learned, in the current transaction."""
+        enricher = self.enricher
+        enrichment = enricher.enrich(title, text)
+        if self._own_enricher:
+            if enricher.learned:
+                self.store.add_lessons(enricher.learned)
+                enricher.learned.clear()
+            self.store.set_state("enrich_budget", f"{enricher.seen} {enricher.spacy_runs}")
+        return enrichment
+
+    def reset(self) -> None:
+        """Drop in-memory state that a rolled-back transaction may have left ahead of the store."""
+        self.events.reset()
+        self.stories.reset()
+        if self._own_enricher and self._enricher is not None:
+            self._nlp = self._enricher.loaded_model()  # keep the model; rebuild the lexicon from the store
+            self._enricher = None
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -69,6 +92,9 @@ class Pipeline:
         try:
             if not path.exists():
                 raise readers.InputError("no such file")
+            if readers.is_warc(path):
+                self.ingest_warc(path, result)  # streamed: an archive may be far larger than max_file_mb
+                return
             size = path.stat().st_size
             max_bytes = int(self.settings.max_file_mb * 1_000_000)
             if size > max_bytes:
@@ -108,10 +134,14 @@ class Pipeline:
                     self.add_document(doc, batch, result)
                 self.finish(batch)
         except BaseException:
-            # The in-memory mirrors may hold what the rollback removed.
-            self.events.reset()
-            self.stories.reset()
+            self.reset()
             raise
+
+    def ingest_warc(self, path: Path, result: IngestResult) -> None:
+        """Stream a WARC archive's pages into the store in bounded batches, one transaction each."""
+        from . import warc
+
+        warc.ingest(self, path, result)
 
     # -- documents ------------------------------------------------------------------------
 
@@ -128,8 +158,10 @@ class Pipeline:
 
     def add_document(self, doc: Document, batch: Batch, result: IngestResult) -> int | None:
         """Store one document and place it in an event; None when it was stored before."""
-        if self.store.article_id_by_key(doc.key) is not None:
-            result.unchanged += 1
+        if (known := self.store.article_id_by_key(doc.key)) is not None:
+            from .revisions import revise  # a changed feed entry or page updates the article, keeping history
+
+            revise(self, doc, known, batch, result)
             return None
         fp = dedup.fingerprint(doc.text)
         dup_of, dup_kind = self._duplicate_of(fp)
@@ -138,7 +170,7 @@ class Pipeline:
             dup_of = root["duplicate_of"] or dup_of
         published = doc.published.date() if doc.published else None
         when = dates.resolve_event_date(doc.text, published, doc.title)
-        enrichment = Enrichment() if dup_kind == "exact" else self.enricher.enrich(doc.title or "", doc.text)
+        enrichment = Enrichment() if dup_kind == "exact" else self._enrich(doc.title or "", doc.text)
         aid = self.store.insert_article(
             doc,
             batch.raw_id,

@@ -19,7 +19,8 @@ TEXT_SUFFIXES = {".txt", ".text", ""}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".json", ".feed"}
-KNOWN_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | FEED_SUFFIXES
+WARC_SUFFIXES = {".warc", ".warc.gz"}  # web archives: streamed record by record (storyline.warc)
+KNOWN_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | FEED_SUFFIXES | {".warc"}
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.DOTALL)
 _HTML_SNIFF = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
@@ -49,6 +50,11 @@ def iter_files(paths: list[Path]) -> Iterator[Path]:
                     yield child
         else:
             yield path
+
+
+def is_warc(path: Path) -> bool:
+    """Whether a file is a WARC archive (.warc or .warc.gz)."""
+    return any(path.name.lower().endswith(suffix) for suffix in WARC_SUFFIXES)
 
 
 def sha256(data: bytes) -> str:
@@ -193,6 +199,10 @@ def parse_text(text: str, source: str) -> Document:
 
 def parse(data: bytes, source: str, suffix: str) -> Parsed:
     """Parse one input's bytes into documents, or raise InputError."""
+    if suffix.lower() == ".warc":
+        from . import warc  # a small archive given as bytes; files are streamed by Pipeline.ingest_warc
+
+        return Parsed("warc", warc.parse_bytes(data, source))
     fmt = detect(data, suffix)
     if fmt == "feed":
         try:

@@ -211,8 +211,11 @@ def _candidates(docs: list[tuple[str, str]]) -> list[_Candidate]:
 def _centroid(docs: list[tuple[str, str]], cands: list[_Candidate]) -> dict[str, float]:
     """What the event is about: documents weigh equally, titles count double."""
     total: Counter[str] = Counter()
+    by_doc: dict[int, list[dict[str, float]]] = {}
+    for cand in cands:
+        by_doc.setdefault(cand.doc, []).append(cand.vector)
     for d, (title, _text) in enumerate(docs):
-        vecs = [c.vector for c in cands if c.doc == d]
+        vecs = by_doc.get(d, [])
         for vec in vecs:
             for w, v in vec.items():
                 total[w] += v / len(vecs)
@@ -223,13 +226,17 @@ def _centroid(docs: list[tuple[str, str]], cands: list[_Candidate]) -> dict[str,
 
 
 def _select(cands: list[_Candidate], k: int, max_chars: int) -> list[_Candidate]:
-    """Maximal marginal relevance: good sentences that do not repeat each other."""
+    """Maximal marginal relevance: good sentences that do not repeat each other and fit max_chars."""
     chosen: list[_Candidate] = []
     used = 0
-    pool = sorted(cands, key=lambda c: -c.score)
+    # Only the best sentences compete: an event with hundreds of articles stays cheap.
+    pool = sorted(cands, key=lambda c: -c.score)[: 20 * k]
     while pool and len(chosen) < k:
+        room = max_chars - used - (1 if chosen else 0)
         best, best_value = None, -1e9
         for cand in pool:
+            if len(cand.text) > room:
+                continue
             overlap = max((_cosine(cand.vector, c.vector) for c in chosen), default=0.0)
             if overlap > 0.5:
                 continue  # the same fact again, often a wire copy
@@ -239,11 +246,8 @@ def _select(cands: list[_Candidate], k: int, max_chars: int) -> list[_Candidate]
         if best is None:
             break
         pool.remove(best)
-        extra = len(best.text) + (1 if chosen else 0)
-        if used + extra > max_chars:
-            continue
         chosen.append(best)
-        used += extra
+        used += len(best.text) + (1 if len(chosen) > 1 else 0)
     return chosen
 
 

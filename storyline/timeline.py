@@ -43,7 +43,11 @@ _EXPR = re.compile(
 )
 # A clock time right after a date marks a comment or posting stamp, not an event.
 _STAMP_AFTER = re.compile(r"^\s*[,;]?\s*(?:(?:19|20)\d\d\s*[,;]?\s*)?(?:at\s+)?\d{1,2}\s*[:.]\s*\d\d")
-_STAMP_BEFORE = re.compile(r"(?:updated|posted|published|last modified|GMT|HKT|EST|EDT|\|)[^.]{0,40}$", re.IGNORECASE)
+_STAMP_BEFORE = re.compile(
+    r"(?:updated|posted|published|last modified|GMT|HKT|EST|EDT|\||\d\s*[:.]\s*\d\d\s*(?:[ap]\.?m\.?)?\s*(?:on)?\s*)[^.]{0,40}$"
+    r"|\d\s*[:.]\s*\d\d\s*(?:[ap]\.?m\.?)?\s*(?:on)?\s*$",
+    re.IGNORECASE,
+)
 _FUTURE = re.compile(
     r"\b(?:will|wo|'ll|shall|expected|scheduled|due|plans?|planned|set to|to be held|next|until|by)\b[^.;]*$",
     re.IGNORECASE,
@@ -205,6 +209,8 @@ class TimelineOptions:
 
     lead: int = 2  # the first sentences of an article tell what happened on its publication day
     min_words: int = 5
+    min_content: int = 4  # content words, so "-RRB- -LRB- BP ." fragments stay out
+    first_max_words: int = 1000  # the first line of a page often runs headline, standfirst and lead together
     max_words: int = 60
     redundant: float = 0.5  # cosine above which a sentence repeats one already chosen
     keyword_share: float = 0.2  # a given keyword counts when this share of articles use it
@@ -217,6 +223,8 @@ class TimelineOptions:
     position_bonus: float = 0.0  # for sentences early in their article
     length_penalty: float = 0.0  # per word beyond 30
     weights: tuple[tuple[str, float], ...] = tuple(KIND_WEIGHTS.items())
+    entry_bonus: float = 0.0
+    strip_entry: bool = False
 
 
 Vector = dict[str, float]
@@ -253,7 +261,14 @@ def _cos(a: Vector, b: Vector) -> float:
 def _usable(s: Sentence, opt: TimelineOptions) -> bool:
     """Whether a sentence can stand in a timeline: full length, not a question."""
     n = len(s.text.split())
-    return opt.min_words <= n <= opt.max_words and not s.text.rstrip().endswith("?")
+    if s.position == 0 and n > opt.first_max_words:
+        return False
+    if _COMMENT.search(s.text):
+        return False
+    return opt.min_words <= n <= opt.max_words and len(s.words) >= opt.min_content and not s.text.rstrip().endswith("?")
+
+
+_COMMENT = re.compile(r"\bwrote\s*:|\bposted by\b|\breport abuse\b|\brecommend\b.{0,20}\bcomment", re.IGNORECASE)
 
 
 def _on_topic(s: Sentence, keywords: Sequence[str]) -> bool:
@@ -282,10 +297,11 @@ def summarize_day(day: date, cands: Sequence[Sentence], k: int, vec_of: Callable
     scores = []
     for s, v in zip(cands, vecs):
         explicit = any(d == day and kind in ("explicit", "entry") for d, kind in zip(s.days, s.kinds))
+        entry = any(d == day and kind == "entry" for d, kind in zip(s.days, s.kinds))
         lead = s.published == day and s.position < opt.lead
         quote = "``" in s.text or '"' in s.text or "''" in s.text
         extra = opt.position_bonus / (1 + s.position) - opt.quote_penalty * quote - opt.length_penalty * max(0, len(s.text.split()) - 30)
-        scores.append(_cos(v, cent) + opt.explicit_bonus * explicit + opt.relevance * _cos(v, story) + opt.lead_bonus * lead + extra)
+        scores.append(_cos(v, cent) + opt.explicit_bonus * explicit + opt.relevance * _cos(v, story) + opt.lead_bonus * lead + opt.entry_bonus * entry + extra)
     order = sorted(range(len(cands)), key=lambda i: (-scores[i], i))
     chosen: list[int] = []
     for i in order:
@@ -294,7 +310,15 @@ def summarize_day(day: date, cands: Sequence[Sentence], k: int, vec_of: Callable
         if any(cands[i].text == cands[j].text or _cos(vecs[i], vecs[j]) > opt.redundant for j in chosen):
             continue
         chosen.append(i)
-    return [cands[i].text for i in chosen]
+    return [_entry_text(cands[i].text) if opt.strip_entry else cands[i].text for i in chosen]
+
+
+_ENTRY_HEAD = re.compile(rf"^[-*•\s]*(?:{_MONTH}\s+{_DAY}|{_DAY}\s+{_MONTH})(?:\s*,?\s*\d{{4}})?\s*(?:-+|:|–|—)\s+(?=\S)")
+
+
+def _entry_text(text: str) -> str:
+    """A chronology line without its leading date: the timeline shows the day already."""
+    return _ENTRY_HEAD.sub("", text, count=1)
 
 
 def topic_keywords(sentences: Sequence[Sentence], keywords: Sequence[str] | None, opt: TimelineOptions = TimelineOptions()) -> list[str]:

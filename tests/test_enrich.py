@@ -200,3 +200,23 @@ def test_seed_spacy_tier_agrees_on_main_names(seeds: Path, spacy_enricher: Enric
     assert {e.name for e in result.entities[:3]} == {"Kim Jong Un", "North Korea", "Russia"}
     assert found["Vladimir Putin"] == "person" and "Kim-Putin" not in found
     assert any(q.speaker == "Kim Jong Un" and q.text.startswith("I will") for q in result.quotes)
+
+
+def test_replayed_lessons_rebuild_the_same_auto_lexicon(spacy_enricher: Enricher) -> None:
+    # Two articles introduce names the fast tier cannot type; spaCy (auto) teaches the lexicon.
+    first = [
+        ("Harbour board meets", "Councillor Mirela Vostrikova told the Tallowmere Harbour Board on Monday that "
+         "the Ostrander Shipping Group would move its depot. Vostrikova said the Quayside Trust agreed."),
+        ("Depot move approved", "The Ostrander Shipping Group and the Quayside Trust signed the plan, "
+         "Mirela Vostrikova said, after Tallowmere residents objected to night traffic."),
+    ]
+    later = ("Night traffic curbed", "Vostrikova said Ostrander Shipping Group lorries will avoid Tallowmere at night.")
+    live = Enricher(ner="auto", options=EnrichOptions(warmup=2, min_unknown=1), nlp=spacy_enricher.loaded_model())
+    for title, text in first:
+        live.enrich(title, text)
+    assert live.learned, "auto should have asked spaCy about the unknown names"
+    restarted = Enricher(ner="auto", options=EnrichOptions(warmup=2, min_unknown=1), nlp=spacy_enricher.loaded_model())
+    restarted.replay(list(live.learned), live.seen, live.spacy_runs)
+    assert restarted.enrich(*later) == live.enrich(*later)
+    fresh = Enricher(ner="fast")
+    assert fresh.enrich(*later) != live.enrich(*later)

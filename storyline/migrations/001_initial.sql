@@ -113,3 +113,16 @@ CREATE TABLE quotes (
     speaker TEXT
 );
 CREATE INDEX quotes_article ON quotes (article_id);
+
+-- What the entity recogniser learned (spaCy's verdicts on names), in order, so a restarted
+-- process rebuilds the same lexicon and makes the same choices.
+CREATE TABLE lexicon (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL
+);
+
+CREATE TABLE state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

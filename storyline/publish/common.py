@@ -9,6 +9,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
+from urllib.parse import urlsplit
 
 
 class PublishError(RuntimeError):
@@ -28,18 +29,31 @@ def clean_text(text: str | None) -> str:
     return _NOT_XML.sub("", text or "")
 
 
-def plain(text: str | None, limit: int = 0) -> str:
-    """One line of plain text from text that may hold HTML markup and entities, cut at a word."""
-    out = _SPACE.sub(" ", html.unescape(_TAG.sub(" ", clean_text(text)))).strip()
+def one_line(text: str | None, limit: int = 0) -> str:
+    """Plain text on one line (spaces collapsed), cut at a word when longer than `limit`."""
+    out = _SPACE.sub(" ", clean_text(text)).strip()
     if limit and len(out) > limit:
         out = out[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
     return out
 
 
+def plain(text: str | None, limit: int = 0) -> str:
+    """One line of plain text from text that may hold HTML markup and entities (feed descriptions)."""
+    return one_line(html.unescape(_TAG.sub(" ", clean_text(text))), limit)
+
+
 def first_sentence(text: str | None, limit: int = 300) -> str:
-    """The first sentence of a text (plain, at most `limit` characters)."""
-    flat = plain(text)
-    return plain(_SENTENCE_END.split(flat, maxsplit=1)[0], limit)
+    """The first sentence of a plain text (on one line, at most `limit` characters)."""
+    return one_line(_SENTENCE_END.split(one_line(text), maxsplit=1)[0], limit)
+
+
+def is_web_url(url: str | None) -> bool:
+    """Whether a string is an absolute http(s) URL (feeds and pages link to nothing else)."""
+    try:
+        parts = urlsplit((url or "").strip())
+    except ValueError:  # e.g. a broken IPv6 host
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def pick_tags(entities: Sequence[str], keyword_lists: Iterable[Sequence[str]], limit: int = 12) -> list[str]:
@@ -52,15 +66,15 @@ def pick_tags(entities: Sequence[str], keyword_lists: Iterable[Sequence[str]], l
     seen: set[str] = set()
     entity_words: set[str] = set()
     for name in entities[: max(1, limit * 2 // 3)]:
-        key = plain(name).lower()
+        key = one_line(name).lower()
         if key and key not in seen:
             seen.add(key)
-            tags.append(plain(name))
+            tags.append(one_line(name))
             entity_words.update(key.split())
     shared: Counter[str] = Counter()
     first_at: dict[str, int] = {}
     for words in keyword_lists:
-        for pos, word in enumerate(dict.fromkeys(plain(w).lower() for w in words)):
+        for pos, word in enumerate(dict.fromkeys(one_line(w).lower() for w in words)):
             if word:
                 shared[word] += 1
                 first_at[word] = min(first_at.get(word, pos), pos)

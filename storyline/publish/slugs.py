@@ -8,11 +8,12 @@ import unicodedata
 MAX_WORDS_CHARS = 60
 _SAFE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_APOSTROPHES = re.compile(r"['\u2019\u02bc]")  # "Korea's" and "Korea’s" both give "koreas"
 
 
 def slug_words(title: str | None, limit: int = MAX_WORDS_CHARS) -> str:
     """The title as lower-case ASCII words joined by '-', cut at a word boundary ('' when none are left)."""
-    folded = unicodedata.normalize("NFKD", title or "").encode("ascii", "ignore").decode("ascii")
+    folded = unicodedata.normalize("NFKD", _APOSTROPHES.sub("", title or "")).encode("ascii", "ignore").decode("ascii")
     words = _NON_ALNUM.sub("-", folded.lower()).strip("-")
     if len(words) > limit:
         words = words[:limit].rsplit("-", 1)[0] if "-" in words[:limit] else words[:limit]

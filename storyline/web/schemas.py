@@ -6,7 +6,7 @@ from typing import Annotated, Any, Generic, Optional, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-MAX_ID = 2**63 - 1  # SQLite's INTEGER range: larger ids cannot exist, and must not reach the driver
+MAX_ID = 2**53 - 1  # the largest id every JSON reader holds exactly (SQLite allows 2**63 - 1)
 T = TypeVar("T")
 
 
@@ -229,14 +229,14 @@ class SplitStory(Strict):
 
     story_id: Id
     event_ids: list[Id] = Field(min_length=1, max_length=1000)
-    title: Optional[Annotated[Text, Field(min_length=1, max_length=300)]] = None
+    title: Optional[Annotated[Text, Field(min_length=1, max_length=300, pattern=r"\S")]] = None
 
 
 class RenameStory(Strict):
     """Give a story a title that automatic retitling keeps."""
 
     story_id: Id
-    title: Annotated[Text, Field(min_length=1, max_length=300)]
+    title: Annotated[Text, Field(min_length=1, max_length=300, pattern=r"\S")]
 
 
 class ErrorOut(BaseModel):

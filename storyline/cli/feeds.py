@@ -1,0 +1,202 @@
+"""Collection commands: `feeds add|list|remove|import|export`, `watch` and `history`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from .. import settings as settings_mod
+from .base import DbOption, JsonOption, app, err, open_store, out, print_json, setup
+
+feeds_app = typer.Typer(help="Subscriptions that `storyline watch` polls (RSS, Atom, JSON Feed, Google News).", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+
+
+def _setting(conf: settings_mod.Settings, name: str, default: Any) -> Any:
+    """A collection setting, or its default while the settings table does not have it."""
+    return getattr(conf, name, default)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    """Print one error line and exit."""
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@feeds_app.command("add")
+def feeds_add(
+    url: Optional[str] = typer.Argument(None, help="Feed URL (RSS, Atom, JSON Feed; Google News RSS URLs too)."),
+    name: Optional[str] = typer.Option(None, "--name", help="A name to show instead of the URL."),
+    every: Optional[str] = typer.Option(None, "--every", help="Poll interval, e.g. 15m, 2h, 1d (default: setting poll_every, 15m)."),
+    google_news: Optional[str] = typer.Option(None, "--google-news", help="Subscribe to the Google News search feed for this query."),
+    language: str = typer.Option("en-US", "--hl", help="Google News interface language (with --google-news)."),
+    country: str = typer.Option("US", "--gl", help="Google News edition country (with --google-news)."),
+    db: Optional[str] = DbOption,
+) -> None:
+    """Subscribe to a feed; it is polled on the next `storyline watch`."""
+    from ..watch import google_news_url, parse_interval, subscribe
+
+    conf = setup(db)
+    if bool(url) == bool(google_news):
+        _fail("give a feed URL or --google-news QUERY (one of them)", 2)
+    target = url or google_news_url(google_news or "", language, country)
+    try:
+        seconds = parse_interval(every or str(_setting(conf, "poll_every", "15m")))
+        feed_id, new = subscribe(open_store(conf), target, name or (f"Google News: {google_news}" if google_news else None), seconds)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    out.print(f"{'added' if new else 'already subscribed'}: {feed_id} {target}", highlight=False, soft_wrap=True)
+
+
+@feeds_app.command("list")
+def feeds_list(db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
+    """Subscriptions with their state: last success, last error, error count, next poll, items seen."""
+    from ..watch import feed_status
+
+    store = open_store(setup(db))
+    data = [feed_status(row) for row in store.feeds()]
+    if as_json:
+        print_json(data)
+        return
+    table = Table("id", "feed", "state", "last success", "last error", "next poll", "items", "pages", box=None)
+    for f in data:
+        error = f"{(f['last_error_at'] or '')[:16]} {f['last_error']}" if f["last_error"] else ""
+        pages = f"{f['pages_pending']} pending" + (f", {f['pages_failed']} failed" if f["pages_failed"] else "")
+        table.add_row(
+            str(f["id"]), f["name"] or f["url"], f["state"], (f["last_success"] or "never")[:16], error,
+            str(f["next_poll"])[:16], str(f["items_seen"]), pages,
+        )
+    out.print(table)
+
+
+@feeds_app.command("remove")
+def feeds_remove(feed: str = typer.Argument(..., help="Feed id or URL (see `storyline feeds list`)."), db: Optional[str] = DbOption) -> None:
+    """Unsubscribe (stored articles stay)."""
+    from ..watch import unsubscribe
+
+    row = unsubscribe(open_store(setup(db)), feed)
+    if row is None:
+        _fail(f"no such feed: {feed}")
+    out.print(f"removed: {row['id']} {row['url']}", highlight=False, soft_wrap=True)
+
+
+@feeds_app.command("import")
+def feeds_import(
+    file: Path = typer.Argument(..., help="An OPML file exported from Miniflux, FreshRSS, Feedly, Inoreader..."),
+    every: Optional[str] = typer.Option(None, "--every", help="Poll interval for the imported feeds."),
+    db: Optional[str] = DbOption,
+) -> None:
+    """Subscribe to every feed an OPML file lists."""
+    from ..opml import OpmlError
+    from ..watch import import_opml, parse_interval
+
+    conf = setup(db)
+    try:
+        seconds = parse_interval(every or str(_setting(conf, "poll_every", "15m")))
+        added, known = import_opml(open_store(conf), file.read_bytes(), seconds)
+    except (OSError, OpmlError, ValueError) as exc:
+        _fail(f"{file}: {getattr(exc, 'strerror', None) or exc}", 2)
+    out.print(f"{added} added, {known} already subscribed", highlight=False)
+
+
+@feeds_app.command("export")
+def feeds_export(
+    file: Optional[Path] = typer.Argument(None, help="Write here instead of standard output."),
+    db: Optional[str] = DbOption,
+) -> None:
+    """Write the subscriptions as OPML (for any other feed reader)."""
+    from ..watch import export_opml
+
+    data = export_opml(open_store(setup(db)))
+    if file is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        file.write_bytes(data)
+
+
+@app.command()
+def watch(
+    once: bool = typer.Option(False, "--once", help="Poll what is due (and the pages that brings), then exit."),
+    allow_private: bool = typer.Option(False, "--allow-private", help="Allow feeds and pages on loopback/private addresses."),
+    delay: Optional[float] = typer.Option(None, "--delay", help="Seconds between two requests to one host (default: setting host_delay_s, 2)."),
+    pages: bool = typer.Option(True, "--pages/--no-pages", help="Fetch and extract the article page of each new item."),
+    db: Optional[str] = DbOption,
+) -> None:
+    """Poll subscriptions until stopped (Ctrl-C or SIGTERM finish the current write and exit)."""
+    import threading
+
+    from ..ingest import Pipeline
+    from ..watch import Watcher, stop_on_signals
+
+    conf = setup(db)
+    store = open_store(conf)
+    if not store.feeds():
+        _fail("no subscriptions: add one with `storyline feeds add URL`")
+    stop = threading.Event()
+    stop_on_signals(stop)
+    watcher = Watcher(Pipeline(store, conf), _watch_options(conf, allow_private, delay, pages), stop=stop)
+    try:
+        report = watcher.run(once=once)
+    finally:
+        watcher.close()
+    for line in report.errors:
+        err.print(f"[yellow]feed error:[/yellow] {line}", highlight=False, soft_wrap=True)
+    out.print(report.summary(), highlight=False)
+
+
+def _watch_options(conf: settings_mod.Settings, allow_private: bool, delay: Optional[float], pages: bool) -> Any:
+    """WatchOptions from the settings (with defaults while they are not in the table) and flags."""
+    from ..fetch import USER_AGENT, FetchOptions
+    from ..politeness import PolitenessOptions
+    from ..watch import WatchOptions
+
+    fetch = FetchOptions(
+        timeout_s=float(_setting(conf, "fetch_timeout_s", 20.0)),
+        max_bytes=int(float(_setting(conf, "max_fetch_mb", 20)) * 1_000_000),
+        allow_private=allow_private,
+        user_agent=str(_setting(conf, "user_agent", "") or USER_AGENT),
+    )
+    politeness = PolitenessOptions(
+        per_host=int(_setting(conf, "host_concurrency", 1)),
+        delay_s=float(delay if delay is not None else _setting(conf, "host_delay_s", 2.0)),
+    )
+    return WatchOptions(
+        workers=int(_setting(conf, "fetch_workers", 8)),
+        fetch_pages=pages and bool(_setting(conf, "fetch_pages", True)),
+        max_backoff_s=float(_setting(conf, "max_backoff_s", 6 * 3600)),
+        fetch=fetch,
+        politeness=politeness,
+    )
+
+
+@app.command()
+def history(article_id: int = typer.Argument(..., help="Article id (see `storyline articles`)."), db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
+    """An article's versions: how its headline and text changed since it was first seen."""
+    store = open_store(setup(db))
+    row = store.article(article_id)
+    if row is None:
+        _fail(f"no article {article_id}")
+    versions = [
+        {"seen_at": v["seen_at"], "origin": v["origin"], "title": v["title"], "text_chars": len(v["text"] or ""),
+         "published": v["published"]}
+        for v in store.article_versions(article_id)
+    ]
+    page = store.page(article_id)
+    data = {
+        "id": row["id"], "title": row["title"], "url": row["url"], "revisions": row["revisions"],
+        "updated_at": row["updated_at"], "page": dict(page) if page else None, "versions": versions,
+    }
+    if as_json:
+        print_json(data)
+        return
+    note = f", updated {row['revisions']}x (last {row['updated_at']})" if row["revisions"] else ""
+    out.print(f"[bold]{row['title'] or '(no title)'}[/bold]  (article {row['id']}{note})", highlight=False)
+    if page:
+        out.print(f"page: {page['state']} {page['last_error'] or ''}", highlight=False)
+    for v in versions or [{"seen_at": row["created_at"], "origin": row["kind"], "title": row["title"], "text_chars": len(row["text"])}]:
+        out.print(f"  {v['seen_at']}  {v['origin']:<5}  {v['title'] or ''}  ({v['text_chars']} chars)", highlight=False)

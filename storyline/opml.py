@@ -1,0 +1,71 @@
+"""OPML subscription lists, the format Miniflux, FreshRSS, Feedly and others import and export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import format_datetime
+
+from lxml import etree
+
+MAX_OPML_BYTES = 10_000_000
+
+
+class OpmlError(ValueError):
+    """An OPML file that cannot be read; the message is one line."""
+
+
+@dataclass
+class Outline:
+    """One subscription in an OPML file."""
+
+    url: str
+    name: str | None = None
+    category: str | None = None
+
+
+def parse_opml(data: bytes) -> list[Outline]:
+    """The feed outlines of an OPML document (nested folders become categories), first occurrence kept."""
+    if len(data) > MAX_OPML_BYTES:
+        raise OpmlError(f"refused: OPML file larger than {MAX_OPML_BYTES // 1_000_000} MB")
+    if b"<!ENTITY" in data.upper():
+        raise OpmlError("refused: OPML with entity declarations (XML entity expansion)")
+    # No DTDs, no entity resolution, no network: an OPML file is untrusted input.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise OpmlError(f"malformed OPML: {exc}") from None
+    if root is None or etree.QName(root).localname.lower() != "opml":
+        raise OpmlError("not an OPML file: no <opml> root element")
+    found: dict[str, Outline] = {}
+    for node in root.iter("{*}outline", "outline"):
+        url = (node.get("xmlUrl") or node.get("xmlurl") or node.get("url") or "").strip()
+        if not url.startswith(("http://", "https://")):
+            continue
+        name = (node.get("title") or node.get("text") or "").strip() or None
+        parent = node.getparent()
+        category = None
+        if parent is not None and etree.QName(parent).localname == "outline" and not parent.get("xmlUrl"):
+            category = (parent.get("title") or parent.get("text") or "").strip() or None
+        found.setdefault(url, Outline(url, name, category))
+    return list(found.values())
+
+
+def write_opml(outlines: list[Outline], title: str = "Storyline subscriptions") -> bytes:
+    """An OPML 2.0 document listing the subscriptions, grouped by category."""
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "title").text = title
+    etree.SubElement(head, "dateCreated").text = format_datetime(datetime.now(timezone.utc))
+    body = etree.SubElement(root, "body")
+    folders: dict[str, etree._Element] = {}
+    for outline in outlines:
+        parent = body
+        if outline.category:
+            if outline.category not in folders:
+                folders[outline.category] = etree.SubElement(body, "outline", text=outline.category, title=outline.category)
+            parent = folders[outline.category]
+        name = outline.name or outline.url
+        etree.SubElement(parent, "outline", type="rss", text=name, title=name, xmlUrl=outline.url)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

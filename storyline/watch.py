@@ -1,0 +1,570 @@
+"""Live collection: subscriptions, their schedule, and the polling loop over feeds and article pages.
+
+Worker threads only do HTTP; every database write happens on the calling thread, one input per
+transaction, so stopping (or a kill) between two writes leaves the store consistent and a restart
+resumes where it was.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import math
+import queue
+import random
+import re
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote_plus, urlsplit
+from urllib.robotparser import RobotFileParser
+
+import httpx
+
+from . import feeds, opml, revisions
+from .fetch import (
+    FetchError, FetchOptions, Page, Validators, feed_bytes, fetch, google_news_target, is_google_news, make_client,
+    page_text,
+)
+from .ingest import Pipeline
+from .models import IngestResult
+from .politeness import (
+    ROBOTS_MAX_BYTES, HostGate, PolitenessOptions, crawl_delay, host_of, origin_of, parse_robots, robots_allows,
+    robots_url,
+)
+from .readers import sha256
+from .store import Store, utcnow
+
+log = logging.getLogger("storyline.watch")
+
+TICK_S = 0.5  # the loop looks at the stop flag at least this often
+_INTERVAL = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)", re.I)
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_PRIORITY = {"robots": 0, "feed": 1, "page": 2}
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    """How often, how politely and how persistently to collect."""
+
+    every_s: int = 900  # poll interval of a new subscription
+    workers: int = 8  # requests in flight over all hosts
+    fetch_pages: bool = True  # fetch and extract the article page of each new feed item
+    robots: bool = True  # honour robots.txt for pages (feeds are the user's own choice)
+    max_backoff_s: float = 6 * 3600  # a failing feed is still retried at least this often
+    page_retry_s: float = 1800  # first retry of a page that could not be fetched; doubles each time
+    page_attempts: int = 5  # then the page is given up (the feed's title and summary stay)
+    max_hops: int = 5  # redirects to other hosts a page may take
+    robots_ttl_s: float = 86400
+    reload_s: float = 15.0  # a long-running watch re-reads subscriptions this often (new ones, removals)
+    refresh_s: float = 300.0  # event titles/summaries are recomputed at least this often while busy
+    fetch: FetchOptions = FetchOptions()
+    politeness: PolitenessOptions = PolitenessOptions()
+
+
+@dataclass
+class Job:
+    """One request to make: a feed poll, an article page, or a site's robots.txt."""
+
+    kind: str  # feed | page | robots
+    ident: int | str  # feed id, article id, origin
+    url: str
+    host: str
+    since: Validators | None = None
+
+    @property
+    def key(self) -> tuple[str, int | str]:
+        """Identity of the job, so it is never queued twice."""
+        return self.kind, self.ident
+
+
+@dataclass
+class Outcome:
+    """What a worker brought back."""
+
+    job: Job
+    page: Page | None
+    error: FetchError | None
+    ended: float  # time.monotonic() when the request finished
+
+
+@dataclass
+class WatchReport:
+    """What a watch run did."""
+
+    polled: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    updated: int = 0
+    pages: int = 0
+    pages_failed: int = 0
+    stored: IngestResult = field(default_factory=IngestResult)
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """The one-line summary the CLI prints."""
+        return (
+            f"{self.polled} feeds polled ({self.not_modified} unchanged, {self.failed} failed), "
+            f"{self.stored.new} new, {self.stored.duplicates} duplicates, {self.updated} updated, "
+            f"{self.pages} pages fetched, {self.pages_failed} pages failed"
+        )
+
+
+# -- subscriptions --------------------------------------------------------------------------
+
+
+def parse_interval(text: str) -> int:
+    """Seconds in an interval like '900', '15m', '1h30m' or '1d'."""
+    cleaned = (text or "").strip().lower().replace(" ", "")
+    parts = _INTERVAL.findall(cleaned)
+    if not cleaned or "".join(n + u for n, u in parts) != cleaned:
+        raise ValueError(f"not an interval: {text!r} (use e.g. 90s, 15m, 2h, 1d)")
+    seconds = int(sum(float(n) * _UNITS[u] for n, u in parts))
+    if seconds < 60:
+        raise ValueError(f"interval too short: {text!r} (at least 1m, to be polite)")
+    return seconds
+
+
+def google_news_url(query: str, language: str = "en-US", country: str = "US") -> str:
+    """The Google News RSS search feed for a query."""
+    lang = language.split("-")[0]
+    return (
+        f"https://news.google.com/rss/search?q={quote_plus(query)}"
+        f"&hl={quote_plus(language)}&gl={quote_plus(country)}&ceid={quote_plus(f'{country}:{lang}')}"
+    )
+
+
+def check_feed_url(url: str) -> str:
+    """A subscription URL, stripped, or ValueError when it is not http(s)."""
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ValueError(f"malformed URL {url!r}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return url
+
+
+def subscribe(store: Store, url: str, name: str | None, every_s: int) -> tuple[int, bool]:
+    """Add a subscription (due at once); return its id and whether it is new."""
+    with store.transaction():
+        return store.add_feed(check_feed_url(url), name, every_s)
+
+
+def unsubscribe(store: Store, ref: str) -> sqlite3.Row | None:
+    """Remove a subscription by id or URL; return it (None when there was none)."""
+    with store.transaction():
+        row = store.feed(ref)
+        if row is not None:
+            store.remove_feed(row["id"])
+    return row
+
+
+def import_opml(store: Store, data: bytes, every_s: int) -> tuple[int, int]:
+    """Subscribe to every feed an OPML file lists; return (added, already there)."""
+    outlines = opml.parse_opml(data)
+    added = 0
+    with store.transaction():
+        for outline in outlines:
+            try:
+                _, new = store.add_feed(check_feed_url(outline.url), outline.name, every_s)
+            except ValueError:
+                continue
+            added += new
+    return added, len(outlines) - added
+
+
+def export_opml(store: Store) -> bytes:
+    """Every subscription as an OPML document."""
+    return opml.write_opml([opml.Outline(r["url"], r["name"]) for r in store.feeds()])
+
+
+def feed_status(row: sqlite3.Row) -> dict[str, object]:
+    """A subscription's state as shown by `feeds list`."""
+    if row["error_count"]:
+        state = f"failing ({row['error_count']}x)"
+    elif row["last_success"]:
+        state = "ok"
+    else:
+        state = "new"
+    next_poll = row["next_poll"] or 0
+    return {
+        "id": row["id"], "url": row["url"], "name": row["name"], "every_s": row["every_s"], "state": state,
+        "last_success": row["last_success"], "last_error": row["last_error"], "last_error_at": row["last_error_at"],
+        "error_count": row["error_count"], "last_status": row["last_status"],
+        "next_poll": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(next_poll)) if next_poll else "now",
+        "items_seen": row["items_seen"], "pages_pending": row["pages_pending"], "pages_failed": row["pages_failed"],
+    }
+
+
+# -- the loop ---------------------------------------------------------------------------------
+
+
+class Watcher:
+    """Polls due feeds and pages with per-host politeness; stores results on the calling thread."""
+
+    def __init__(
+        self, pipeline: Pipeline, opts: WatchOptions = WatchOptions(), client: httpx.Client | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.store = pipeline.store
+        self.opts = opts
+        self.own_client = client is None
+        self.client = client or make_client(opts.fetch)
+        self.stop = stop or threading.Event()
+        self.gate = HostGate(opts.politeness)
+        self.rng = random.Random()
+        self.report = WatchReport()
+        self._pending: dict[str, list[tuple[int, int, Job]]] = {}
+        self._queued: set[tuple[str, int | str]] = set()
+        self._inflight: dict[tuple[str, int | str], Job] = {}
+        self._results: queue.Queue[Outcome] = queue.Queue()
+        self._robots: dict[str, tuple[RobotFileParser, float]] = {}
+        self._seq = itertools.count()
+        self._feeds_loaded = False
+        self._reload = True
+        self._next_load = 0.0
+        self._stored = False
+        self._last_refresh = time.monotonic()
+
+    def close(self) -> None:
+        """Release the HTTP client if the watcher made it."""
+        if self.own_client:
+            self.client.close()
+
+    def run(self, once: bool = False, everything: bool = False) -> WatchReport:
+        """Poll until stopped; with `once`, poll what is due (every feed with `everything`) and its pages, and return."""
+        if everything:
+            self._load(once, horizon=math.inf)
+        while not self.stop.is_set():
+            if self._reload or (not once and time.monotonic() >= self._next_load):
+                self._load(once)
+            self._dispatch()
+            idle = not self._inflight and not any(self._pending.values())
+            if self._stored and (idle or time.monotonic() - self._last_refresh > self.opts.refresh_s):
+                self._refresh()
+            if idle and once:
+                break
+            try:
+                outcome = self._results.get(timeout=self._timeout(once))
+            except queue.Empty:
+                continue
+            self._handle(outcome)
+        return self.report
+
+    # -- scheduling ---------------------------------------------------------------------
+
+    def _load(self, once: bool, horizon: float = 0.0) -> None:
+        """Queue the feeds and pages that are due (a one-shot run polls each feed once)."""
+        now = time.time()
+        self._reload = False
+        if not (once and self._feeds_loaded):
+            for row in self.store.due_feeds(now + horizon):
+                since = Validators(row["etag"], row["last_modified"])
+                self._queue(Job("feed", row["id"], row["url"], host_of(row["url"]), since))
+            self._feeds_loaded = True
+        if self.opts.fetch_pages:
+            for row in self.store.due_pages(now):
+                url = row["url"]
+                if row["hops"] == 0 and is_google_news(url):
+                    url = google_news_target(url) or url  # older links carry the publisher URL inside
+                self._queue(Job("page", row["article_id"], url, host_of(url)))
+        due = [t for t in (self.store.next_feed_due(now), self.store.next_page_due(now)) if t is not None]
+        wait = min([self.opts.reload_s] + [max(0.0, t - now) for t in due])
+        self._next_load = time.monotonic() + wait
+
+    def _queue(self, job: Job) -> None:
+        """Add a job to its host's queue unless it is queued or running already."""
+        if job.key in self._queued or job.key in self._inflight:
+            return
+        self._queued.add(job.key)
+        heapq.heappush(self._pending.setdefault(job.host, []), (_PRIORITY[job.kind], next(self._seq), job))
+
+    def _dispatch(self) -> None:
+        """Start every queued job its host's gate and the worker limit allow."""
+        now = time.monotonic()
+        for host in list(self._pending):
+            heap = self._pending[host]
+            while heap and len(self._inflight) < self.opts.workers and self.gate.wait(host, now) == 0:
+                job = heap[0][2]
+                verdict = self._robots_verdict(job) if job.kind == "page" else "go"
+                if verdict == "wait":
+                    if heap[0][2] is job:
+                        break  # this site's robots.txt is being fetched
+                    continue  # its robots.txt was queued ahead of it
+                heapq.heappop(heap)
+                self._queued.discard(job.key)
+                if verdict == "go":
+                    self._start(job)
+                else:
+                    self._page_failed(int(job.ident), "disallowed by robots.txt", retry_after=self.opts.robots_ttl_s)
+            if not heap:
+                del self._pending[host]
+
+    def _robots_verdict(self, job: Job) -> str:
+        """go, wait (robots.txt first: queued) or blocked, for a page."""
+        if not self.opts.robots:
+            return "go"
+        rules = self._robots_for(origin_of(job.url))
+        if rules is None:
+            self._queue(Job("robots", origin_of(job.url), robots_url(job.url), job.host))
+            return "wait"
+        return "go" if robots_allows(rules, job.url) else "blocked"
+
+    def _robots_for(self, origin: str) -> RobotFileParser | None:
+        """A site's robots.txt rules, from memory or the store, while fresh."""
+        cached = self._robots.get(origin)
+        if cached is None:
+            row = self.store.robots(origin)
+            if row is None:
+                return None
+            cached = self._remember_robots(origin, row["status"], row["body"], row["fetched_at"])
+        rules, expires = cached
+        return rules if time.time() < expires else None
+
+    def _remember_robots(self, origin: str, status: int, body: str, fetched_at: float) -> tuple[RobotFileParser, float]:
+        """Parse and cache robots.txt; an unreachable one blocks only until the next page retry."""
+        rules = parse_robots(status, body)
+        reachable = 200 <= status < 500 and status != 429
+        expires = fetched_at + (self.opts.robots_ttl_s if reachable else self.opts.page_retry_s)
+        self._robots[origin] = (rules, expires)
+        self.gate.set_crawl_delay(host_of(origin), crawl_delay(rules))
+        return rules, expires
+
+    def _start(self, job: Job) -> None:
+        """Hand a job to a worker thread (a daemon: a hung server never holds the process)."""
+        self.gate.start(job.host)
+        self._inflight[job.key] = job
+        threading.Thread(target=self._work, args=(job,), daemon=True, name=f"fetch-{job.kind}").start()
+
+    def _work(self, job: Job) -> None:
+        """Fetch one URL and report back; never raises."""
+        opts = self.opts.fetch
+        if job.kind == "page":
+            opts = replace(opts, same_host_redirects=True)  # another host gets its own turn at its own gate
+        elif job.kind == "robots":
+            opts = replace(opts, max_bytes=ROBOTS_MAX_BYTES)
+        page = error = None
+        try:
+            page = fetch(job.url, opts, self.client, job.since)
+        except FetchError as exc:
+            error = exc
+        except Exception as exc:  # a bug must not kill the loop
+            error = FetchError(f"internal error: {type(exc).__name__}: {exc}")
+        self._results.put(Outcome(job, page, error, time.monotonic()))
+
+    def _timeout(self, once: bool) -> float:
+        """How long to wait for a result before looking at the queues again."""
+        now = time.monotonic()
+        wait = TICK_S
+        if len(self._inflight) < self.opts.workers:
+            for host in self._pending:
+                wait = min(wait, self.gate.wait(host, now))
+        if not once:
+            wait = min(wait, self._next_load - now)
+        return max(0.02, wait)
+
+    def _refresh(self) -> None:
+        """Recompute the titles and summaries of events this run touched."""
+        self.pipeline.refresh()
+        self._stored = False
+        self._last_refresh = time.monotonic()
+
+    # -- results ------------------------------------------------------------------------
+
+    def _handle(self, outcome: Outcome) -> None:
+        """Store what a worker brought back."""
+        job = outcome.job
+        self._inflight.pop(job.key, None)
+        pause = outcome.error.retry_after if outcome.error and outcome.error.retry_after else 0.0
+        self.gate.finish(job.host, outcome.ended, min(pause, self.opts.max_backoff_s))
+        try:
+            if job.kind == "feed":
+                self._feed_done(job, outcome.page, outcome.error)
+            elif job.kind == "page":
+                self._page_done(job, outcome.page, outcome.error)
+            else:
+                self._robots_done(job, outcome.page, outcome.error)
+        except sqlite3.Error:
+            raise
+        except Exception as exc:  # one bad response must never stop the others
+            log.exception("handling failed", extra={"url": job.url})
+            if job.kind == "feed":
+                self._feed_failed(int(job.ident), FetchError(f"internal error: {type(exc).__name__}: {exc}"))
+            elif job.kind == "page":
+                self._page_failed(int(job.ident), f"internal error: {type(exc).__name__}: {exc}", permanent=True)
+
+    def _feed_done(self, job: Job, page: Page | None, error: FetchError | None) -> None:
+        """A poll came back: store new and changed items, queue their pages, schedule the next poll."""
+        feed = self.store.feed(int(job.ident))
+        if feed is None:
+            return  # unsubscribed meanwhile
+        self.report.polled += 1
+        if error is not None or page is None:
+            self._feed_failed(feed["id"], error or FetchError("no response"))
+            return
+        now = time.time()
+        state = {
+            "last_polled": utcnow(), "last_success": utcnow(), "last_status": page.status, "error_count": 0,
+            "next_poll": now + feed["every_s"] * (1 + 0.1 * self.rng.random()),
+        }
+        if page.not_modified:
+            self.report.not_modified += 1
+            with self.store.transaction():
+                self.store.update_feed(feed["id"], **state)
+            return
+        data = feed_bytes(page)
+        sha = sha256(data)
+        keys: list[str] = []
+        changed: list[int] = []
+        if sha != feed["last_sha256"]:
+            try:
+                docs = feeds.parse_feed(data, feed["url"])
+            except feeds.FeedError as exc:
+                self._feed_failed(feed["id"], FetchError(str(exc), page.status))
+                return
+            keys, changed = self._store_items(feed["url"], docs, sha, data)
+        else:
+            self.report.not_modified += 1
+        validators = page.validators
+        with self.store.transaction():
+            # After the items' own commit: a kill in between only means the next poll re-reads them.
+            new_ids = self.store.link_feed_items(feed["id"], keys)
+            if self.opts.fetch_pages:
+                self.store.enqueue_pages(new_ids)
+                self._refetch_pages(changed)
+            self.store.update_feed(
+                feed["id"], etag=validators.etag, last_modified=validators.last_modified, last_sha256=sha, **state
+            )
+        if new_ids or changed:
+            self._reload = True
+
+    def _store_items(self, url: str, docs: list, sha: str, data: bytes) -> tuple[list[str], list[int]]:
+        """Store a feed's new and changed items in one transaction; return all keys and the changed ids."""
+        for doc in docs:
+            # A link identifies an article across feeds and captures (as in `ingest`).
+            if doc.url:
+                doc.key = doc.url
+        fresh = [doc for doc in docs if revisions.is_news(self.store, doc)]
+        changed = [aid for doc in fresh if (aid := self.store.article_id_by_key(doc.key)) is not None]
+        if fresh:
+            raw = None if self.store.raw_exists(url, sha) else (url, sha, "feed", data)
+            self.pipeline.store_documents(fresh, self.report.stored, raw=raw)
+            self._stored = True
+            self.report.updated += len(changed)
+        return [doc.key for doc in docs], changed
+
+    def _refetch_pages(self, article_ids: list[int]) -> None:
+        """A changed feed entry may mean a changed page: fetch fetched pages again."""
+        for aid in article_ids:
+            row = self.store.page(aid)
+            if row is not None and row["state"] in ("done", "failed"):
+                self.store.update_page(aid, state="pending", attempts=0, next_try=0)
+
+    def _feed_failed(self, feed_id: int, error: FetchError) -> None:
+        """Keep a failure visible and back off exponentially (or as long as the server asked)."""
+        feed = self.store.feed(feed_id)
+        if feed is None:
+            return
+        count = feed["error_count"] + 1
+        backoff = feed["every_s"] * 2 ** min(count - 1, 20) * (0.9 + 0.2 * self.rng.random())
+        wait = min(self.opts.max_backoff_s, max(backoff, error.retry_after or 0.0))
+        reason = str(error) or "failed"
+        self.report.failed += 1
+        self.report.errors.append(f"{feed['url']}: {reason}")
+        with self.store.transaction():
+            self.store.update_feed(
+                feed_id, last_polled=utcnow(), last_status=error.status, last_error=reason, last_error_at=utcnow(),
+                error_count=count, next_poll=time.time() + wait,
+            )
+        log.warning("feed failed", extra={"url": feed["url"], "error": reason, "retry_in_s": round(wait)})
+
+    def _page_done(self, job: Job, page: Page | None, error: FetchError | None) -> None:
+        """An article page came back: follow a redirect politely, or extract and store it."""
+        aid = int(job.ident)
+        row = self.store.page(aid)
+        article = self.store.article(aid)
+        if row is None or row["state"] != "pending" or article is None:
+            return
+        if error is not None or page is None:
+            self._page_failed(aid, str(error or "no response"), retry_after=error.retry_after if error else None)
+            return
+        if page.location:
+            self._page_redirected(row, article, page.location)
+            return
+        if is_google_news(page.url):
+            self._page_settled(aid, "unresolved", "Google News link could not be resolved")
+            return
+        from .extract import ExtractError, extract_html  # trafilatura is heavy to import
+
+        try:
+            doc = extract_html(page_text(page), page.url, page.url)
+        except ExtractError as exc:
+            self._page_failed(aid, str(exc), permanent=True)
+            return
+        doc.key, doc.url, doc.source = article["key"], article["url"], article["source"]
+        sha = sha256(page.body)
+        raw = None if self.store.raw_exists(page.url, sha) else (page.url, sha, "html", page.body)
+        self.pipeline.store_documents([doc], self.report.stored, raw=raw)
+        self._stored = True
+        self.report.pages += 1
+        self._page_settled(aid, "done", None)
+
+    def _page_redirected(self, row: sqlite3.Row, article: sqlite3.Row, target: str) -> None:
+        """A page moved to another host: queue it there, at that host's own pace and robots.txt."""
+        aid = row["article_id"]
+        if is_google_news(article["url"]) and host_of(target).endswith("google.com"):
+            self._page_settled(aid, "unresolved", "Google News link could not be resolved (consent page)")
+        elif row["hops"] >= self.opts.max_hops:
+            self._page_failed(aid, f"more than {self.opts.max_hops} redirects", permanent=True)
+        else:
+            with self.store.transaction():
+                self.store.update_page(aid, url=target, hops=row["hops"] + 1, next_try=0)
+            self._reload = True
+
+    def _page_settled(self, aid: int, state: str, reason: str | None) -> None:
+        """A page is done with: fetched, or known to be unfetchable."""
+        with self.store.transaction():
+            self.store.update_page(aid, state=state, last_error=reason, fetched_at=utcnow())
+
+    def _page_failed(
+        self, aid: int, reason: str, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        """Retry a page later with a growing wait, and give up after a few attempts."""
+        row = self.store.page(aid)
+        if row is None:
+            return
+        attempts = row["attempts"] + 1
+        if permanent or attempts >= self.opts.page_attempts:
+            self.report.pages_failed += 1
+            with self.store.transaction():
+                self.store.update_page(aid, state="failed", attempts=attempts, last_error=reason)
+            return
+        wait = max(self.opts.page_retry_s * 2 ** (attempts - 1), retry_after or 0.0)
+        with self.store.transaction():
+            self.store.update_page(aid, attempts=attempts, last_error=reason, next_try=time.time() + wait)
+
+    def _robots_done(self, job: Job, page: Page | None, error: FetchError | None) -> None:
+        """Keep a site's robots.txt (a 4xx allows everything; an unreachable one blocks for a while)."""
+        origin = str(job.ident)
+        status = page.status if page is not None else ((error.status or 0) if error else 0)
+        body = page.body.decode("utf-8", "replace") if page is not None else ""
+        now = time.time()
+        with self.store.transaction():
+            self.store.save_robots(origin, status, body, now)
+        self._remember_robots(origin, status, body, now)
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """Ctrl-C and SIGTERM ask the loop to stop after the current write."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)

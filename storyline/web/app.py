@@ -1,0 +1,219 @@
+"""The web application: pages and the JSON API over one store, safe to run beside `watch`."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import AsyncIterator, Iterator
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from .. import __version__
+from ..corrections import CorrectionError
+from ..settings import Settings
+from ..store import Store
+from . import present
+
+log = logging.getLogger("storyline.web")
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+# Article texts are untrusted: no script at all, styles and images only from here, forms only to here.
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    """How the app is served."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    pool_size: int = 8
+    allowed_hosts: tuple[str, ...] = ()  # empty: loopback names when bound to loopback, else any
+
+
+class StorePool:
+    """Connections to one database, one per concurrent request (a sqlite3 connection is not for sharing)."""
+
+    def __init__(self, path: str, size: int) -> None:
+        self.path = path
+        self.size = size
+        self._free: queue.LifoQueue[Store] = queue.LifoQueue()
+        self._made = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def checkout(self) -> Iterator[Store]:
+        """A store for the duration of a request."""
+        store = self._take()
+        try:
+            yield store
+        finally:
+            if store.db.in_transaction:  # a failed request must not leave a lock behind
+                store.db.execute("ROLLBACK")
+            self._free.put(store)
+
+    def _take(self) -> Store:
+        """A free store, a new one while under the size, else wait for one."""
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            grow = self._made < self.size
+            if grow:
+                self._made += 1
+        return Store(self.path) if grow else self._free.get()
+
+    def close(self) -> None:
+        """Close the idle connections."""
+        while True:
+            try:
+                self._free.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+def store_dep(request: Request) -> Iterator[Store]:
+    """The request's store; reads see one snapshot even while ingest commits."""
+    with request.app.state.pool.checkout() as store:
+        if request.method in ("GET", "HEAD"):
+            with store.snapshot():
+                yield store
+        else:
+            yield store
+
+
+def templates() -> Environment:
+    """The Jinja environment: autoescaped, so article text can never become markup."""
+    env = Environment(
+        loader=PackageLoader("storyline.web", "templates"), autoescape=True, undefined=StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.globals.update(version=__version__, http_url=present.http_url, marked=present.marked)
+    env.filters.update(paragraphs=present.paragraphs, when=present.when)
+    return env
+
+
+def is_api(request: Request) -> bool:
+    """Whether a request is for the JSON API (errors answer in JSON there)."""
+    return request.url.path.startswith("/api/")
+
+
+def error_response(request: Request, status: int, detail: object, headers: dict[str, str] | None = None) -> Response:
+    """An error as JSON for the API, as a page elsewhere."""
+    if is_api(request):
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    env: Environment = request.app.state.templates
+    message = detail if isinstance(detail, str) else "; ".join(_messages(detail))
+    html = env.get_template("error.html").render(status=status, message=message, title=f"Error {status}")
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def _messages(errors: object) -> list[str]:
+    """Readable lines from FastAPI's validation error list."""
+    out = []
+    for e in errors if isinstance(errors, list) else [errors]:
+        if isinstance(e, dict):
+            where = ".".join(str(p) for p in e.get("loc", ())[1:])
+            out.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
+        else:
+            out.append(str(e))
+    return out
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether an unsafe request comes from our own pages (or from no page: curl, API clients)."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin:
+        return True
+    if origin == "null":
+        return False
+    return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Errors: 404 and 422 with a message, corrections' own statuses, 503 when the database is busy."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return error_response(request, exc.status_code, exc.detail, exc.headers)  # keeps 405's Allow
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+        return error_response(request, 422, errors)
+
+    @app.exception_handler(CorrectionError)
+    async def bad_correction(request: Request, exc: CorrectionError) -> Response:
+        return error_response(request, exc.status, str(exc))
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def busy(request: Request, exc: sqlite3.OperationalError) -> Response:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return error_response(request, 503, "the database is busy (ingest running); try again")
+        log.exception("database error", extra={"path": request.url.path})
+        return error_response(request, 500, "internal error")
+
+
+def create_app(settings: Settings, options: WebOptions | None = None) -> FastAPI:
+    """The ASGI app over the store named in `settings`."""
+    from . import api, pages  # noqa: PLC0415 - they import this module's helpers
+
+    options = options or WebOptions()
+    Store(settings.db).close()  # create or migrate once, before requests race to
+    pool = StorePool(settings.db, options.pool_size)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        pool.close()
+
+    app = FastAPI(
+        title="Storyline", version=__version__, openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
+        description="Stories, timelines, events, articles, search and corrections of a Storyline store.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.templates = templates()
+    install_handlers(app)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):  # noqa: ANN001, ANN202 - Starlette's middleware signature
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
+            response: Response = error_response(request, 403, "cross-site request refused")
+        else:
+            response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    hosts = list(options.allowed_hosts) or (
+        list(LOOPBACK_NAMES) if options.host in LOOPBACK_NAMES else ["*"]
+    )
+    # Refuse other Host names, so a DNS-rebinding page cannot read a loopback-bound server.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(packages=[("storyline.web", "static")]), name="static")
+    return app

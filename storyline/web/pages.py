@@ -1,0 +1,245 @@
+"""Server-rendered pages: stories, a story's timeline, events, articles, search, corrections.
+
+No page needs JavaScript: charts are inline SVG, folding is <details>, edits are plain forms that
+redirect to their result.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Optional
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from .. import search as search_mod
+from ..corrections import Corrector, CorrectionError, corrections_log
+from ..store import Store, utcnow
+from . import reading
+from .app import store_dep
+from .atom import story_feed
+from .charts import coverage_chart
+from .present import pager, valid_seen
+from .schemas import MAX_ID
+
+router = APIRouter(include_in_schema=False)
+
+StoreDep = Annotated[Store, Depends(store_dep)]
+PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+STORIES_PER_PAGE = 25
+EVENTS_PER_PAGE = 40
+SEARCH_PER_PAGE = 20
+FEED_EVENTS = 50
+SEEN_MAX_AGE = 365 * 86400
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A template rendered as a page."""
+    html = request.app.state.templates.get_template(name).render(request=request, **context)
+    return HTMLResponse(html, status_code=status)
+
+
+def remember_visit(response: Response, name: str, path: str) -> None:
+    """Note the time of this visit, so the next one can mark what is new."""
+    response.set_cookie(name, utcnow(), max_age=SEEN_MAX_AGE, path=path, httponly=True, samesite="lax")
+
+
+@router.get("/", response_class=HTMLResponse)
+@router.get("/stories", response_class=HTMLResponse)
+def stories_page(request: Request, store: StoreDep, page: PageNo = 1) -> Response:
+    """Active stories, newest development first."""
+    cards, total = reading.story_cards(store, STORIES_PER_PAGE, (page - 1) * STORIES_PER_PAGE)
+    seen = valid_seen(request.cookies.get("seen_list"))
+    for card in cards:
+        card["chart"] = coverage_chart(card["coverage"])
+        card["updated"] = bool(seen and card["updated_at"] and card["updated_at"] > seen)
+    response = render(request, "stories.html", title="Stories", cards=cards, pager=pager(total, STORIES_PER_PAGE, page))
+    remember_visit(response, "seen_list", "/")
+    return response
+
+
+def _story(store: Store, story_id: int) -> dict[str, Any]:
+    """A story's header, or 404."""
+    summary = reading.story_summary(store, story_id)
+    if summary is None:
+        raise HTTPException(404, f"no story {story_id}")
+    return summary
+
+
+@router.get("/stories/{story_id}", response_class=HTMLResponse)
+def story_page(request: Request, store: StoreDep, story_id: Id, page: PageNo = 1) -> Response:
+    """A story's timeline: dated events, who covered them, what is new since the last visit."""
+    story = _story(store, story_id)
+    if story["merged_into"] is not None:
+        return RedirectResponse(f"/stories/{story['merged_into']}", status_code=301)
+    seen = valid_seen(request.cookies.get("seen"))
+    events, total = reading.timeline(store, story_id, EVENTS_PER_PAGE, (page - 1) * EVENTS_PER_PAGE, seen)
+    chart = coverage_chart(story["coverage"], width=720, height=72, max_bars=90, min_days=7)
+    response = render(
+        request, "story.html", title=story["title"], story=story, events=events, chart=chart, seen=seen,
+        pager=pager(total, EVENTS_PER_PAGE, page),
+    )
+    remember_visit(response, "seen", f"/stories/{story_id}")
+    return response
+
+
+@router.get("/stories/{story_id}/feed.atom")
+def story_atom(request: Request, store: StoreDep, story_id: Id) -> Response:
+    """A story as an Atom feed: one entry per event, newest update first."""
+    story = _story(store, story_id)
+    if story["merged_into"] is not None:
+        return RedirectResponse(f"/stories/{story['merged_into']}/feed.atom", status_code=301)
+    recent = sorted(store.live_events([story_id]), key=lambda e: (e["updated_at"], e["id"]), reverse=True)[:FEED_EVENTS]
+    rows = [store.event(e["id"]) for e in recent]
+    events = reading.event_details(store, rows)  # type: ignore[arg-type]
+    base = str(request.base_url).rstrip("/")
+    return Response(story_feed(story, events, base), media_type="application/atom+xml")
+
+
+@router.get("/events/{event_id}", response_class=HTMLResponse)
+def event_page(request: Request, store: StoreDep, event_id: Id) -> Response:
+    """All coverage of an event side by side, copies folded under their originals."""
+    row = store.event(event_id)
+    if row is None:
+        raise HTTPException(404, f"no event {event_id}")
+    if row["merged_into"] is not None:
+        return RedirectResponse(f"/events/{row['merged_into']}", status_code=301)
+    event = reading.event_details(store, [row])[0]
+    story = store.story(row["story_id"]) if row["story_id"] is not None else None
+    chart = coverage_chart(event["coverage"], width=480, height=48, max_bars=60, min_days=7)
+    return render(request, "event.html", title=event["title"] or f"Event {event_id}", event=event, story=story, chart=chart)
+
+
+@router.get("/articles/{article_id}", response_class=HTMLResponse)
+def article_page(request: Request, store: StoreDep, article_id: Id) -> Response:
+    """An article's clean text (escaped: it is untrusted), metadata, entities, quotes and copies."""
+    article = reading.article_detail(store, article_id)
+    if article is None:
+        raise HTTPException(404, f"no article {article_id}")
+    original = store.article(article["duplicate_of"]) if article["duplicate_of"] else None
+    found_as = store.article(article["merged_into"]) if article["merged_into"] else None
+    return render(
+        request, "article.html", title=article["title"] or f"Article {article_id}", article=article,
+        original=original, found_as=found_as,
+    )
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    store: StoreDep,
+    q: Annotated[str, Query(max_length=500)] = "",
+    start: Annotated[Optional[date], Query(alias="from")] = None,
+    end: Annotated[Optional[date], Query(alias="to")] = None,
+    outlet: Annotated[str, Query(max_length=200)] = "",
+    entity: Annotated[str, Query(max_length=200)] = "",
+    story: Annotated[Optional[int], Query(ge=1, le=MAX_ID)] = None,
+    page: PageNo = 1,
+) -> Response:
+    """Full-text search with filters; matches highlighted."""
+    query = search_mod.SearchQuery(
+        q, start, end, outlet.strip() or None, entity.strip() or None, story, False, SEARCH_PER_PAGE,
+        (page - 1) * SEARCH_PER_PAGE,
+    )
+    results = search_mod.search(store, query) if q.strip() else None
+    return render(
+        request, "search.html", title=f"Search: {q}" if q else "Search", q=q, start=start, end=end, outlet=outlet,
+        entity=entity, story=story, results=results,
+        pager=pager(results["total"], SEARCH_PER_PAGE, page) if results else None,
+    )
+
+
+@router.get("/corrections", response_class=HTMLResponse)
+def corrections_page(request: Request, store: StoreDep, page: PageNo = 1) -> Response:
+    """The audit log of user corrections."""
+    items, total = corrections_log(store, 50, (page - 1) * 50)
+    return render(request, "corrections.html", title="Corrections", items=items, pager=pager(total, 50, page))
+
+
+# -- corrections from forms: each redirects (303) to the page that shows the result ------------
+
+
+def _corrector(request: Request, store: Store) -> Corrector:
+    """A corrector over the request's store."""
+    return Corrector(store, request.app.state.settings)
+
+
+def _ids(values: list[str]) -> list[int]:
+    """Ids from form checkboxes."""
+    try:
+        ids = [int(v) for v in values]
+    except ValueError:
+        raise CorrectionError("ids must be whole numbers") from None
+    if any(not 1 <= i <= MAX_ID for i in ids):
+        raise CorrectionError("no such id")
+    return ids
+
+
+def _see(path: str) -> RedirectResponse:
+    """Redirect after a successful edit."""
+    return RedirectResponse(path, status_code=303)
+
+
+@router.post("/stories/{story_id}/rename")
+def rename_story(request: Request, store: StoreDep, story_id: Id, title: Annotated[str, Form(max_length=300)]) -> Response:
+    """Rename a story."""
+    _corrector(request, store).rename_story(story_id, title)
+    return _see(f"/stories/{story_id}")
+
+
+@router.post("/stories/{story_id}/merge")
+def merge_story(request: Request, store: StoreDep, story_id: Id, into: Annotated[int, Form(ge=1, le=MAX_ID)]) -> Response:
+    """Merge this story into another."""
+    _corrector(request, store).merge_stories(into, story_id)
+    return _see(f"/stories/{into}")
+
+
+@router.post("/stories/{story_id}/split")
+def split_story(
+    request: Request, store: StoreDep, story_id: Id, event_ids: Annotated[list[str], Form()] = [],  # noqa: B006
+    title: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """Move the selected events into a new story."""
+    done = _corrector(request, store).split_story(story_id, _ids(event_ids), title.strip() or None)
+    return _see(f"/stories/{done['result']['story']}")
+
+
+@router.post("/stories/{story_id}/merge-events")
+def merge_selected_events(
+    request: Request, store: StoreDep, story_id: Id, event_ids: Annotated[list[str], Form()] = [],  # noqa: B006
+) -> Response:
+    """Merge the selected events into the one opened first."""
+    ids = sorted(set(_ids(event_ids)))
+    if len(ids) < 2:
+        raise CorrectionError("select at least two events to merge")
+    corrector = _corrector(request, store)
+    for other in ids[1:]:
+        corrector.merge_events(ids[0], other)
+    return _see(f"/stories/{story_id}#event-{ids[0]}")
+
+
+@router.post("/events/{event_id}/merge")
+def merge_event(request: Request, store: StoreDep, event_id: Id, into: Annotated[int, Form(ge=1, le=MAX_ID)]) -> Response:
+    """Merge this event into another."""
+    _corrector(request, store).merge_events(into, event_id)
+    return _see(f"/events/{into}")
+
+
+@router.post("/events/{event_id}/split")
+def split_event(
+    request: Request, store: StoreDep, event_id: Id, article_ids: Annotated[list[str], Form()] = [],  # noqa: B006
+) -> Response:
+    """Move the selected reports into a new event."""
+    done = _corrector(request, store).split_event(event_id, _ids(article_ids))
+    return _see(f"/events/{done['result']['event']}")
+
+
+@router.post("/articles/{article_id}/move")
+def move_article(
+    request: Request, store: StoreDep, article_id: Id, event: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    """Move an article to another event (or to a new one when left empty)."""
+    target = _ids([event.strip().lstrip("#")])[0] if event.strip() else None
+    done = _corrector(request, store).move_article(article_id, target)
+    return _see(f"/events/{done['result']['event']}")

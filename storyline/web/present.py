@@ -1,0 +1,74 @@
+"""Small presentation helpers the templates use: safe links, paragraphs, times, pagination."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+_PARAGRAPH = re.compile(r"\n\s*\n")
+_SEEN = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
+
+
+def http_url(url: str | None) -> str | None:
+    """The URL if it is an http(s) link, else None: a stored `javascript:` URL must never become a link."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def paragraphs(text: str | None) -> list[str]:
+    """A text's paragraphs (blank-line separated; single lines when it has no blank lines)."""
+    body = (text or "").strip()
+    if not body:
+        return []
+    parts = _PARAGRAPH.split(body) if _PARAGRAPH.search(body) else body.splitlines()
+    return [" ".join(p.split()) for p in parts if p.strip()]
+
+
+def when(value: str | None) -> str:
+    """An ISO time as 'YYYY-MM-DD HH:MM' (UTC), a day as itself."""
+    if not value:
+        return ""
+    return value[:10] if len(value) <= 10 or value[11:16] == "00:00" else f"{value[:10]} {value[11:16]}"
+
+
+def marked(html: str) -> Markup:
+    """Search highlights: already escaped by `search.marked_html`, with only <mark> added."""
+    return Markup(html)
+
+
+def valid_seen(value: str | None) -> str | None:
+    """A last-visit time from a cookie, if it has exactly the form we write."""
+    return value if value and _SEEN.match(value) else None
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where a page sits among all pages."""
+
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def prev(self) -> int | None:
+        """The previous page number, if any."""
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        """The next page number, if any."""
+        return self.page + 1 if self.page < self.pages else None
+
+
+def pager(total: int, per_page: int, page: int) -> Pager:
+    """Pagination for `total` items."""
+    return Pager(page, max(1, math.ceil(total / per_page)), total)

@@ -1,0 +1,198 @@
+"""What the pages and the API show, as plain dicts: story cards, timelines, coverage, articles."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from typing import Any, Iterable, Sequence
+
+from .. import views
+from ..store import Store
+
+STORY_OUTLETS = 4  # outlets named on a story card
+EVENT_ENTITIES = 8
+
+
+def _group_by(rows: Iterable[sqlite3.Row], key: str) -> dict[Any, list[sqlite3.Row]]:
+    """Rows grouped by one column, order kept."""
+    out: dict[Any, list[sqlite3.Row]] = defaultdict(list)
+    for r in rows:
+        out[r[key]].append(r)
+    return out
+
+
+def _days(rows: Iterable[sqlite3.Row]) -> list[dict[str, Any]]:
+    """Per-day counts as dicts."""
+    return [{"day": r["day"], "n": r["n"]} for r in rows]
+
+
+def event_ref(row: sqlite3.Row | None) -> dict[str, Any] | None:
+    """The few fields that name an event."""
+    if row is None:
+        return None
+    return {"id": row["id"], "title": row["title"], "date": row["date"], "story_id": row["story_id"]}
+
+
+def story_cards(store: Store, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of active stories, newest development first, with latest event, outlets and coverage per day."""
+    rows, total = store.active_stories(limit, offset)
+    ids = [r["id"] for r in rows]
+    latest = {}
+    for ev in store.live_events(ids):
+        latest.setdefault(ev["story_id"], ev)
+    outlets = _group_by(store.story_outlets(ids), "story_id")
+    days = _group_by(store.coverage_days("story_id", ids), "gid")
+    cards = [
+        {
+            "id": r["id"],
+            "title": r["title"],
+            "n_events": r["n_events"],
+            "n_articles": r["n_articles"],
+            "n_outlets": len(outlets[r["id"]]),
+            "outlets": [o["name"] for o in outlets[r["id"]][:STORY_OUTLETS]],
+            "last_date": r["last_date"],
+            "latest_event": event_ref(latest.get(r["id"])),
+            "coverage": _days(days[r["id"]]),
+            "updated_at": r["updated_at"],
+        }
+        for r in rows
+    ]
+    return cards, total
+
+
+def story_summary(store: Store, story_id: int) -> dict[str, Any] | None:
+    """A story's header: title, counts, span and coverage per day (None when there is no such story)."""
+    story = store.story(story_id)
+    if story is None:
+        return None
+    events = store.live_events([story_id])
+    days = _days(store.coverage_days("story_id", [story_id]))
+    dated = sorted(e["date"] for e in events if e["date"])
+    return {
+        "id": story["id"],
+        "title": story["title"],
+        "renamed": story["user_title"] is not None,
+        "merged_into": story["merged_into"],
+        "n_events": len(events),
+        "n_articles": sum(e["n_articles"] for e in events),
+        "first_day": dated[0] if dated else None,
+        "last_day": dated[-1] if dated else None,
+        "coverage": days,
+    }
+
+
+def _report(row: sqlite3.Row, seen: str | None) -> dict[str, Any]:
+    """One report of an event."""
+    return views.article_dict(row) | {
+        "language": row["language"],
+        "first": False,
+        "new": bool(seen and row["created_at"] > seen),
+        "copies": [],
+    }
+
+
+def group_reports(rows: Sequence[sqlite3.Row], seen: str | None) -> list[dict[str, Any]]:
+    """An event's reports with duplicates folded under their original; the earliest report marked first."""
+    by_id = {r["id"]: r for r in rows}
+    reports: list[dict[str, Any]] = []
+    index: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        if r["duplicate_of"] is not None and r["duplicate_of"] in by_id:
+            continue
+        item = _report(r, seen)
+        index[r["id"]] = item
+        reports.append(item)
+    for r in rows:
+        if r["duplicate_of"] is not None and r["duplicate_of"] in index:
+            index[r["duplicate_of"]]["copies"].append(views.article_dict(r))
+    dated = [r for r in rows if r["published"]]
+    if dated:
+        first = min(dated, key=lambda r: (r["published"], r["id"]))
+        root = index.get(first["id"]) or index.get(first["duplicate_of"])
+        if root is not None:
+            root["first"] = True
+    return reports
+
+
+def _quote(store: Store, ids: list[int]) -> dict[str, str] | None:
+    """The event's key quote, chosen as the CLI does (from at most SQLite's variable limit of reports)."""
+    return views.key_quote(store, ids[:30000])
+
+
+def event_details(store: Store, events: Sequence[sqlite3.Row], seen: str | None = None) -> list[dict[str, Any]]:
+    """Events with their grouped reports, outlets, entities, key quote and coverage per day."""
+    ids = [e["id"] for e in events]
+    coverage = _group_by(store.coverage(ids), "event_id")
+    entities = _group_by(store.event_entities(ids), "event_id")
+    days = _group_by(store.coverage_days("id", ids), "gid")
+    out = []
+    for e in events:
+        rows = coverage[e["id"]]
+        out.append(
+            {
+                "id": e["id"],
+                "story_id": e["story_id"],
+                "date": e["date"],
+                "date_method": e["date_method"],
+                "date_evidence": e["date_evidence"],
+                "title": e["title"],
+                "summary": e["summary"],
+                "quote": _quote(store, [r["id"] for r in rows]),
+                "entities": [
+                    {"name": x["name"], "kind": x["kind"], "count": x["n"]} for x in entities[e["id"]][:EVENT_ENTITIES]
+                ],
+                "outlets": sorted({r["outlet"] for r in rows if r["outlet"]}, key=str.lower),
+                "n_reports": len(rows),
+                "n_independent": sum(1 for r in rows if r["duplicate_of"] is None),
+                "reports": group_reports(rows, seen),
+                "coverage": _days(days[e["id"]]),
+                "created_at": e["created_at"],
+                "updated_at": e["updated_at"],
+                "new": bool(seen and e["created_at"] > seen),
+                "n_new": sum(1 for r in rows if seen and r["created_at"] > seen),
+            }
+        )
+    return out
+
+
+def timeline(store: Store, story_id: int, limit: int, offset: int, seen: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    """A page of a story's events in date order, in detail."""
+    rows, total = store.timeline(story_id, limit, offset)
+    return event_details(store, rows, seen), total
+
+
+def event_page(store: Store, story_id: int | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of events, newest first, in detail."""
+    rows, total = store.event_page(story_id, limit, offset)
+    return event_details(store, rows), total
+
+
+def article_page(store: Store, event_id: int | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of articles (no texts), newest first."""
+    rows, total = store.article_page(event_id, limit, offset)
+    return [views.article_dict(r) for r in rows], total
+
+
+def article_detail(store: Store, article_id: int) -> dict[str, Any] | None:
+    """An article with text, metadata, entities, quotes, its event and its copies."""
+    row = store.article(article_id)
+    if row is None:
+        return None
+    event = store.event(row["event_id"]) if row["event_id"] is not None else None
+    return views.article_dict(row) | {
+        "text": row["text"],
+        "description": row["description"],
+        "byline": row["byline"],
+        "language": row["language"],
+        "tags": json.loads(row["tags"] or "[]"),
+        "keywords": json.loads(row["keywords"] or "[]"),
+        "event": event_ref(event),
+        "duplicate_kind": row["duplicate_kind"],
+        "merged_into": row["merged_into"],
+        "event_day": row["event_day"],
+        "event_day_evidence": row["event_day_evidence"],
+        "entities": [{"name": e["name"], "kind": e["kind"], "count": e["n"]} for e in store.article_entities([article_id])],
+        "quotes": [{"text": q["text"], "speaker": q["speaker"]} for q in store.quotes([article_id])],
+        "copies": [views.article_dict(c) for c in store.copies(article_id)],
+    }

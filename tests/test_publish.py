@@ -1,0 +1,467 @@
+"""Publishing: the Hugo site (built by real `hugo`), Atom feeds (read by real `newsboat`), data exports
+and the JSONL round trip, on the seeds store built by the real pipeline."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import threading
+import zlib
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import feedparser
+import pytest
+import yaml
+from lxml import html as lxml_html
+from typer.testing import CliRunner
+
+from storyline import settings, views
+from storyline.cli import app
+from storyline.ingest import Pipeline
+from storyline.publish import AtomOptions, HugoOptions, PublishError, export_hugo, page_slug, render_atom
+from storyline.publish.hugo import md, read_front_matter
+from storyline.publish.load import ImportSource, import_jsonl
+from storyline.publish.tables import COLUMNS, TableOptions, write_csv, write_jsonl, write_parquet
+from storyline.store import Store
+
+runner = CliRunner()
+SAFE_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+FOUNDING_DATES = ["2025-08-12", "2025-12-27", "2026-01-09"]  # the timeline README promises
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seeds_db(tmp_path_factory, seeds) -> Path:
+    """A store holding the seeds, built by the real pipeline."""
+    path = tmp_path_factory.mktemp("publish") / "seeds.db"
+    store = Store(path)
+    result = Pipeline(store, settings.load({}, env={})).ingest_paths([seeds])
+    assert result.failed == 0, result.errors
+    store.close()
+    return path
+
+
+@pytest.fixture()
+def store(seeds_db) -> Store:
+    s = Store(seeds_db)
+    yield s
+    s.close()
+
+
+@pytest.fixture()
+def founding(store) -> dict:
+    """The founding story (the one with the most events) as the views show it."""
+    sid = max(store.live_story_ids(), key=lambda s: len(views.story_dict(store, s)["events"]))
+    return views.story_dict(store, sid, detail=True)
+
+
+HOSTILE_TITLES = [
+    "../../etc",
+    "../../../../tmp/escape",
+    "/etc/passwd",
+    "..",
+    "",
+    "x" * 40 + " " + "very long title " * 40,
+    "שלום עולם בחדשות",
+    "\u202eevil override txt.exe",
+    "🔥🔥🔥 💥",
+    "{{< param baseURL >}} and {{% shortcode %}}",
+    "<script>alert('owned')</script>",
+    "a\\b/c:d*e?f\"g<h>i|j",
+    "CON",
+]
+
+
+@pytest.fixture(scope="module")
+def hostile_db(tmp_path_factory) -> Path:
+    """A store of our own posts whose titles try to escape, collide or break markup."""
+    folder = tmp_path_factory.mktemp("hostile")
+    posts = folder / "posts"
+    posts.mkdir()
+    topics = ["harbour cranes", "orchard frost", "library hours", "ferry timetable", "glacier survey", "chess final",
+              "bakery strike", "comet sighting", "rail signal", "choir tour", "wind farm", "museum roof", "river flood"]
+    for i, (title, topic) in enumerate(zip(HOSTILE_TITLES, topics, strict=True)):
+        body = (f"The {topic} report number {i} describes how the {topic} changed this season. "
+                f"Local officials said the {topic} would be reviewed again. " * 4)
+        front = yaml.safe_dump({"title": title, "date": f"20{10 + i}-0{1 + i % 9}-1{i % 9}", "link": f"https://example.org/{i}"})
+        (posts / f"post{i}.md").write_text(f"---\n{front}---\n\n{body}\n", encoding="utf-8")
+    path = folder / "hostile.db"
+    store = Store(path)
+    result = Pipeline(store, settings.load({"ner": "fast"}, env={})).ingest_paths([posts])
+    assert result.failed == 0, result.errors
+    store.close()
+    return path
+
+
+def hugo_build(site: Path) -> subprocess.CompletedProcess:
+    """Run the real `hugo` on a site folder (skip when it is not installed)."""
+    if shutil.which("hugo") is None:
+        pytest.skip("hugo is not installed (scripts/setup installs Debian's hugo when run as root)")
+    proc = subprocess.run(["hugo", "--source", str(site), "--destination", str(site / "public")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def unquote(text: str) -> str:
+    """Text with typographic quotes made straight (Hugo's typographer curls them)."""
+    return text.translate(str.maketrans("‘’“”", "''\"\""))
+
+
+def all_files(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*")}
+
+
+# -- Hugo ---------------------------------------------------------------------------------------
+
+
+def test_hugo_site_builds_and_story_page_lists_the_events_in_order_with_outlets(store, founding, tmp_path):
+    site = tmp_path / "site"
+    report = export_hugo(store, site, HugoOptions())
+    assert report.pages["story"] >= 1 and report.pages["event"] >= 3
+    hugo_build(site)
+
+    slug = read_front_matter((site / f"content/stories/story-{founding['id']}.md").read_text())["slug"]
+    page = lxml_html.parse(str(site / "public/stories" / slug / "index.html")).getroot()
+    headings = page.xpath("//main//h2")
+    shown = []
+    for h in headings:
+        date = h.text_content().split("·")[0].strip()
+        outlets_p = h.getnext()
+        assert outlets_p.text_content().startswith("Outlets:")
+        outlets = [o.strip() for o in outlets_p.text_content().removeprefix("Outlets:").split(",")]
+        shown.append((date, h.xpath(".//a")[0].text_content(), outlets))
+    assert [d for d, _, _ in shown] == FOUNDING_DATES
+    expected = [(e["date"], unquote(e["title"]), e["outlets"]) for e in founding["events"]]
+    assert [(d, unquote(t), o) for d, t, o in shown] == expected
+    assert {"Reuters", "NK News", "WION"} <= set(shown[2][2])
+    # the event links resolve to built pages
+    for link in page.xpath("//main//h2/a/@href"):
+        assert (site / "public/stories" / slug / link / "index.html").resolve().is_file()
+
+
+def test_front_matter_has_the_seed_fields_and_real_tags(store, seeds, tmp_path):
+    seed_keys = list(read_front_matter(next(seeds.glob("000_*")).read_text(encoding="utf-8")))
+    site = tmp_path / "site"
+    export_hugo(store, site, HugoOptions())
+    for page in (site / "content").rglob("*-*.md"):
+        front = read_front_matter(page.read_text(encoding="utf-8"))
+        assert list(front)[: len(seed_keys)] == seed_keys, page
+        assert front["draft"] is False and SAFE_SLUG.match(front["slug"])
+        assert {"kind", "story_id", "outlets", "event_date"} <= set(front)
+    # tags are the article's entities and keywords, not the seed's title words
+    aid = store.db.execute("SELECT id FROM articles WHERE source LIKE '%000_%' AND kind = 'markdown'").fetchone()[0]
+    front = read_front_matter((site / f"content/articles/article-{aid}.md").read_text(encoding="utf-8"))
+    row = store.article(aid)
+    known = {e["name"] for e in store.article_entities([aid])} | set(json.loads(row["keywords"]))
+    assert front["tags"] and set(front["tags"]) <= known
+    assert "vanguard" not in front["tags"] and "unconditionally" not in front["tags"]
+    event = read_front_matter((site / f"content/events/event-{row['event_id']}.md").read_text(encoding="utf-8"))
+    assert event["event_id"] == row["event_id"] and event["outlets"] and event["categories"] == event["outlets"]
+
+
+def test_reexport_updates_pages_in_place_and_keeps_slugs(seeds_db, tmp_path):
+    copy = tmp_path / "copy.db"
+    shutil.copy(seeds_db, copy)
+    store = Store(copy)
+    site = tmp_path / "site"
+    export_hugo(store, site, HugoOptions())
+    files = all_files(site)
+    again = export_hugo(store, site, HugoOptions())
+    assert again.written == 0 and again.removed == 0 and all_files(site) == files
+
+    sid = next(store.live_story_ids())
+    page = site / f"content/stories/story-{sid}.md"
+    before = read_front_matter(page.read_text(encoding="utf-8"))
+    store.update_story(sid, "A completely different title")
+    (site / "content/events/event-9999.md").write_text("---\ntitle: gone\n---\n")  # as if its event was merged away
+    (site / "content/events/my-notes.md").write_text("---\ntitle: mine\n---\n")  # the user's own page
+    report = export_hugo(store, site, HugoOptions())
+    after = read_front_matter(page.read_text(encoding="utf-8"))
+    assert after["title"] == "A completely different title" and after["slug"] == before["slug"]
+    assert report.removed == 1 and not (site / "content/events/event-9999.md").exists()
+    assert (site / "content/events/my-notes.md").exists()
+    assert all_files(site) == files | {site / "content/events/my-notes.md"}
+    store.close()
+
+
+def test_slugs_of_hostile_titles_are_safe_unique_and_stable():
+    slugs = [page_slug("article", i, t) for i, t in enumerate(HOSTILE_TITLES)]
+    assert all(SAFE_SLUG.match(s) and len(s) <= 80 for s in slugs), slugs
+    assert len(set(slugs)) == len(slugs)
+    assert slugs == [page_slug("article", i, t) for i, t in enumerate(HOSTILE_TITLES)]
+    assert page_slug("article", 1, "../../etc") == "etc-1"
+    assert page_slug("story", 7, "") == "story-7" and page_slug("event", 8, "שלום 🔥") == "event-8"
+    # the id is the last part, so equal titles and titles ending in numbers never collide
+    assert len({page_slug("event", i, t) for i, t in [(1, "a 11"), (11, "a 1"), (111, "a"), (2, "a 1 1")]}) == 4
+
+
+def test_markdown_escaping_keeps_titles_literal():
+    assert md("{{< param x >}}") == r"\{\{\< param x \>\}\}"
+    assert md("# not a heading") == r"\# not a heading" and md("1. not a list") == r"1\. not a list"
+    assert md("<b>bold</b> [x](y)") == r"\<b\>bold\</b\> \[x\]\(y\)"
+
+
+def test_hostile_titles_never_write_outside_the_site_and_build(hostile_db, tmp_path):
+    store = Store(hostile_db)
+    outer = tmp_path / "outer"
+    site = outer / "site"
+    outer.mkdir()
+    (outer / "sentinel.txt").write_text("untouched")
+    report = export_hugo(store, site, HugoOptions())
+    assert report.pages["article"] == len(HOSTILE_TITLES)
+    assert all_files(outer) - all_files(site) == {outer / "sentinel.txt", site}
+    assert (outer / "sentinel.txt").read_text() == "untouched"
+    for kind in ("articles", "events", "stories"):
+        slugs = [read_front_matter(p.read_text(encoding="utf-8"))["slug"] for p in (site / "content" / kind).glob("*-*.md")]
+        assert slugs and all(SAFE_SLUG.match(s) and len(s) <= 84 for s in slugs)
+        assert len(set(slugs)) == len(slugs)
+    titles = {read_front_matter(p.read_text(encoding="utf-8"))["title"] for p in (site / "content/articles").glob("*-*.md")}
+    assert {"../../etc", "<script>alert('owned')</script>", "{{< param baseURL >}} and {{% shortcode %}}"} <= titles
+    assert "(untitled)" in titles and "evil override txt.exe" in titles  # the bidi override is dropped
+    hugo_build(site)
+    built = (site / "public").resolve()
+    assert all(p.resolve().is_relative_to(built) for p in built.rglob("*"))
+    pages = "".join(p.read_text(encoding="utf-8") for p in (built / "articles").rglob("index.html"))
+    assert "<script>alert" not in pages and "&lt;script&gt;alert" in pages
+    assert "{{&lt; param baseURL" in pages  # the shortcode title shows as text, not run
+    store.close()
+
+
+def test_a_link_inside_the_site_cannot_redirect_writes_outside(store, tmp_path):
+    site = tmp_path / "site"
+    export_hugo(store, site, HugoOptions())
+    victim = tmp_path / "victim.md"
+    victim.write_text("keep me")
+    page = next((site / "content/articles").glob("article-*.md"))
+    page.unlink()
+    page.symlink_to(victim)
+    with pytest.raises(PublishError):
+        export_hugo(store, site, HugoOptions())
+    assert victim.read_text() == "keep me"
+
+
+# -- Atom ---------------------------------------------------------------------------------------
+
+
+def test_atom_feed_parses_cleanly_with_stable_ids_summaries_and_sources(store, founding):
+    first = render_atom(store, AtomOptions())
+    feed = feedparser.parse(first)
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    events = {e["id"]: e for s in views.stories_list(store, detail=True) for e in s["events"]}
+    assert len(feed.entries) == len(events)
+    for entry in feed.entries:
+        eid = int(entry.id.rsplit("/", 1)[1])
+        assert entry.id == f"tag:storyline,2025:event/{eid}"
+        assert entry.updated_parsed is not None
+        assert entry.summary == " ".join(events[eid]["summary"].split())
+        for article in events[eid]["articles"]:
+            if article["outlet"]:
+                assert article["outlet"] in entry.content[0].value
+    assert feedparser.parse(render_atom(store, AtomOptions())).entries[0].id == feed.entries[0].id
+
+    one = feedparser.parse(render_atom(store, AtomOptions(story_id=founding["id"], limit=-1)))
+    assert one.bozo == 0 and one.feed.title == founding["title"]
+    assert sorted(e.id for e in one.entries) == sorted(f"tag:storyline,2025:event/{e['id']}" for e in founding["events"])
+    with pytest.raises(PublishError):
+        render_atom(store, AtomOptions(story_id=999999))
+
+
+def test_hostile_titles_give_a_well_formed_feed(hostile_db):
+    store = Store(hostile_db)
+    feed = feedparser.parse(render_atom(store, AtomOptions(limit=-1)))
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    assert len(feed.entries) == len(list(store.iter_live_events()))
+    store.close()
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+
+def test_newsboat_reads_the_feed_from_a_loopback_server(store, founding, tmp_path):
+    if shutil.which("newsboat") is None:
+        pytest.skip("newsboat is not installed (scripts/setup installs Debian's newsboat when run as root)")
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www/story.xml").write_bytes(render_atom(store, AtomOptions(story_id=founding["id"], limit=-1)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(tmp_path / "www")))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/story.xml"
+        (tmp_path / "urls").write_text(url + "\n")
+        (tmp_path / "config").write_text("")
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+        proc = subprocess.run(
+            ["newsboat", "-u", str(tmp_path / "urls"), "-c", str(tmp_path / "cache.db"), "-C", str(tmp_path / "config"),
+             "-x", "reload", "print-unread"],
+            capture_output=True, text=True, timeout=60, env=env,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip().startswith(f"{len(founding['events'])} unread")
+    with sqlite3.connect(tmp_path / "cache.db") as cache:
+        items = dict(cache.execute("SELECT guid, title FROM rss_item WHERE feedurl = ?", (url,)).fetchall())
+    assert set(items) == {f"tag:storyline,2025:event/{e['id']}" for e in founding["events"]}
+    assert any(FOUNDING_DATES[-1] in title for title in items.values())
+
+
+# -- data exports -------------------------------------------------------------------------------
+
+
+def jsonl(store: Store, what: str) -> list[dict]:
+    buf = io.StringIO()
+    n = write_jsonl(store, buf, what)
+    rows = [json.loads(line) for line in buf.getvalue().splitlines()]
+    assert len(rows) == n
+    return rows
+
+
+def test_jsonl_records_are_complete_and_join_across_files(store):
+    articles, events, stories = jsonl(store, "articles"), jsonl(store, "events"), jsonl(store, "stories")
+    outlets = {o["id"]: o["name"] for o in jsonl(store, "outlets")}
+    entities = {e["id"] for e in jsonl(store, "entities")}
+    assert len(articles) == store.counts()["articles"]
+    event_ids, story_ids = {e["id"] for e in events}, {s["id"] for s in stories}
+    for a in articles:
+        assert a["type"] == "article" and a["text"] is not None and "key" in a
+        assert a["event_id"] is None or a["event_id"] in event_ids
+        assert a["outlet_id"] is None or outlets[a["outlet_id"]] == a["outlet"]
+        assert {e["id"] for e in a["entities"]} <= entities
+    for e in events:
+        assert e["story_id"] in story_ids
+        assert set(e["article_ids"]) <= {a["id"] for a in articles if a["event_id"] == e["id"]}
+    quoted = [a for a in articles if a["quotes"]]
+    assert quoted and all({"id", "text", "speaker"} <= set(q) for a in quoted for q in a["quotes"])
+
+
+def test_csv_opens_in_the_csv_module_with_the_documented_columns(store):
+    for what in COLUMNS:
+        buf = io.StringIO()
+        n = write_csv(store, buf, what)
+        rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
+        assert len(rows) == n and n > 0
+        assert list(rows[0]) == [name for name, _ in COLUMNS[what]]
+    buf = io.StringIO()
+    write_csv(store, buf, "articles")
+    row = next(r for r in csv.DictReader(io.StringIO(buf.getvalue())) if r["kind"] == "text")
+    assert isinstance(json.loads(row["keywords"]), list) and row["title_inferred"] in ("true", "false")
+
+
+def test_parquet_opens_with_pyarrow_with_the_documented_types(store, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    expected = {
+        "id": pa.int64(), "title": pa.string(), "title_inferred": pa.bool_(),
+        "published": pa.timestamp("us", tz="UTC"), "event_day": pa.date32(), "tags": pa.list_(pa.string()),
+        "event_id": pa.int64(), "story_id": pa.int64(),
+        "entities": pa.list_(pa.struct([("id", pa.int64()), ("name", pa.string()), ("kind", pa.string()), ("count", pa.int64())])),
+        "quotes": pa.list_(pa.struct([("id", pa.int64()), ("text", pa.string()), ("speaker", pa.string())])),
+    }
+    path = tmp_path / "articles.parquet"
+    n = write_parquet(store, path, TableOptions(fmt="parquet", what="articles", batch_rows=2))
+    table = pq.read_table(path)
+    assert table.num_rows == n == store.counts()["articles"]
+    assert pq.ParquetFile(path).metadata.num_row_groups == (n + 1) // 2  # written in bounded batches
+    for name, kind in expected.items():
+        assert table.schema.field(name).type == kind, name
+    assert table.column_names == [name for name, _ in COLUMNS["articles"]]
+    events_path = tmp_path / "events.parquet"
+    write_parquet(store, events_path, TableOptions(fmt="parquet", what="events"))
+    events = pq.read_table(events_path)
+    assert events.schema.field("date").type == pa.date32()
+    assert sorted(str(d) for d in events.column("date").to_pylist() if d)[:3] == FOUNDING_DATES
+
+
+# -- JSONL round trip ---------------------------------------------------------------------------
+
+
+def table_digest(path: Path) -> dict[str, tuple[int, str]]:
+    """Row count and a content hash of every table, read straight from SQLite (not via our code)."""
+    db = sqlite3.connect(path)
+    out = {}
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                                       "AND name NOT LIKE 'articles_fts%' AND name != 'schema_migrations'")]
+    for table in tables:
+        rows = db.execute(f'SELECT * FROM "{table}"').fetchall()
+        if table == "raw_inputs":  # compressed bytes may differ between zlib builds; the content may not
+            rows = [r[:4] + (zlib.decompress(r[4]),) + r[5:] for r in rows]
+        digest = hashlib.sha256(repr(sorted(rows, key=repr)).encode()).hexdigest()
+        out[table] = (len(rows), digest)
+    db.close()
+    return out
+
+
+def test_jsonl_round_trip_reproduces_the_store(seeds_db, tmp_path):
+    source = Store(seeds_db)
+    dump = tmp_path / "dump.jsonl"
+    with dump.open("w", encoding="utf-8") as fh:
+        write_jsonl(source, fh, "all")
+    target_path = tmp_path / "copy.db"
+    target = Store(target_path)
+    with dump.open(encoding="utf-8") as fh:
+        counts = import_jsonl(target, [ImportSource(str(dump), fh)])
+    assert counts["article"] == source.counts()["articles"]
+    assert target.counts() == source.counts()
+    assert views.stories_list(target, detail=True) == views.stories_list(source, detail=True)
+    assert target.db.execute("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH 'Putin'").fetchone()[0] > 0
+    again = io.StringIO()
+    write_jsonl(target, again, "all")
+    assert again.getvalue() == dump.read_text(encoding="utf-8")
+    source.close()
+    target.close()
+    original, copied = table_digest(seeds_db), table_digest(target_path)
+    assert original["articles"][0] > 0 and original["minhash_bands"][0] > 0
+    assert copied == original
+
+
+def test_import_refuses_a_non_empty_store_and_stores_nothing_from_a_bad_file(seeds_db, tmp_path):
+    source = Store(seeds_db)
+    buf = io.StringIO()
+    write_jsonl(source, buf, "all")
+    lines = buf.getvalue().splitlines()
+    with pytest.raises(PublishError, match="already holds data"):
+        import_jsonl(source, [ImportSource("dump", lines)])
+    source.close()
+    target = Store(tmp_path / "new.db")
+    broken = lines[:5] + ["{not json"] + lines[5:]
+    with pytest.raises(PublishError, match="dump:6"):
+        import_jsonl(target, [ImportSource("dump", broken)])
+    dangling = [line for line in lines if '"type":"article"' in line]  # no events, stories or raw inputs
+    with pytest.raises(PublishError, match="dangling"):
+        import_jsonl(target, [ImportSource("articles", dangling)])
+    assert target.is_empty() and target.counts()["articles"] == 0
+    target.close()
+
+
+def test_cli_exports_and_imports(seeds_db, tmp_path):
+    dump = tmp_path / "dump.jsonl"
+    ok = runner.invoke(app, ["export", "jsonl", "--what", "all", "--db", str(seeds_db), "-o", str(dump)])
+    assert ok.exit_code == 0, ok.output
+    new_db = tmp_path / "new.db"
+    loaded = runner.invoke(app, ["import", "jsonl", str(dump), "--db", str(new_db)])
+    assert loaded.exit_code == 0 and "imported" in loaded.stdout, loaded.output
+    feed = runner.invoke(app, ["export", "atom", "--db", str(new_db)])
+    assert feed.exit_code == 0 and feedparser.parse(feed.stdout_bytes).bozo == 0
+    events = runner.invoke(app, ["export", "csv", "--what", "events", "--db", str(new_db)])
+    assert events.exit_code == 0 and len(list(csv.DictReader(io.StringIO(events.stdout)))) >= 3
+    site = runner.invoke(app, ["export", "hugo", str(tmp_path / "site"), "--db", str(new_db)])
+    assert site.exit_code == 0 and (tmp_path / "site/config.toml").is_file(), site.output
+    bad = runner.invoke(app, ["export", "csv", "--what", "all", "--db", str(new_db)])
+    assert bad.exit_code != 0 and "only exported as jsonl" in bad.output
+    again = runner.invoke(app, ["import", "jsonl", str(dump), "--db", str(new_db)])
+    assert again.exit_code == 1 and "already holds data" in again.output

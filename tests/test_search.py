@@ -1,0 +1,137 @@
+"""Full-text search: FTS5 kept in step by triggers, safe query syntax, ranking, filters, highlights, pages."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime, timezone
+from importlib import resources
+
+import pytest
+
+from storyline.ingest import Pipeline
+from storyline.models import Document, IngestResult
+from storyline.search import SearchQuery, fts_expression, marked_html, search
+from storyline.settings import load
+from storyline.store import Store
+
+
+def doc(key: str, title: str, text: str, outlet: str, day: str) -> Document:
+    """A document of our own."""
+    when = datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+    return Document(source=f"test:{key}", kind="text", key=key, title=title, text=text, outlet=outlet, published=when)
+
+
+FERRY = (
+    "The harbour ferry service stopped on Monday after crews walked out over rosters. "
+    "Commuters crowded the quay while the operator promised a replacement timetable by Friday. "
+    "Union leaders said talks would resume once the company withdrew the new shift pattern."
+)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, seeds) -> Store:
+    store = Store(tmp_path_factory.mktemp("search") / "s.db")
+    pipeline = Pipeline(store, load({"ner": "fast"}, env={}))
+    assert pipeline.ingest_paths([seeds]).failed == 0
+    result = IngestResult()
+    pipeline.store_documents([doc("ferry-1", "<b>Ferry</b> crews <script>strike</script>", FERRY, "Harbour Post", "2024-03-04")], result)
+    pipeline.store_documents([doc("ferry-2", "Ferry strike: the copy", FERRY, "Wire Service", "2024-03-05")], result)
+    pipeline.refresh()
+    assert result.duplicates == 1
+    return store
+
+
+def test_every_term_is_quoted_so_no_input_is_fts_syntax():
+    assert fts_expression('kim AND "full support" NEAR( x* -y col:z') == '"kim" "AND" "full support" "NEAR" "x"* "y" "col z"'
+    assert fts_expression('"unbalanced') == '"unbalanced"'
+    assert fts_expression("  ***  ()  ") == ""
+
+
+@pytest.mark.parametrize("q", ['"', "AND", "NEAR(a b, 2)", "title:kim", "*", "a OR", "^kim", "'; DROP TABLE articles; --", "\x00kim"])
+def test_odd_queries_never_raise(store, q):
+    out = search(store, SearchQuery(q))
+    assert out["total"] >= 0
+
+
+def test_search_reaches_the_january_2026_event(store):
+    out = search(store, SearchQuery("unconditionally"))
+    assert out["total"] >= 1
+    top = out["items"][0]
+    assert top["event"]["date"] == "2026-01-09"
+    assert "<mark>" in top["title_html"] + top["snippet_html"]
+    assert all(hit["score"] > 0 for hit in out["items"])
+
+
+def test_porter_stemming_finds_other_word_forms(store):
+    assert search(store, SearchQuery("pledging"))["total"] == search(store, SearchQuery("pledge"))["total"] > 0
+
+
+def test_phrases_and_prefixes(store):
+    assert search(store, SearchQuery('"harbour ferry"'))["total"] == 1
+    assert search(store, SearchQuery('"ferry harbour"'))["total"] == 0
+    assert search(store, SearchQuery("harb*"))["total"] == 1
+
+
+def test_highlights_escape_the_stored_title(store):
+    hit = search(store, SearchQuery("ferry"))["items"][0]
+    assert "<script>" not in hit["title_html"] and "<b>" not in hit["title_html"]
+    assert "&lt;script&gt;" in hit["title_html"]
+    assert "<mark>Ferry</mark>" in hit["title_html"]
+    assert marked_html("a < \x02b\x03") == "a &lt; <mark>b</mark>"
+
+
+def test_duplicates_are_folded_unless_asked_for(store):
+    assert search(store, SearchQuery("commuters"))["total"] == 1
+    assert search(store, SearchQuery("commuters", duplicates=True))["total"] == 2
+
+
+def test_filters_date_outlet_entity_story(store):
+    base = search(store, SearchQuery("putin"))["total"]
+    assert base >= 3
+    recent = search(store, SearchQuery("putin", start=date(2026, 1, 1)))["total"]
+    older = search(store, SearchQuery("putin", end=date(2025, 12, 31)))["total"]
+    assert 0 < recent < base and 0 < older < base and recent + older <= base  # undated listings match neither
+    assert search(store, SearchQuery("ferry", outlet="Harbour Post"))["total"] == 1
+    assert search(store, SearchQuery("ferry", outlet="Nobody"))["total"] == 0
+    assert search(store, SearchQuery("kim", entity="vladimir putin"))["total"] >= 1
+    assert search(store, SearchQuery("kim", entity="No Such Person"))["total"] == 0
+    story_id = store.db.execute("SELECT story_id FROM events WHERE date = '2026-01-09'").fetchone()[0]
+    assert search(store, SearchQuery("putin", story_id=story_id))["total"] == base
+    assert search(store, SearchQuery("ferry", story_id=story_id))["total"] == 0
+
+
+def test_pages_partition_the_results(store):
+    full = search(store, SearchQuery("putin", limit=100))
+    ids = [h["id"] for h in full["items"]]
+    pages = [h["id"] for off in range(0, len(ids), 2) for h in search(store, SearchQuery("putin", limit=2, offset=off))["items"]]
+    assert pages == ids
+    beyond = search(store, SearchQuery("putin", limit=2, offset=1000))
+    assert beyond["items"] == [] and beyond["total"] == full["total"]
+
+
+def test_index_follows_title_changes(store):
+    aid = store.article_id_by_key("ferry-1")
+    before = "<b>Ferry</b> crews <script>strike</script>"
+    assert search(store, SearchQuery("script"))["total"] == 1
+    store.update_article(aid, title="Tram drivers walk out")
+    try:
+        assert search(store, SearchQuery("tram"))["total"] == 1
+        assert search(store, SearchQuery("script"))["total"] == 0
+    finally:
+        store.update_article(aid, title=before)
+
+
+def test_existing_databases_get_their_articles_indexed(tmp_path):
+    path = tmp_path / "old.db"
+    first = (resources.files("storyline") / "migrations" / "001_initial.sql").read_text(encoding="utf-8")
+    db = sqlite3.connect(path)
+    db.executescript(first)
+    db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    db.execute("INSERT INTO schema_migrations VALUES (1, '2025-01-01T00:00:00+00:00')")
+    db.execute(
+        "INSERT INTO articles (key, kind, source, title, text, created_at) "
+        "VALUES ('old', 'text', 'x', 'Lighthouse keepers', 'The keepers left the rock.', '2025-01-01')"
+    )
+    db.commit()
+    db.close()
+    assert search(Store(path), SearchQuery("lighthouse"))["total"] == 1

@@ -1,0 +1,607 @@
+"""Live collection end to end: real HTTP servers on 127.0.0.x, real SQLite stores, the real feeds in ../shared."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from lxml import etree
+
+from storyline.feeds import FeedError, parse_feed
+from storyline.fetch import FetchOptions
+from storyline.ingest import Pipeline
+from storyline.politeness import PolitenessOptions
+from storyline.settings import load
+from storyline.store import Store, _iso
+from storyline.watch import WatchOptions, Watcher, google_news_url, parse_interval, subscribe
+from test_fetch import LocalServer, Reply, routes
+
+REAL_FOLDERS = ("google_news", "real_world", "feedjira_sample_feeds", "rss_parser_inputs")
+
+
+def pipeline(path: Path) -> Pipeline:
+    return Pipeline(Store(path), load({"ner": "fast"}, env={}))
+
+
+def options(**kw) -> WatchOptions:
+    """Options for tests: loopback allowed, short timeouts, tiny delays."""
+    fetch = kw.pop("fetch", FetchOptions(allow_private=True, timeout_s=2.0, deadline_s=5.0, max_bytes=2_000_000))
+    polite = kw.pop("politeness", PolitenessOptions(delay_s=0.0, jitter=0.0))
+    return WatchOptions(fetch=fetch, politeness=polite, reload_s=0.2, **kw)
+
+
+def client(**mounts: str) -> httpx.Client:
+    """A plain client; `mounts` sends some hosts through a local server acting as their proxy."""
+    proxies = {f"all://{host}": httpx.HTTPTransport(proxy=url, trust_env=False) for host, url in mounts.items()}
+    return httpx.Client(timeout=2.0, trust_env=False, follow_redirects=False, mounts=proxies)
+
+
+def rss(title: str, items: list[dict], extra: str = "") -> bytes:
+    """A small RSS 2.0 document."""
+    body = "".join(
+        f"<item><title>{i['title']}</title><link>{i['link']}</link><guid>{i.get('guid', i['link'])}</guid>"
+        f"<pubDate>{i.get('date', 'Mon, 03 Jun 2024 10:00:00 GMT')}</pubDate>"
+        f"<description>{i.get('summary', 'A short summary.')}</description>{i.get('extra', '')}</item>"
+        for i in items
+    )
+    return f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>{title}</title>{extra}{body}</channel></rss>".encode()
+
+
+def article_html(title: str, sentences: list[str], outlet: str = "Valley Courier") -> bytes:
+    paragraphs = "".join(f"<p>{s}</p>" for s in sentences)
+    return (
+        f"<html><head><title>{title} | {outlet}</title><meta property='og:site_name' content='{outlet}'>"
+        f"<meta property='article:published_time' content='2024-06-03T09:00:00Z'></head>"
+        f"<body><nav>Home News Sport</nav><article><h1>{title}</h1>{paragraphs}</article></body></html>"
+    ).encode()
+
+
+def story(n: int, topic: str = "reservoir") -> list[str]:
+    return [
+        f"Engineers inspected the {topic} dam on Monday after heavy rain raised the water level, officials said (report {n}).",
+        f"The regional water board said the spillway worked as designed and no homes downstream were evacuated.",
+        f"Residents gathered on the embankment to watch the water pour over the spillway into the valley below.",
+        f"A spokesperson said crews would stay on site through the week and publish daily readings of the gauge.",
+        f"Farmers near the {topic} said their fields stayed dry thanks to the new channels dug last summer.",
+    ]
+
+
+def conditional(body: bytes, content_type: str = "application/rss+xml"):
+    """A route that answers 304 to a matching If-None-Match."""
+    etag = '"' + hashlib.sha1(body).hexdigest() + '"'
+
+    def answer(headers: dict[str, str]) -> Reply:
+        if headers.get("if-none-match") == etag:
+            return Reply(304, {"ETag": etag})
+        return Reply(200, {"ETag": etag, "Content-Type": content_type, "Last-Modified": "Mon, 03 Jun 2024 10:00:00 GMT"}, body)
+
+    return answer
+
+
+# -- subscriptions ---------------------------------------------------------------------------------------
+
+
+def test_intervals_and_google_news_urls() -> None:
+    assert parse_interval("15m") == 900 and parse_interval("1h30m") == 5400 and parse_interval("3600") == 3600
+    assert parse_interval("1d") == 86400
+    for bad in ("", "soon", "10s", "5x"):
+        with pytest.raises(ValueError):
+            parse_interval(bad)
+    assert google_news_url("Kim Jong Un Putin") == (
+        "https://news.google.com/rss/search?q=Kim+Jong+Un+Putin&hl=en-US&gl=US&ceid=US%3Aen"
+    )
+    assert "hl=de&gl=DE&ceid=DE%3Ade" in google_news_url("Wahl", "de", "DE")
+
+
+def test_private_addresses_are_refused_by_default(tmp_path) -> None:
+    with LocalServer(routes({"/feed": Reply(200, {}, rss("x", []))})) as server:
+        pipe = pipeline(tmp_path / "w.db")
+        subscribe(pipe.store, server.url("/feed"), None, 900)
+        watcher = Watcher(pipe, options(fetch=FetchOptions()))  # the real guarded client, nothing allowed
+        report = watcher.run(once=True)
+        watcher.close()
+        assert report.failed == 1 and server.hits() == []
+        [feed] = pipe.store.feeds()
+        assert "refused" in feed["last_error"] and "--allow-private" in feed["last_error"]
+
+
+# -- a feed, its pages, a 304 ---------------------------------------------------------------------------
+
+
+def test_feed_items_pages_robots_and_a_304(tmp_path) -> None:
+    table: dict = {}
+    with LocalServer(routes(table)) as server:
+        items = [{"title": f"Dam inspected after storm {i}", "link": server.url(f"/news/{i}")} for i in range(4)]
+        table["/feed.xml"] = conditional(rss("Valley Courier", items))
+        table["/news/0"] = Reply(200, {"Content-Type": "text/html; charset=utf-8"}, article_html("Dam inspected after storm", story(0)))
+        table["/news/1"] = Reply(200, {"Content-Type": "text/html; charset=iso-8859-1"},
+                                 article_html("Dam inspected after storm", story(1, "Talsperre Möhne")).decode().encode("latin-1"))
+        table["/news/2"] = Reply(503, {"Retry-After": "7200"})  # fails now, retried later
+        table["/robots.txt"] = Reply(200, {}, b"User-agent: *\nDisallow: /news/3\n")
+        pipe = pipeline(tmp_path / "w.db")
+        subscribe(pipe.store, server.url("/feed.xml"), "Courier", 900)
+        watcher = Watcher(pipe, options(), client())
+        first = watcher.run(once=True)
+        assert (first.polled, first.stored.new, first.pages) == (1, 4, 2)
+        store = pipe.store
+        rows = {r["url"]: r for r in store.db.execute("SELECT * FROM articles")}
+        assert set(rows) == {i["link"] for i in items}
+        assert all(r["title"].startswith("Dam inspected after storm") for r in rows.values())
+        assert "spillway worked as designed" in rows[server.url("/news/0")]["text"]
+        assert "Talsperre Möhne" in rows[server.url("/news/1")]["text"]  # charset from the HTTP header
+        # A page that could not be fetched keeps the feed's title and summary and is retried later.
+        kept = rows[server.url("/news/2")]
+        assert kept["title"] == "Dam inspected after storm 2" and kept["text"] == "A short summary."
+        pages = {r["url"]: r for r in store.db.execute("SELECT * FROM pages")}
+        assert pages[server.url("/news/2")]["state"] == "pending"
+        assert pages[server.url("/news/2")]["next_try"] >= time.time() + 7000
+        assert "robots.txt" in pages[server.url("/news/3")]["last_error"]
+        assert [h.path for h in server.hits("/news/3")] == []
+        assert [h.path for h in server.hits("/robots.txt")] == ["/robots.txt"]
+        [feed] = store.feeds()
+        assert feed["items_seen"] == 4 and feed["error_count"] == 0 and feed["etag"]
+
+        before = len(server.hits())
+        counts = store.counts()
+        second = Watcher(pipe, options(), client()).run(once=True, everything=True)
+        assert (second.polled, second.not_modified, second.stored.new, second.pages) == (1, 1, 0, 0)
+        assert [(h.path, h.status) for h in server.hits()[before:]] == [("/feed.xml", 304)]
+        assert store.counts() == counts
+
+
+# -- updates keep their history ------------------------------------------------------------------------
+
+
+def test_changed_headline_and_corrected_page_keep_history(tmp_path) -> None:
+    table: dict = {}
+    with LocalServer(routes(table)) as server:
+        link = server.url("/dam")
+        table["/feed.xml"] = conditional(rss("Valley Courier", [{"title": "Dam holds after storm", "link": link}]))
+        table["/dam"] = Reply(200, {"Content-Type": "text/html"}, article_html("Dam holds after storm", story(1)))
+        pipe = pipeline(tmp_path / "w.db")
+        subscribe(pipe.store, server.url("/feed.xml"), None, 900)
+        Watcher(pipe, options(), client()).run(once=True)
+        store = pipe.store
+        aid = store.article_id_by_key(link)
+        assert store.article(aid)["revisions"] == 0  # the page filling in a feed item is no update
+
+        corrected = story(1)[:3] + ["Correction: an earlier version misstated the height of the spillway."]
+        table["/feed.xml"] = conditional(rss("Valley Courier", [{"title": "Dam breaches after second storm", "link": link}]))
+        table["/dam"] = Reply(200, {"Content-Type": "text/html"}, article_html("Dam breaches after second storm", corrected))
+        report = Watcher(pipe, options(), client()).run(once=True, everything=True)
+        assert report.updated == 1 and report.pages == 1 and report.stored.new == 0
+        row = store.article(aid)
+        assert row["title"] == "Dam breaches after second storm"
+        assert "Correction: an earlier version" in row["text"]
+        assert row["revisions"] == 2 and row["updated_at"]
+        versions = store.article_versions(aid)
+        assert [(v["origin"], v["title"]) for v in versions] == [
+            ("feed", "Dam holds after storm"), ("page", "Dam holds after storm"),
+            ("feed", "Dam breaches after second storm"), ("page", "Dam breaches after second storm"),
+        ]
+        assert "Correction" not in versions[1]["text"] and "Correction" in versions[3]["text"]
+        assert store.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 1
+
+        again = Watcher(pipe, options(), client()).run(once=True, everything=True)
+        assert again.updated == 0 and len(store.article_versions(aid)) == 4
+
+        proc = subprocess.run(
+            [sys.executable, "-m", "storyline", "history", str(aid), "--json", "--db", str(tmp_path / "w.db")],
+            capture_output=True, text=True, timeout=120,
+        )
+        data = json.loads(proc.stdout)
+        assert data["revisions"] == 2 and len(data["versions"]) == 4
+
+
+# -- Google News links ---------------------------------------------------------------------------------
+
+
+def _google_token(url: str) -> str:
+    """An old-style Google News article token carrying `url` (field 4 of a small protobuf)."""
+    raw = b"\x08\x13\x22" + bytes([len(url)]) + url.encode() + b"\xd2\x01\x00"
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_google_news_links_are_kept_and_resolved_when_possible(tmp_path) -> None:
+    publisher_table: dict = {}
+    google_table: dict = {}
+    with LocalServer(routes(publisher_table), host="127.0.0.3") as publisher, LocalServer(
+        lambda method, path, headers: routes(google_table)(method, urlsplit(path).path, headers), host="127.0.0.4"
+    ) as google:
+        for n in (1, 2, 3):
+            publisher_table[f"/story{n}"] = Reply(200, {"Content-Type": "text/html"}, article_html(f"Reservoir story {n}", story(n)))
+        encoded = f"https://news.google.com/rss/articles/{_google_token(publisher.url('/story1'))}?oc=5"
+        redirected = "http://news.google.com/rss/articles/OPAQUEREDIRECT?oc=5"
+        script_only = "http://news.google.com/rss/articles/OPAQUESCRIPT?oc=5"
+        google_table["/rss/articles/OPAQUEREDIRECT"] = Reply(302, {"Location": publisher.url("/story2")})
+        google_table["/rss/articles/OPAQUESCRIPT"] = Reply(200, {"Content-Type": "text/html"}, b"<html><script>go()</script></html>")
+        feed = rss("Top stories - Google News", [
+            {"title": "Reservoir story 1 - Valley Courier", "link": encoded},
+            {"title": "Reservoir story 2 - Valley Courier", "link": redirected},
+            {"title": "Reservoir story 3 - Valley Courier", "link": script_only},
+        ], extra="<link>https://news.google.com/?hl=en-US</link>")
+        feeds_table = {"/gn.xml": Reply(200, {"Content-Type": "application/rss+xml"}, feed)}
+        with LocalServer(routes(feeds_table)) as feeds_server:
+            pipe = pipeline(tmp_path / "w.db")
+            subscribe(pipe.store, feeds_server.url("/gn.xml"), None, 900)
+            report = Watcher(pipe, options(), client(**{"news.google.com": google.url("")})).run(once=True)
+        assert report.pages == 2
+        store = pipe.store
+        rows = {r["url"]: r for r in store.db.execute("SELECT a.*, p.state, p.last_error FROM articles a JOIN pages p ON p.article_id = a.id")}
+        assert set(rows) == {encoded, redirected, script_only}  # kept as given
+        assert "spillway worked as designed" in rows[encoded]["text"] and rows[encoded]["state"] == "done"
+        assert "spillway worked as designed" in rows[redirected]["text"] and rows[redirected]["state"] == "done"
+        assert rows[script_only]["state"] == "unresolved" and rows[script_only]["text"] == ""
+        assert rows[script_only]["title"] == "Reservoir story 3"
+        # The encoded link never reached Google; the opaque ones did, once each (plus robots.txt).
+        assert sorted(urlsplit(h.path).path for h in google.hits()) == [
+            "/robots.txt", "/rss/articles/OPAQUEREDIRECT", "/rss/articles/OPAQUESCRIPT",
+        ]
+
+
+# -- misbehaving servers --------------------------------------------------------------------------------
+
+
+def _bad_servers() -> dict[str, tuple[LocalServer, str]]:
+    """One misbehaving feed per loopback host, with the reason it must fail for."""
+    def loop(method: str, path: str, headers: dict) -> Reply:
+        return Reply(302, {"Location": "/b" if path == "/a" else "/a"})
+
+    bomb = __import__("gzip").compress(b"\0" * 60_000_000)
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><rss version="2.0"><channel><item><title>&c;</title></item></channel></rss>'
+    )
+    return {
+        "busy": (LocalServer(routes({"/feed": Reply(429, {"Retry-After": "3600"})}), "127.0.0.2"), "HTTP 429"),
+        "broken": (LocalServer(routes({"/feed": Reply(500)}), "127.0.0.3"), "HTTP 500"),
+        "loop": (LocalServer(loop, "127.0.0.4"), "redirect loop"),
+        "hang": (LocalServer(routes({"/feed": Reply(stall_s=60)}), "127.0.0.5"), "timed out"),
+        "huge": (LocalServer(routes({"/feed": Reply(200, {}, (b"<rss>" + b" " * 65531 for _ in range(1600)))}), "127.0.0.6"), "refused: body larger"),
+        "bomb": (LocalServer(routes({"/feed": Reply(200, {"Content-Encoding": "gzip"}, bomb)}), "127.0.0.7"), "decompression bomb"),
+        "laughs": (LocalServer(routes({"/feed": Reply(200, {}, laughs)}), "127.0.0.8"), "refused: XML entity expansion"),
+    }
+
+
+def test_misbehaving_servers_fail_visibly_and_alone(tmp_path) -> None:
+    bad = _bad_servers()
+    good_items = [{"title": f"Quiet day at the reservoir {i}", "link": f"https://courier.example/{i}"} for i in range(3)]
+    with LocalServer(routes({"/feed": Reply(200, {}, rss("Courier", good_items))})) as good:
+        for server, _ in bad.values():
+            server.__enter__()
+        try:
+            pipe = pipeline(tmp_path / "w.db")
+            for server, _ in bad.values():
+                subscribe(pipe.store, server.url("/feed" if server is not bad["loop"][0] else "/a"), None, 900)
+            subscribe(pipe.store, good.url("/feed"), None, 900)
+            started = time.time()
+            report = Watcher(pipe, options(fetch_pages=False), client()).run(once=True)
+        finally:
+            for server, _ in bad.values():
+                server.__exit__()
+    feeds = {urlsplit(f["url"]).hostname: f for f in pipe.store.feeds()}
+    assert report.polled == 8 and report.failed == 7 and report.stored.new == 3
+    for name, (server, reason) in bad.items():
+        feed = feeds[server.host]
+        assert reason in feed["last_error"], (name, feed["last_error"])
+        assert "\n" not in feed["last_error"] and feed["error_count"] == 1 and feed["last_success"] is None
+        assert feed["next_poll"] > started  # it stays scheduled: a failing feed never silently stops
+    assert feeds["127.0.0.2"]["next_poll"] >= started + 3600  # Retry-After honoured
+    assert feeds["127.0.0.1"]["error_count"] == 0
+
+
+def test_other_feeds_keep_their_schedule_while_one_hangs_and_one_says_retry_after(tmp_path) -> None:
+    items = [{"title": "Quiet day at the reservoir", "link": "https://courier.example/1"}]
+    with LocalServer(routes({"/feed": Reply(200, {}, rss("Courier", items))})) as good, \
+            LocalServer(routes({"/feed": Reply(stall_s=60)}), "127.0.0.5") as hang, \
+            LocalServer(routes({"/feed": Reply(429, {"Retry-After": "2"})}), "127.0.0.2") as busy:
+        pipe = pipeline(tmp_path / "w.db")
+        for server in (good, hang, busy):
+            subscribe(pipe.store, server.url("/feed"), None, 1)
+        stop = threading.Event()
+        opts = options(fetch=FetchOptions(allow_private=True, timeout_s=4.0, deadline_s=8.0), fetch_pages=False)
+        watcher = Watcher(pipe, opts, client(), stop=stop)
+        runner = threading.Thread(target=watcher.run)
+        runner.start()
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline and not (len(hang.hits()) >= 2 and len(busy.hits()) >= 2):
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            runner.join(10)
+        assert not runner.is_alive()
+        first_hang = hang.hits()[0]
+        second_hang = hang.hits()[1]
+        during = [h for h in good.hits() if first_hang.start < h.start < second_hang.start]
+        assert len(during) >= 2  # the good feed went on being polled while the hung request waited
+        first_busy, second_busy = busy.hits()[:2]
+        assert second_busy.start - first_busy.end >= 2.0  # Retry-After: 2 was respected
+        watcher.close()
+
+
+# -- politeness -------------------------------------------------------------------------------------------
+
+
+def test_per_host_limit_and_spacing_hold_for_fifty_feeds(tmp_path) -> None:
+    delay = 0.1
+    table = {f"/feed{i}": Reply(200, {}, rss(f"Feed {i}", [{"title": f"Item {i}", "link": f"https://x.example/{i}"}])) for i in range(50)}
+    with LocalServer(routes(table)) as server, LocalServer(routes(table), "127.0.0.9") as other:
+        pipe = pipeline(tmp_path / "w.db")
+        for i in range(50):
+            subscribe(pipe.store, server.url(f"/feed{i}"), None, 900)
+        for i in range(5):
+            subscribe(pipe.store, other.url(f"/feed{i}"), None, 900)
+        polite = PolitenessOptions(per_host=1, delay_s=delay, jitter=0.5)
+        report = Watcher(pipe, options(politeness=polite, fetch_pages=False, workers=8), client()).run(once=True)
+        assert report.polled == 55 and report.failed == 0
+        hits = sorted(server.hits(), key=lambda h: h.start)
+        assert len(hits) == 50
+        for before, after in zip(hits, hits[1:]):
+            assert after.start >= before.end  # never two at once
+            assert after.start - before.end >= delay  # and at least the configured delay apart
+        # The other host was not made to wait behind the first one.
+        assert min(h.start for h in other.hits()) < hits[-1].start
+
+
+# -- the real feeds -----------------------------------------------------------------------------------------
+
+
+def _real_feed_files(shared: Path) -> list[Path]:
+    """Every file of the real feed folders that is offered as a feed (not licences or expected outputs)."""
+    base = shared / "data/feeds"
+    files = []
+    for folder in REAL_FOLDERS:
+        for path in sorted((base / folder).rglob("*")):
+            if path.is_file() and path.name != "LICENSE" and "output" not in path.relative_to(base).parts:
+                files.append(path)
+    return files
+
+
+def _file_server(base: Path) -> LocalServer:
+    """Serve files under /f/ with ETag and Last-Modified, answering 304 when the ETag matches; 404 elsewhere."""
+    def app(method: str, path: str, headers: dict) -> Reply:
+        if not path.startswith("/f/"):
+            return Reply(404, {}, b"")  # robots.txt and pages of the feeds' own sites, proxied here
+        data = (base / path[3:]).read_bytes()
+        etag = '"' + hashlib.sha1(data).hexdigest() + '"'
+        if headers.get("if-none-match") == etag:
+            return Reply(304, {"ETag": etag})
+        kind = "application/json" if path.endswith(".json") else "application/xml"
+        return Reply(200, {"ETag": etag, "Content-Type": kind, "Last-Modified": "Mon, 03 Jun 2024 10:00:00 GMT"}, data)
+
+    return LocalServer(app)
+
+
+def test_real_feeds_are_stored_and_a_second_poll_is_304(tmp_path, shared) -> None:
+    base = shared / "data/feeds"
+    files = _real_feed_files(shared)
+    assert len(files) > 90
+    with _file_server(base) as server:
+        pipe = pipeline(tmp_path / "w.db")
+        urls = {path: server.url("/f/" + str(path.relative_to(base))) for path in files}
+        for url in urls.values():
+            subscribe(pipe.store, url, None, 900)
+        # Feeds come from the server; the items' own sites (robots.txt, pages) are answered by it as their proxy.
+        proxied = httpx.Client(
+            timeout=2.0, trust_env=False, mounts={
+                f"all://{server.host}": httpx.HTTPTransport(trust_env=False),
+                "all://": httpx.HTTPTransport(proxy=server.url(""), trust_env=False),
+            },
+        )
+        first = Watcher(pipe, options(workers=8), proxied).run(once=True)
+        store = pipe.store
+        expected: dict[str, list] = {}
+        parseable = 0
+        for path, url in urls.items():
+            feed = store.feed(url)
+            try:
+                docs = parse_feed(path.read_bytes(), url)
+            except FeedError:
+                assert feed["error_count"] == 1 and feed["last_error"] and "\n" not in feed["last_error"], path
+                continue
+            parseable += 1
+            assert feed["error_count"] == 0 and feed["last_status"] == 200, (path, feed["last_error"])
+            for doc in docs:
+                doc.key = doc.url or doc.key
+            expected[url] = docs
+        assert parseable >= 80
+        owners: dict[str, int] = {}
+        for docs in expected.values():
+            for doc in {d.key: d for d in docs}.values():
+                owners[doc.key] = owners.get(doc.key, 0) + 1
+        checked = 0
+        for url, docs in expected.items():
+            linked = {r[0] for r in store.db.execute(
+                "SELECT a.key FROM feed_items i JOIN articles a ON a.id = i.article_id JOIN feeds f ON f.id = i.feed_id "
+                "WHERE f.url = ?", (url,))}
+            assert linked == {d.key for d in docs}, url
+            for doc in docs:
+                row = store.article(store.article_id_by_key(doc.key))
+                if owners[doc.key] > 1 or row["kind"] != "feed-item" or row["revisions"]:
+                    continue  # an item several feeds carry is stored once, as the first one had it
+                assert (row["title"], row["url"], row["published"]) == (doc.title, doc.url, _iso(doc.published)), url
+                checked += 1
+        assert checked > 1500
+        _check_yahoo_independently(store, base / "real_world/bsuir_yahoo_news.xml")
+
+        counts = store.counts()
+        before = len(server.log)
+        second = Watcher(pipe, options(workers=8), proxied).run(once=True, everything=True)
+        new_hits = server.log[before:]
+        assert second.stored.new == 0 and second.updated == 0 and second.pages == 0
+        assert store.counts() == counts
+        assert all(h.path.startswith("/f/") and h.status == 304 for h in new_hits)  # no page or robots request
+        assert len(new_hits) == len(files)
+        assert first.polled == second.polled == len(files)
+
+
+def _check_yahoo_independently(store: Store, path: Path) -> None:
+    """Titles, links and dates of one capture, read with lxml rather than the feed parser."""
+    for item in etree.parse(str(path)).iter("item"):
+        link = item.findtext("link").strip()
+        row = store.article(store.article_id_by_key(link))
+        assert row is not None, link
+        assert item.findtext("title").strip().startswith(row["title"])
+        published = __import__("email.utils").utils.parsedate_to_datetime(item.findtext("pubDate"))
+        assert row["published"] == _iso(published)
+
+
+def _declared_headers(data: bytes) -> dict[str, str]:
+    """The HTTP headers a feedparser test case asks to be served with (its `Header:` lines)."""
+    head = data[:2000].decode("latin-1")
+    found = {}
+    for m in re.finditer(r"^Header:\s*([\w-]+):\s*(.*?)\s*$", head, re.M):
+        if m.group(1).lower() not in {"content-length", "transfer-encoding", "content-encoding", "connection"}:
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+def test_feedparser_cases_are_all_polled_without_a_crash(tmp_path, shared) -> None:
+    base = shared / "data/feeds/feedparser_tests"
+    files = sorted(p for p in (base / "tests").rglob("*") if p.is_file())
+    assert len(files) > 2000
+
+    def app(method: str, path: str, headers: dict) -> Reply:
+        data = (base / path[1:]).read_bytes()
+        return Reply(200, {"Content-Type": "application/xml", **_declared_headers(data)}, data)
+
+    with LocalServer(app) as server:
+        pipe = pipeline(tmp_path / "w.db")
+        with pipe.store.transaction():
+            for path in files:
+                pipe.store.add_feed(server.url("/" + str(path.relative_to(base))), None, 900)
+        report = Watcher(pipe, options(fetch_pages=False, workers=8), client()).run(once=True)
+    assert report.polled == len(files)
+    states = pipe.store.feeds()
+    failed = [f for f in states if f["error_count"]]
+    assert all(f["last_status"] == 200 and f["last_success"] for f in states if not f["error_count"])
+    assert all(f["last_error"] and "\n" not in f["last_error"] for f in failed)
+    assert len(failed) < 40
+    assert sum(f["items_seen"] for f in states) > 1000
+
+
+# -- stopping and killing ------------------------------------------------------------------------------------
+
+
+def _fill_site(table: dict, server: LocalServer, n_feeds: int, n_items: int) -> None:
+    for f in range(n_feeds):
+        items = [{"title": f"Report {f}-{i} on the reservoir", "link": server.url(f"/p/{f}/{i}")} for i in range(n_items)]
+        table[f"/feed/{f}"] = conditional(rss(f"Site {f}", items))
+        for i in range(n_items):
+            table[f"/p/{f}/{i}"] = Reply(200, {"Content-Type": "text/html"}, article_html(f"Report {f}-{i} on the reservoir", story(f * 100 + i, f"lake {f}")))
+
+
+def _snapshot(db: Path) -> dict:
+    with sqlite3.connect(db) as con:
+        return {
+            "articles": sorted(con.execute("SELECT key, kind, title, length(text) FROM articles")),
+            "feed_items": con.execute("SELECT COUNT(*) FROM feed_items").fetchone()[0],
+            "pages": sorted(con.execute("SELECT url, state FROM pages")),
+            "versions": sorted(con.execute("SELECT a.key, v.origin FROM article_versions v JOIN articles a ON a.id = v.article_id")),
+        }
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "storyline", *args]
+
+
+def test_sigkill_mid_poll_then_restart_loses_nothing_and_duplicates_nothing(tmp_path) -> None:
+    table: dict = {}
+    env = {**os.environ, "STORYLINE_NER": "fast"}
+    with LocalServer(routes(table)) as server:
+        _fill_site(table, server, 12, 15)
+        whole, killed = tmp_path / "whole.db", tmp_path / "killed.db"
+        for db in (whole, killed):
+            for f in range(12):
+                subprocess.run(_cli("feeds", "add", server.url(f"/feed/{f}"), "--db", str(db)), env=env, check=True, capture_output=True)
+        subprocess.run(_cli("watch", "--once", "--allow-private", "--delay", "0", "--db", str(whole)), env=env, check=True, capture_output=True, timeout=600)
+
+        proc = subprocess.Popen(_cli("watch", "--allow-private", "--delay", "0.01", "--db", str(killed)), env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 300
+        done = 0
+        while time.time() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+            try:
+                with sqlite3.connect(killed, timeout=1) as con:
+                    done = con.execute("SELECT COUNT(*) FROM pages WHERE state = 'done'").fetchone()[0]
+            except sqlite3.Error:
+                continue
+            if done >= 40:
+                break
+        assert proc.poll() is None, "watch stopped before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert 0 < done < 180
+        subprocess.run(_cli("watch", "--once", "--allow-private", "--delay", "0", "--db", str(killed)), env=env, check=True, capture_output=True, timeout=600)
+    expected = _snapshot(whole)
+    assert len(expected["articles"]) == 180 and all(state == "done" for _, state in expected["pages"])
+    assert _snapshot(killed) == expected
+
+
+def test_sigterm_finishes_the_current_write_and_exits_cleanly(tmp_path) -> None:
+    table: dict = {}
+    env = {**os.environ, "STORYLINE_NER": "fast"}
+    with LocalServer(routes(table)) as server:
+        _fill_site(table, server, 3, 30)
+        db = tmp_path / "w.db"
+        for f in range(3):
+            subprocess.run(_cli("feeds", "add", server.url(f"/feed/{f}"), "--db", str(db)), env=env, check=True, capture_output=True)
+        proc = subprocess.Popen(_cli("watch", "--allow-private", "--delay", "0.05", "--db", str(db)), env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+            try:
+                with sqlite3.connect(db, timeout=1) as con:
+                    if con.execute("SELECT COUNT(*) FROM pages WHERE state = 'done'").fetchone()[0] >= 5:
+                        break
+            except sqlite3.Error:
+                continue
+        proc.send_signal(signal.SIGTERM)
+        stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert "feeds polled" in stdout
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 90
+
+
+# -- the CLI ---------------------------------------------------------------------------------------------------
+
+
+def test_feeds_commands(tmp_path) -> None:
+    db = str(tmp_path / "cli.db")
+    env = {**os.environ, "COLUMNS": "300"}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(_cli(*args, "--db", db), capture_output=True, text=True, env=env, timeout=120)
+
+    assert "added: 1" in run("feeds", "add", "https://courier.example/rss", "--name", "Courier", "--every", "30m").stdout
+    assert "already subscribed" in run("feeds", "add", "https://courier.example/rss").stdout
+    added = run("feeds", "add", "--google-news", "reservoir dam")
+    assert "news.google.com/rss/search?q=reservoir+dam" in added.stdout
+    assert run("feeds", "add", "ftp://nope.example/x").returncode == 2
+    assert run("feeds", "add", "https://x.example/", "--every", "soon").returncode == 2
+    listed = json.loads(run("feeds", "list", "--json").stdout)
+    assert [(f["name"], f["every_s"], f["state"], f["items_seen"]) for f in listed] == [
+        ("Courier", 1800, "new", 0), ("Google News: reservoir dam", 900, "new", 0),
+    ]
+    assert "Courier" in run("feeds", "list").stdout
+    assert "removed: 1" in run("feeds", "remove", "1").stdout
+    assert run("feeds", "remove", "https://courier.example/rss").returncode == 1
+    assert len(json.loads(run("feeds", "list", "--json").stdout)) == 1
