@@ -35,6 +35,7 @@ class BenchOptions:
     sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
     repeats: int = 3
     profile_size: int = 2_000
+    batch: int = 25  # articles stored per transaction, as one polled feed or one input file delivers them
 
 
 def t17_articles(shared: Path) -> dict[str, list[tuple[datetime, list[str]]]]:
@@ -87,8 +88,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_text_path(shared: Path, n: int, settings: Settings, db: Path) -> dict:
-    """Ingest n synthetic articles into a fresh SQLite file the way `ingest` does; return timings."""
+def run_text_path(shared: Path, n: int, settings: Settings, db: Path, batch: int = BenchOptions.batch) -> dict:
+    """Ingest n synthetic articles into a fresh SQLite file the way `ingest` and `watch` do (one
+    transaction per input of `batch` articles); return timings."""
     from .ingest import Pipeline
     from .store import Store
 
@@ -97,8 +99,8 @@ def run_text_path(shared: Path, n: int, settings: Settings, db: Path) -> dict:
     pipeline = Pipeline(store, settings)
     result = IngestResult()
     start = time.perf_counter()
-    for doc in docs:
-        pipeline.store_documents([doc], result)
+    for i in range(0, len(docs), batch):
+        pipeline.store_documents(docs[i : i + batch], result)
     ingest_s = time.perf_counter() - start
     pipeline.refresh()
     total_s = time.perf_counter() - start

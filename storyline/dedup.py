@@ -15,7 +15,7 @@ BANDS = 16  # 16 bands x 4 rows: pairs at Jaccard 0.8 become candidates with p >
 ROWS = NUM_PERM // BANDS
 SHINGLE = 5
 MIN_CHARS = 200  # shorter texts (titles, teasers) are too small to call duplicates
-MAX_WORDS = 3000  # the opening 3,000 words decide whether two articles are copies
+MAX_WORDS = 1000  # the opening 1,000 words decide whether two articles are copies
 
 _PRIME = np.uint64((1 << 61) - 1)
 _RNG = np.random.RandomState(1)

@@ -55,7 +55,7 @@ class Pipeline:
     def _enrich(self, title: str, text: str) -> Enrichment:
         """Enrich one article and journal what the recogniser learned, in the current transaction."""
         enricher = self.enricher
-        enrichment = enricher.enrich(title, text)
+        enrichment = enricher.enrich(title, text[: self.settings.enrich_chars])
         if self._own_enricher:
             if enricher.learned:
                 self.store.add_lessons(enricher.learned)

@@ -23,6 +23,7 @@ TABLE: tuple[Setting, ...] = (
     Setting("shared", "", "Folder of shared evaluation data (default: ../shared beside the checkout)."),
     Setting("max_file_mb", 20, "Inputs larger than this many MB are refused."),
     Setting("ner", "auto", "Entity recognition: spacy (best), fast (lexicon only) or auto (spacy on new names)."),
+    Setting("enrich_chars", 4000, "Entities, keywords and quotes are read from this many leading characters of a text."),
     Setting("event_threshold", 0.25, "Similarity at which an article joins an existing event."),
     Setting("event_merge_threshold", 0.25, "Signature similarity at which two events an article matches are merged."),
     Setting("event_window_days", 3, "How far apart in days two reports of one event may be."),
@@ -44,6 +45,7 @@ class Settings:
     shared: str = ""
     max_file_mb: int = 20
     ner: str = "auto"
+    enrich_chars: int = 4000
     event_threshold: float = 0.25
     event_merge_threshold: float = 0.25
     event_window_days: int = 3

@@ -215,20 +215,28 @@ class Store:
 
     def save_enrichment(self, article_id: int, enrichment: Enrichment) -> None:
         """Store an article's entities, keywords and quotes."""
-        for ent in enrichment.entities:
-            self.db.execute("INSERT OR IGNORE INTO entities (name, kind) VALUES (?, ?)", (ent.name, ent.kind))
-            eid = self.db.execute(
-                "SELECT id FROM entities WHERE name = ? AND kind = ?", (ent.name, ent.kind)
-            ).fetchone()[0]
-            self.db.execute(
+        if enrichment.entities:
+            pairs = [(e.name, e.kind) for e in enrichment.entities]
+            self.db.executemany("INSERT OR IGNORE INTO entities (name, kind) VALUES (?, ?)", pairs)
+            values = ", ".join("(?, ?)" for _ in pairs)
+            ids = {
+                (r[1], r[2]): r[0]
+                for r in self.db.execute(
+                    f"SELECT id, name, kind FROM entities WHERE (name, kind) IN (VALUES {values})",
+                    [x for pair in pairs for x in pair],
+                )
+            }
+            self.db.executemany(
                 "INSERT OR REPLACE INTO article_entities (article_id, entity_id, count) VALUES (?, ?, ?)",
-                (article_id, eid, ent.count),
+                [(article_id, ids[(e.name, e.kind)], e.count) for e in enrichment.entities],
             )
-        self.db.executemany(
-            "INSERT INTO quotes (article_id, text, speaker) VALUES (?, ?, ?)",
-            [(article_id, q.text, q.speaker) for q in enrichment.quotes],
-        )
-        self.update_article(article_id, keywords=json.dumps(enrichment.keywords, ensure_ascii=False))
+        if enrichment.quotes:
+            self.db.executemany(
+                "INSERT INTO quotes (article_id, text, speaker) VALUES (?, ?, ?)",
+                [(article_id, q.text, q.speaker) for q in enrichment.quotes],
+            )
+        if enrichment.keywords:
+            self.update_article(article_id, keywords=json.dumps(enrichment.keywords, ensure_ascii=False))
 
     def add_lessons(self, lessons: Sequence[tuple[str, str]]) -> None:
         """Journal what the entity recogniser learned."""

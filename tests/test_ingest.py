@@ -223,3 +223,40 @@ def test_kill_and_resume_ends_like_an_uninterrupted_run(tmp_path, shared):
     assert 0 < stored
     subprocess.run(cmd + ["--db", str(killed)], env=env, capture_output=True, timeout=600, check=True)
     assert snapshot(Store(killed)) == snapshot(Store(whole))
+
+
+PAGE = """<!doctype html><html lang="en"><head><title>Tram line reopens | Northbank Post</title>
+<meta property="og:site_name" content="Northbank Post">
+<meta property="article:published_time" content="2024-04-11T07:15:00+00:00">
+<link rel="canonical" href="https://northbank.example/tram-line-reopens"></head><body>
+<nav><a href="/">Home</a> <a href="/city">City</a></nav><article><h1>Tram line reopens after flood repairs</h1>
+<p>The riverside tram line reopened on Wednesday after six weeks of repairs to track washed out by the spring floods.</p>
+<p>Engineers rebuilt two hundred metres of embankment and replaced the signal cables under the old mill bridge.</p>
+<p>The operator said trams would run every ten minutes again from Thursday morning, with extra services at weekends.</p>
+</article><footer>Northbank Post, all rights reserved</footer></body></html>"""
+
+WIRE = (
+    "date 2024-04-11 Riverside trams run again\n\n"
+    "The riverside tram line reopened on Wednesday after six weeks of repairs to track washed out by the spring floods. "
+    "Engineers rebuilt two hundred metres of embankment and replaced the signal cables under the old mill bridge. "
+    "The operator said trams would run every ten minutes again from Thursday morning, with extra services at weekends.\n"
+)
+
+
+def test_html_page_and_its_wire_copy_share_an_event(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a-page.html").write_text(PAGE)
+    (inbox / "b-wire.txt").write_text(WIRE)
+    store = Store(tmp_path / "h.db")
+    result = ingest(store, inbox, ner="fast")
+    assert result.failed == 0, result.errors
+    rows = {Path(r["source"]).name: r for r in store.db.execute(
+        "SELECT a.*, o.name AS outlet FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id")}
+    page, wire = rows["a-page.html"], rows["b-wire.txt"]
+    assert page["outlet"] == "Northbank Post" and page["url"] == "https://northbank.example/tram-line-reopens"
+    assert page["published"].startswith("2024-04-11")
+    assert page["event_day"] == "2024-04-10"  # "reopened on Wednesday", published on a Thursday
+    assert wire["duplicate_of"] == page["id"] and wire["duplicate_kind"] in {"exact", "near"}
+    assert wire["event_id"] == page["event_id"]
+    assert result.duplicates == 1 and result.new == 1

@@ -159,7 +159,8 @@ def test_front_matter_has_the_seed_fields_and_real_tags(store, seeds, tmp_path):
         front = read_front_matter(page.read_text(encoding="utf-8"))
         assert list(front)[: len(seed_keys)] == seed_keys, page
         assert front["draft"] is False and SAFE_SLUG.match(front["slug"])
-        assert {"kind", "story_id", "outlets", "event_date"} <= set(front)
+        assert {"page_kind", "story_id", "outlets", "event_date"} <= set(front)
+        assert not {"kind", "type", "layout", "url", "path", "lang", "keywords", "weight"} & set(front)  # Hugo reserves these
     # tags are the article's entities and keywords, not the seed's title words
     aid = store.db.execute("SELECT id FROM articles WHERE source LIKE '%000_%' AND kind = 'markdown'").fetchone()[0]
     front = read_front_matter((site / f"content/articles/article-{aid}.md").read_text(encoding="utf-8"))

@@ -98,7 +98,7 @@ def export_table(fmt: str, what: str, db: Optional[str], output_path: Optional[P
     except (PublishError, OSError) as exc:
         raise fail(str(exc)) from None
     if output_path is not None:
-        err.print(f"{n} {what} records written to {output_path}", highlight=False)
+        err.print(f"{n} records ({what}) written to {output_path}", highlight=False)
 
 
 @export_app.command("jsonl")

@@ -4,7 +4,8 @@ Pages live at `content/<section>/<kind>-<id>.md`, named by id so a re-export rew
 in place; the URL comes from the front-matter `slug`, which is kept from the previous export when
 there is one, so published links survive a story being retitled. Front matter follows the form of
 the founding seed (title, date, description, summary, slug, image, link, source, categories, tags,
-draft) plus Storyline's own fields (kind, story/event/article ids, outlets, event_date).
+draft) plus Storyline's own fields (page_kind, story/event/article ids, outlets, event_date), named
+clear of the keys Hugo reserves (`kind`, `type`, `layout`, `url`, `path`, `lang`, `keywords`, ...).
 """
 
 from __future__ import annotations
@@ -271,7 +272,7 @@ def story_page(store: Store, data: dict[str, Any]) -> Page:
         link=first_link(latest["articles"]),
         categories=outlets,
         tags=pick_tags([n for n, _ in mentions.most_common()], keywords_of(store, ids)),
-        kind="story",
+        page_kind="story",
         story_id=data["id"],
         event_ids=[e["id"] for e in events],
         outlets=outlets,
@@ -302,7 +303,7 @@ def event_page(store: Store, data: dict[str, Any]) -> Page:
         source=public_source(arts[0]["source"]) if arts else "",
         categories=data["outlets"],
         tags=pick_tags([e["name"] for e in data["entities"]], keywords_of(store, [a["id"] for a in arts])),
-        kind="event",
+        page_kind="event",
         story_id=data["story_id"],
         event_id=data["id"],
         article_ids=[a["id"] for a in arts],
@@ -350,7 +351,7 @@ def article_page(store: Store, row: Any, options: HugoOptions) -> Page:
         source=public_source(row["source"]),
         categories=outlets,
         tags=pick_tags([e["name"] for e in entities], [json.loads(row["keywords"] or "[]")]),
-        kind="article",
+        page_kind="article",
         story_id=row["story_id"],
         event_id=row["event_id"],
         article_id=row["id"],
@@ -406,7 +407,6 @@ def config_text(options: HugoOptions) -> str:
             f"baseURL = {toml_string(options.base_url)}",
             f"title = {toml_string(options.site_title)}",
             'theme = "storyline"',
-            'languageCode = "en"',
             "relativeURLs = true",
             "buildFuture = true  # an event may be dated after the build",
             'refLinksErrorLevel = "WARNING"  # a page gone between two exports must not break the build',

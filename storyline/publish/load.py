@@ -72,7 +72,9 @@ def load_record(store: Store, rec: dict[str, Any]) -> str:
     elif kind == "raw":
         store.import_raw(columns_of(rec))
     elif kind == "row":
-        store.import_row(str(rec.get("table")), {k: decode(v) for k, v in (rec.get("values") or {}).items()})
+        # the dump is authoritative over rows a migration may have seeded in the new store
+        values = {k: decode(v) for k, v in (rec.get("values") or {}).items()}
+        store.import_row(str(rec.get("table")), values, "INSERT OR REPLACE")
     else:
         raise ValueError(f"unknown record type {kind!r}")
     return str(kind)

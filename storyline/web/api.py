@@ -6,17 +6,18 @@ import re
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, Optional
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from .. import search as search_mod
+from .. import watch
 from ..corrections import Corrector, corrections_log
 from ..store import Store
 from . import reading
 from .app import store_dep
 from .schemas import (
-    MAX_ID, ArticleOut, ArticleRef, Correction, ErrorOut, EventOut, MergeEvents, MergeStories, MoveArticle, Page,
-    RenameStory, SearchPage, SplitEvent, SplitStory, StoryCard, StoryOut,
+    MAX_ID, ArticleOut, ArticleRef, Correction, ErrorOut, EventOut, FeedAdded, FeedOut, MergeEvents, MergeStories,
+    MoveArticle, NewFeed, Page, RenameStory, SearchPage, SplitEvent, SplitStory, StoryCard, StoryOut,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -196,3 +197,51 @@ def split_story(request: Request, store: StoreDep, body: SplitStory) -> dict[str
 def rename_story(request: Request, store: StoreDep, body: RenameStory) -> dict[str, Any]:
     """Give a story a title that automatic retitling keeps."""
     return _corrector(request, store).rename_story(body.story_id, body.title)
+
+
+# -- feeds (subscriptions that `storyline watch` polls) ------------------------------------------
+
+
+def default_every(request: Request) -> int:
+    """The poll interval of new subscriptions: setting poll_every, else 15 minutes."""
+    return watch.parse_interval(str(getattr(request.app.state.settings, "poll_every", "15m")))
+
+
+@router.get("/feeds", response_model=Page[FeedOut], summary="Subscriptions with their status")
+def list_feeds(store: StoreDep, limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
+    """Subscriptions: last success, last error, error count, next poll, items seen, pages pending."""
+    rows = store.feeds()
+    return _page([watch.feed_status(r) for r in rows[offset:offset + limit]], len(rows), limit, offset)
+
+
+@router.get("/feeds/{feed_id}", response_model=FeedOut, responses=NOT_FOUND, summary="One subscription")
+def get_feed(store: StoreDep, feed_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+    """A subscription and how polling it goes."""
+    row = next((r for r in store.feeds() if r["id"] == feed_id), None)
+    if row is None:
+        raise HTTPException(404, f"no feed {feed_id}")
+    return watch.feed_status(row)
+
+
+@router.post(
+    "/feeds", response_model=FeedAdded, status_code=201, summary="Subscribe",
+    responses={200: {"model": FeedAdded, "description": "already subscribed"},
+               400: CORRECTION_ERRORS[400], 422: CORRECTION_ERRORS[422]},
+)
+def add_feed(request: Request, response: Response, store: StoreDep, body: NewFeed) -> dict[str, Any]:
+    """Subscribe to a feed (polled on the next `storyline watch`); 200 when it was already there."""
+    try:
+        feed_id, created = watch.subscribe(store, body.url, body.name, body.every_s or default_every(request))
+    except ValueError as exc:
+        raise RequestValidationError([{"loc": ("body", "url"), "msg": str(exc), "type": "value_error"}]) from None
+    if not created:
+        response.status_code = 200
+    return {"created": created, "feed": get_feed(store, feed_id)}
+
+
+@router.delete("/feeds/{feed_id}", status_code=204, responses=NOT_FOUND, summary="Unsubscribe")
+def remove_feed(store: StoreDep, feed_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
+    """Unsubscribe (stored articles stay)."""
+    if watch.unsubscribe(store, str(feed_id)) is None:
+        raise HTTPException(404, f"no feed {feed_id}")
+    return Response(status_code=204)

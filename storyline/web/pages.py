@@ -13,11 +13,13 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import search as search_mod
+from .. import watch
 from ..corrections import Corrector, CorrectionError, corrections_log
+from ..publish.atom import AtomOptions, render_atom
 from ..store import Store, utcnow
 from . import reading
+from .api import default_every
 from .app import store_dep
-from .atom import story_feed
 from .charts import coverage_chart
 from .present import pager, valid_seen
 from .schemas import MAX_ID
@@ -86,15 +88,12 @@ def story_page(request: Request, store: StoreDep, story_id: Id, page: PageNo = 1
 
 @router.get("/stories/{story_id}/feed.atom")
 def story_atom(request: Request, store: StoreDep, story_id: Id) -> Response:
-    """A story as an Atom feed: one entry per event, newest update first."""
+    """A story as an Atom feed (the publish exporter's): one entry per event, newest update first."""
     story = _story(store, story_id)
     if story["merged_into"] is not None:
         return RedirectResponse(f"/stories/{story['merged_into']}/feed.atom", status_code=301)
-    recent = sorted(store.live_events([story_id]), key=lambda e: (e["updated_at"], e["id"]), reverse=True)[:FEED_EVENTS]
-    rows = [store.event(e["id"]) for e in recent]
-    events = reading.event_details(store, rows)  # type: ignore[arg-type]
-    base = str(request.base_url).rstrip("/")
-    return Response(story_feed(story, events, base), media_type="application/atom+xml")
+    options = AtomOptions(story_id=story_id, limit=FEED_EVENTS, self_url=str(request.url.remove_query_params("page")))
+    return Response(render_atom(store, options), media_type="application/atom+xml")
 
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
@@ -155,6 +154,40 @@ def corrections_page(request: Request, store: StoreDep, page: PageNo = 1) -> Res
     """The audit log of user corrections."""
     items, total = corrections_log(store, 50, (page - 1) * 50)
     return render(request, "corrections.html", title="Corrections", items=items, pager=pager(total, 50, page))
+
+
+@router.get("/feeds", response_class=HTMLResponse)
+def feeds_page(request: Request, store: StoreDep) -> Response:
+    """Subscriptions with their status and last error; add and remove."""
+    feeds = [watch.feed_status(r) for r in store.feeds()]
+    return render(request, "feeds.html", title="Feeds", feeds=feeds)
+
+
+@router.post("/feeds")
+def add_feed(
+    request: Request, store: StoreDep, url: Annotated[str, Form(max_length=2000)] = "",
+    google_news: Annotated[str, Form(max_length=200)] = "", name: Annotated[str, Form(max_length=200)] = "",
+    every: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Subscribe to a feed URL or a Google News search."""
+    if bool(url.strip()) == bool(google_news.strip()):
+        raise HTTPException(422, "give a feed URL or a Google News search (one of them)")
+    target = url.strip() or watch.google_news_url(google_news.strip())
+    label = name.strip() or (f"Google News: {google_news.strip()}" if google_news.strip() else None)
+    try:
+        seconds = watch.parse_interval(every) if every.strip() else default_every(request)
+        watch.subscribe(store, target, label, seconds)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return _see("/feeds")
+
+
+@router.post("/feeds/{feed_id}/remove")
+def remove_feed(store: StoreDep, feed_id: Id) -> Response:
+    """Unsubscribe (stored articles stay)."""
+    if watch.unsubscribe(store, str(feed_id)) is None:
+        raise HTTPException(404, f"no feed {feed_id}")
+    return _see("/feeds")
 
 
 # -- corrections from forms: each redirects (303) to the page that shows the result ------------

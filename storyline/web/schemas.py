@@ -239,6 +239,40 @@ class RenameStory(Strict):
     title: Annotated[Text, Field(min_length=1, max_length=300, pattern=r"\S")]
 
 
+class FeedOut(BaseModel):
+    """A subscription and how polling it goes."""
+
+    id: int
+    url: str
+    name: Optional[str]
+    every_s: int
+    state: str = Field(description="new, ok, or failing (N times in a row)")
+    last_success: Optional[str]
+    last_error: Optional[str]
+    last_error_at: Optional[str]
+    error_count: int
+    last_status: Optional[int]
+    next_poll: str
+    items_seen: int
+    pages_pending: int
+    pages_failed: int
+
+
+class NewFeed(Strict):
+    """A subscription to add: an RSS, Atom or JSON Feed URL, polled every `every_s` seconds."""
+
+    url: Annotated[Text, Field(max_length=2000, pattern=r"^[hH][tT][tT][pP][sS]?://[A-Za-z0-9._~-]+(:[0-9]{1,5})?([/?#]\S*)?$")]
+    name: Optional[Annotated[Text, Field(max_length=200)]] = None
+    every_s: Optional[Annotated[int, Field(ge=60, le=30 * 86400)]] = Field(None, description="default: setting poll_every")
+
+
+class FeedAdded(BaseModel):
+    """The subscription, and whether it was new."""
+
+    created: bool
+    feed: FeedOut
+
+
 class ErrorOut(BaseModel):
     """An error: `detail` says what went wrong."""
 

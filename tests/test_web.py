@@ -1,0 +1,237 @@
+"""The server-rendered pages on a real loopback server: content, safety, last-visit marks, Atom, forms."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import feedparser
+import httpx
+import pytest
+
+from storyline.ingest import Pipeline
+from storyline.models import Document, IngestResult
+from storyline.settings import load
+from storyline.store import Store
+from storyline.web import WebOptions, create_app
+from storyline.web.charts import coverage_chart
+from storyline.web.present import http_url, paragraphs
+from storyline.web.server import running
+
+SETTINGS = {"ner": "fast"}
+PAYLOAD_TITLE = 'Council vote <script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
+PAYLOAD_TEXT = (
+    "The council voted on the harbour plan on Tuesday evening after a long debate about parking.\n\n"
+    "<script>window.__xss = 3; document.title = 'owned'</script> Residents filled the public gallery.\n\n"
+    '<img src=x onerror="window.__xss = 4"> <a href="javascript:window.__xss=5">click</a> '
+    "Councillors said a final decision on the marina would follow next month once the surveys were in."
+)
+
+
+def add(pipeline: Pipeline, key: str, title: str, text: str, outlet: str, url: str | None = None) -> None:
+    """Store one document of our own."""
+    when = datetime(2024, 4, 2, 18, 0, tzinfo=timezone.utc)
+    d = Document(source=f"test:{key}", kind="text", key=key, title=title, text=text, outlet=outlet, published=when, url=url)
+    pipeline.store_documents([d], IngestResult())
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory, seeds) -> Path:
+    path = tmp_path_factory.mktemp("web") / "web.db"
+    store = Store(path)
+    pipeline = Pipeline(store, load(SETTINGS, env={}))
+    assert pipeline.ingest_paths([seeds]).failed == 0
+    add(pipeline, "xss", PAYLOAD_TITLE, PAYLOAD_TEXT, "Harbour <b>Times</b>", url="javascript:window.__xss=6")
+    add(pipeline, "xss-copy", "Council vote (copy)", PAYLOAD_TEXT, "Wire Agency", url="https://wire.example/council")
+    pipeline.refresh()
+    store.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def site(db) -> httpx.Client:
+    with running(create_app(load({"db": str(db), **SETTINGS}, env={}), WebOptions())) as url:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            yield client
+
+
+def seed_story_id(client: httpx.Client) -> int:
+    cards = client.get("/api/v1/stories", params={"limit": 100}).json()["items"]
+    return next(c["id"] for c in cards if c["last_date"] == "2026-01-09")
+
+
+def text_of(html: str) -> str:
+    """Visible text, roughly: tags dropped, space collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_stories_page_lists_stories_with_latest_event_and_sparkline(site):
+    r = site.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "North Korea’s Kim pledges to ‘unconditionally support’ Putin" in r.text
+    assert "3 events" in text_of(r.text) and "<svg class=\"spark\"" in r.text
+    assert site.get("/stories").text.count('class="story-card"') == r.text.count('class="story-card"')
+
+
+def test_story_page_shows_dated_events_in_order_with_outlets(site):
+    sid = seed_story_id(site)
+    r = site.get(f"/stories/{sid}")
+    assert r.status_code == 200
+    dates = re.findall(r'<time datetime="(\d{4}-\d\d-\d\d)">', r.text)
+    assert dates == ["2025-08-12", "2025-12-27", "2026-01-09"]
+    page = text_of(r.text)
+    for outlet in ("Korea JoongAng Daily", "Devdiscourse", "Reuters", "NK News", "WION"):
+        assert outlet in page
+    assert page.count("first report") == 3
+    assert re.search(r"\d+ reports?, \d+ independent", page)
+    assert "Kim Jong Un" in page and "unconditionally support" in page
+    assert '<svg class="chart"' in r.text
+    assert f'href="/stories/{sid}/feed.atom"' in r.text
+
+
+def test_updated_since_last_visit(tmp_path, db):
+    path = tmp_path / "visit.db"
+    shutil.copy(db, path)
+    with running(create_app(load({"db": str(path), **SETTINGS}, env={}), WebOptions())) as url:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            sid = seed_story_id(client)
+            first = client.get(f"/stories/{sid}")
+            assert "new report" not in first.text and "since your last visit" not in first.text
+            assert client.cookies.get("seen")
+            store = Store(path)
+            event_id = store.db.execute("SELECT id FROM events WHERE date = '2026-01-09'").fetchone()[0]
+            text = ("Kim Jong Un told Vladimir Putin he would unconditionally support Russia, KCNA said, in a letter "
+                    "answering birthday greetings; analysts said the pledge went further than earlier statements "
+                    "and tied Pyongyang more closely to the war in Ukraine than before.")
+            Pipeline(store, load(SETTINGS, env={})).store_documents(
+                [Document(source="test:later", kind="text", key="later", title="Kim pledges unconditional support",
+                          text=text, outlet="Late Wire", published=datetime(2026, 1, 9, 12, tzinfo=timezone.utc))],
+                IngestResult(),
+            )
+            store.db.execute("UPDATE articles SET created_at = '2999-01-01T00:00:00+00:00' WHERE key = 'later'")
+            assert store.article(store.article_id_by_key("later"))["event_id"] == event_id
+            second = client.get(f"/stories/{sid}")
+            assert "since your last visit" in second.text
+            assert re.search(r"1 new report\b", text_of(second.text))
+
+
+def test_event_page_shows_coverage_side_by_side_with_copies_folded(site):
+    event_id = site.get("/api/v1/search", params={"q": "marina"}).json()["items"][0]["event"]["id"]
+    r = site.get(f"/events/{event_id}")
+    assert r.status_code == 200
+    assert "<th scope=\"col\">Outlet</th>" in r.text and "<th scope=\"col\">Language</th>" in r.text
+    assert "2 reports, 1 independent" in text_of(r.text)
+    assert "<details class=\"copies\"><summary>1 duplicate</summary>" in r.text
+    assert 'href="https://wire.example/council"' in r.text
+
+
+def test_article_with_script_payloads_renders_as_inert_text(site):
+    aid = site.get("/api/v1/search", params={"q": "marina"}).json()["items"][0]["id"]
+    r = site.get(f"/articles/{aid}")
+    assert r.status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    assert "<script" not in r.text and "<img" not in r.text and "onerror=\"window" not in r.text
+    assert "javascript:" not in re.findall(r'href="([^"]*)"', r.text).__str__()
+    assert "&lt;script&gt;window.__xss = 3" in r.text and "onerror=&#34;window.__xss = 4&#34;" in r.text
+    assert "Harbour &lt;b&gt;Times&lt;/b&gt;" in r.text
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_search_page_highlights_and_links_to_the_event(site):
+    r = site.get("/search", params={"q": "unconditionally"})
+    assert r.status_code == 200
+    assert "<mark>unconditionally</mark>" in r.text.lower() or "<mark>Unconditionally</mark>" in r.text
+    event = re.search(r'class="event-link" href="/events/(\d+)">2026-01-09', r.text)
+    assert event, "the result links to the January 2026 event"
+    assert site.get(f"/events/{event.group(1)}").status_code == 200
+    bad = site.get("/search", params={"q": "kim", "from": "not-a-date"})
+    assert bad.status_code == 422 and "from" in bad.text
+    assert "<script" not in site.get("/search", params={"q": "<script>alert(1)</script>"}).text.split("</header>")[1]
+
+
+def test_search_page_paginates(site):
+    r = site.get("/search", params={"q": "kim", "page": 1})
+    assert r.status_code == 200
+    total = int(re.search(r"(\d+) results?", r.text).group(1))
+    assert total >= 1
+    assert site.get("/search", params={"q": "kim", "page": 0}).status_code == 422
+
+
+def test_story_atom_feed(site):
+    sid = seed_story_id(site)
+    r = site.get(f"/stories/{sid}/feed.atom")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
+    root = ET.fromstring(r.content)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    assert len(root.findall("a:entry", ns)) == 3
+    feed = feedparser.parse(r.content)
+    assert not feed.bozo, feed.bozo_exception
+    assert {e.title[:10] for e in feed.entries} == {"2025-08-12", "2025-12-27", "2026-01-09"}
+    assert any(link.rel == "self" and link.href.endswith(f"/stories/{sid}/feed.atom") for link in feed.feed.links)
+
+
+def test_pages_404_and_redirects(tmp_path, db):
+    path = tmp_path / "redirect.db"
+    shutil.copy(db, path)
+    with running(create_app(load({"db": str(path), **SETTINGS}, env={}), WebOptions())) as url:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for missing in ("/stories/999999", "/events/999999", "/articles/999999"):
+                r = client.get(missing)
+                assert r.status_code == 404 and "<h1>Error 404</h1>" in r.text
+            sid = seed_story_id(client)
+            ids = [e["id"] for e in client.get(f"/api/v1/stories/{sid}/timeline").json()["items"]]
+            r = client.post(f"/stories/{sid}/merge-events", data={"event_ids": [str(ids[0]), str(ids[1])]}, headers={"origin": url})
+            assert r.status_code == 303
+            gone = client.get(f"/events/{ids[1]}")
+            assert gone.status_code == 301 and gone.headers["location"] == f"/events/{ids[0]}"
+            assert len(re.findall(r'<li class="event"', client.get(f"/stories/{sid}").text)) == 2
+
+
+def test_forms_edit_and_refuse_cross_site_posts(tmp_path, db):
+    path = tmp_path / "forms.db"
+    shutil.copy(db, path)
+    with running(create_app(load({"db": str(path), **SETTINGS}, env={}), WebOptions())) as url:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            sid = seed_story_id(client)
+            evil = client.post(f"/stories/{sid}/rename", data={"title": "pwned"}, headers={"origin": "https://evil.example"})
+            assert evil.status_code == 403
+            ok = client.post(f"/stories/{sid}/rename", data={"title": "Kim and Putin"}, headers={"origin": url})
+            assert ok.status_code == 303 and ok.headers["location"] == f"/stories/{sid}"
+            assert "<h1>Kim and Putin" in client.get(f"/stories/{sid}").text
+            bad = client.post(f"/stories/{sid}/merge-events", data={"event_ids": ["1"]}, headers={"origin": url})
+            assert bad.status_code == 409 and "at least two" in bad.text
+            log = client.get("/corrections")
+            assert "rename story" in log.text and "Kim and Putin" in log.text
+
+
+def test_helpers():
+    assert http_url("javascript:alert(1)") is None and http_url(" JavaScript:x") is None
+    assert http_url("https://example.com/a") == "https://example.com/a" and http_url("http:/nohost") is None
+    assert paragraphs("a\nb\n\n c  d ") == ["a b", "c d"] and paragraphs("one\ntwo") == ["one", "two"]
+    chart = coverage_chart([{"day": "2026-01-01", "n": 2}, {"day": "2026-01-03", "n": 4}, {"day": "bad", "n": 9}], min_days=1)
+    assert [b.label for b in chart.bars] == ["2026-01-01: 2", "2026-01-03: 4"] and chart.peak == 4 and chart.total == 6
+    long = coverage_chart([{"day": "2020-01-01", "n": 1}, {"day": "2026-01-01", "n": 1}], max_bars=30)
+    assert len(long.bars) == 2 and long.days_per_bar > 30
+
+
+def test_feeds_page_adds_removes_and_shows_errors(tmp_path, db):
+    path = tmp_path / "feeds.db"
+    shutil.copy(db, path)
+    with running(create_app(load({"db": str(path), **SETTINGS}, env={}), WebOptions())) as url:
+        with httpx.Client(base_url=url, timeout=30, headers={"origin": url}) as client:
+            assert "No subscriptions yet" in client.get("/feeds").text
+            assert client.post("/feeds", data={"url": "https://news.example/rss.xml", "every": "1h"}).status_code == 303
+            assert client.post("/feeds", data={"google_news": "kim putin"}).status_code == 303
+            assert client.post("/feeds", data={"url": "file:///etc/passwd"}).status_code == 422
+            assert client.post("/feeds", data={}).status_code == 422
+            store = Store(path)
+            fid = store.feed("https://news.example/rss.xml")["id"]
+            store.update_feed(fid, last_error="HTTP 503 <b>busy</b>", last_error_at="2026-01-09T10:00:00+00:00", error_count=2)
+            page = client.get("/feeds").text
+            assert "failing (2x)" in page and "HTTP 503 &lt;b&gt;busy&lt;/b&gt;" in page and "Google News: kim putin" in page
+            assert client.post(f"/feeds/{fid}/remove").status_code == 303
+            assert "news.example" not in client.get("/feeds").text
