@@ -26,8 +26,7 @@ MAX_TITLE = 300
 
 
 class CorrectionError(ValueError):
-    """A correction the current state does not allow (an event into itself, a split leaving nothing);
-    `status` is the HTTP status that says why."""
+    """A correction the store's state does not allow; `status` is the HTTP status that says why."""
 
     status = 409
 

@@ -92,6 +92,13 @@ def eval_clustering(data: Path, settings: Settings, progress: Progress | None = 
     seconds = time.perf_counter() - start
     row = {"system": "storyline", "version": __version__, **bcubed(pred, gold)}
     row.update(docs=len(gold), events=len(set(pred)), gold_clusters=len(set(gold)), docs_per_s=len(gold) / seconds)
+    # A figure is only worth what its configuration says; these are the settings assignment reads.
+    row.update(
+        ner=settings.ner,
+        event_threshold=settings.event_threshold,
+        event_merge_threshold=settings.event_merge_threshold,
+        event_window_days=settings.event_window_days,
+    )
     return {"task": "clustering", "data": str(data), "rows": [row]}
 
 

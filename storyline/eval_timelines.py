@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 import string
 import subprocess
@@ -20,23 +19,22 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .evaluate import machine, shared_dir
 from .timeline import Article, Timeline, article_sentences, prepare, timeline_from
 
-REPO = Path(__file__).resolve().parent.parent
 T17 = Path("data/timelines/t17")
 METRIC = "align_date_content_costs_many_to_one"
 MEASURES = ("rouge_1", "rouge_2")
 
 Progress = Callable[[int, int], None]
 Counts = tuple[int, int, int]  # ROUGE hits, peer n-grams, model n-grams
-RougeCounter = Callable[[Sequence[str], Sequence[str]], dict[str, Counts]]
 
 # Figures from the paper's T17 table: published, not run here.
 PUBLISHED = (
@@ -48,7 +46,7 @@ PUBLISHED = (
     ("text oracle (upper bound)", 0.198, 0.073, None),
     ("full oracle (upper bound)", 0.312, 0.128, 0.926),
 )
-PUBLISHED_SOURCE = "Gholipour Ghalandari & Ifrim (2020), Table 3, T17"
+PUBLISHED_SOURCE = "Gholipour Ghalandari & Ifrim (ACL 2020), T17 results, as listed in the shared data README"
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -62,11 +60,6 @@ class Topic:
     articles: list[Article]
     keywords: list[str]
     timelines: list[Timeline]
-
-
-def shared_dir() -> Path:
-    """The shared data folder: $STORYLINE_SHARED, else ../shared beside the checkout."""
-    return Path(os.environ.get("STORYLINE_SHARED") or REPO.parent / "shared")
 
 
 def default_data() -> Path:
@@ -254,7 +247,7 @@ def _argmin(costs: list[float]) -> int:
     return min(range(len(costs)), key=lambda i: (costs[i], i))
 
 
-def align_rouge(pred: Timeline, gold: Timeline, counter: RougeCounter = own_rouge_counts) -> dict[str, dict[str, float]]:
+def align_rouge(pred: Timeline, gold: Timeline) -> dict[str, dict[str, float]]:
     """tilse's `evaluate_align_date_content_costs_many_to_one` against one reference timeline."""
     p, g = dict(pred), dict(gold)
     pdates, gdates = sorted(p), sorted(g)
@@ -271,7 +264,7 @@ def align_rouge(pred: Timeline, gold: Timeline, counter: RougeCounter = own_roug
     pairs += [(pdates[_argmin([cost(a, b) for a in pdates])], b, 1) for b in gdates]
     for a, b, side in pairs:
         weight = 1 / (abs((a - b).days) + 1)
-        for m, (hit, pc, mc) in counter(p[a], g[b]).items():
+        for m, (hit, pc, mc) in own_rouge_counts(p[a], g[b]).items():
             num[m][side] += weight * hit
             den[m][side] += mc if side else pc
     out = {}
@@ -305,7 +298,7 @@ def tilse_works() -> bool:
         return False
     try:
         return tilse_rouge([(date(2000, 1, 1), ["a test ."])], [(date(2000, 1, 1), ["a test ."])])["rouge_1"]["f_score"] > 0
-    except (OSError, subprocess.CalledProcessError, TypeError, ValueError):
+    except (ImportError, OSError, subprocess.CalledProcessError, TypeError, ValueError):
         return False
 
 
@@ -345,6 +338,9 @@ def average(results: Iterable[dict[str, dict[str, float]]]) -> dict[str, float]:
 
 # --- the run -----------------------------------------------------------------------------------
 
+SYSTEMS = ("storyline", "lead baseline")
+Prediction = tuple[str, str, Timeline, Timeline]  # system, topic, predicted, gold
+
 
 def targets(gold: Timeline) -> tuple[int, int, tuple[date, date]]:
     """What the protocol asks of a system for one gold timeline: dates, sentences per date, span."""
@@ -353,80 +349,114 @@ def targets(gold: Timeline) -> tuple[int, int, tuple[date, date]]:
     return len(gold), round(sum(n_sents) / len(n_sents)), (gold[0][0], gold[-1][0])
 
 
-SYSTEMS = ("storyline", "lead baseline")
-
-
 def lead_timeline(articles: Sequence[Article], n_dates: int, sentences_per_date: int, span: tuple[date, date]) -> Timeline:
     """Baseline: the days with most articles published, each with its articles' first sentences."""
     by_day: dict[date, list[str]] = defaultdict(list)
     for published, text in articles:
-        if span[0] <= published <= span[1]:
+        if span[0] <= published <= span[1] and text.strip():
             by_day[published].append(text)
     days = sorted(by_day, key=lambda d: (-len(by_day[d]), d))[:n_dates]
-    return sorted((d, [article_sentences(t)[0] for t in by_day[d] if t.strip()][:sentences_per_date]) for d in days)
+    return sorted((d, [article_sentences(t)[0] for t in by_day[d]][:sentences_per_date]) for d in days)
 
 
-def _run_topic(topic: Topic, scorer: str) -> list[tuple[str, dict[str, dict[str, float]], float]]:
-    """Every system's scores on each gold timeline of one topic, with seconds spent building."""
-    out = []
-    start = time.perf_counter()
-    prepared = prepare(topic.articles)
-    shared = time.perf_counter() - start
-    for gold in topic.timelines:
-        n, k, span = targets(gold)
-        for system in SYSTEMS:
-            start = time.perf_counter()
-            if system == "storyline":
-                pred = timeline_from(prepared, n, k, topic.keywords, span)
-            else:
-                pred = lead_timeline(topic.articles, n, k, span)
-            seconds = time.perf_counter() - start + (shared / len(topic.timelines) if system == "storyline" else 0)
-            out.append((system, score(pred, gold, scorer), seconds))
-    return out
+def predict(topics: Sequence[Topic]) -> tuple[list[Prediction], dict[str, float]]:
+    """Every system's timeline for every gold timeline, with each system's seconds spent."""
+    out: list[Prediction] = []
+    seconds: Counter[str] = Counter()
+    for topic in topics:
+        start = time.perf_counter()
+        prepared = prepare(topic.articles)  # once per topic, shared by its gold timelines
+        seconds["storyline"] += time.perf_counter() - start
+        for gold in topic.timelines:
+            n, k, span = targets(gold)
+            for system in SYSTEMS:
+                start = time.perf_counter()
+                if system == "storyline":
+                    pred = timeline_from(prepared, n, k, topic.keywords, span)
+                else:
+                    pred = lead_timeline(topic.articles, n, k, span)
+                seconds[system] += time.perf_counter() - start
+                out.append((system, topic.name, pred, gold))
+    return out, dict(seconds)
+
+
+def _score_one(task: tuple[Timeline, Timeline, str]) -> tuple[dict[str, dict[str, float]], float]:
+    """Scores of one prediction, and how far our port's ROUGE is from tilse's on it (0 when not checked)."""
+    pred, gold, scorer = task
+    result = score(pred, gold, scorer)
+    if scorer != "tilse":
+        return result, 0.0
+    own = align_rouge(pred, gold)
+    return result, max(abs(own[m][x] - result[m][x]) for m in MEASURES for x in ("precision", "recall", "f_score"))
+
+
+def _score_all(tasks: list[tuple[Timeline, Timeline, str]], workers: int, progress: Progress | None) -> list[tuple[dict[str, dict[str, float]], float]]:
+    """Score every prediction, over worker processes when asked: tilse runs Perl once per aligned date pair."""
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    results = []
+    try:
+        outcomes = pool.map(_score_one, tasks, chunksize=1) if pool else map(_score_one, tasks)
+        for done, result in enumerate(outcomes, 1):
+            results.append(result)
+            if progress:
+                progress(done, len(tasks))
+    finally:
+        if pool:
+            pool.shutdown()
+    return results
 
 
 def pick_scorer(requested: str | None = None) -> str:
-    """"tilse" when its Perl ROUGE runs here, else our Python port of it ("own")."""
+    """"tilse" when its Perl ROUGE runs here, else our exact Python port of it ("own")."""
     if requested in ("tilse", "own"):
         return requested
+    if requested:
+        raise ValueError(f"unknown scorer {requested!r}: use 'tilse' or 'own'")
     return "tilse" if tilse_works() else "own"
 
 
-def eval_timelines(data: Path | None = None, progress: Progress | None = None, scorer: str | None = None, workers: int = 2) -> dict[str, Any]:
+def eval_timelines(
+    data: Path | None = None, progress: Progress | None = None, scorer: str | None = None, workers: int = 2
+) -> dict[str, Any]:
     """Score Storyline's timelines and a lead baseline on a T17-format folder; published rows for reference."""
     data = data or default_data()
     scorer = pick_scorer(scorer)
-    topics = load_topics(data)
+    rouge_lexicon()  # fail early, with the setup hint, when the ROUGE data is missing
     wall = time.perf_counter()
-    per_system: dict[str, list] = defaultdict(list)
-    seconds: Counter[str] = Counter()
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(_run_topic, t, scorer) for t in sorted(topics, key=lambda t: -len(t.articles))]
-        for done, future in enumerate(futures, 1):
-            for system, result, secs in future.result():
-                per_system[system].append(result)
-                seconds[system] += secs
-            if progress:
-                progress(done, len(futures))
+    topics = load_topics(data)
+    predictions, seconds = predict(topics)
+    tasks = [(pred, gold, scorer) for _, _, pred, gold in predictions]
+    results = _score_all(tasks, workers, progress)
     rows = []
     for system in SYSTEMS:
+        mine = [r for (name, *_), (r, _) in zip(predictions, results) if name == system]
         row: dict[str, Any] = {"system": system, "version": __version__ if system == "storyline" else None}
-        row.update(average(per_system[system]))
-        row.update(timelines=len(per_system[system]), build_s=round(seconds[system], 2))
+        row.update({k: round(v, 4) for k, v in average(mine).items()})
+        # Nothing is trained, on T17 or elsewhere; build_s is the time to make all the timelines.
+        row.update(timelines=len(mine), build_s=round(seconds[system], 2), supervised=False, published=False)
         rows.append(row)
     for name, ar1, ar2, df1 in PUBLISHED:
-        rows.append({"system": f"{name} (published)", "version": None, "ar1_f": ar1, "ar2_f": ar2, "date_f1": df1, "published": True})
+        rows.append({
+            "system": name, "version": None, "ar1_f": ar1, "ar2_f": ar2, "date_f1": df1,
+            "published": True, "note": "published figure, not run here",
+        })
     return {
         "task": "timelines",
         "data": str(data),
         "scorer": scorer,
+        "scorer_check": {"own_vs_tilse_max_abs_diff": max(d for _, d in results)} if scorer == "tilse" else None,
         "metric": METRIC,
-        "protocol": "news-tls: per gold timeline, same date count, rounded mean sentences per date, articles and dates within the gold span; F1 of mean P/R",
-        "articles": sum(len(t.articles) for t in topics),
+        "protocol": (
+            "news-tls: per gold timeline, as many dates as the gold, its rounded mean sentences per date, "
+            "articles published and dates within the gold's first..last date; F1 of mean precision and recall"
+        ),
         "topics": len(topics),
         "timelines": sum(len(t.timelines) for t in topics),
+        "articles": sum(len(t.articles) for t in topics),
         "seconds": round(time.perf_counter() - wall, 1),
         "workers": workers,
+        "machine": machine(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "published_source": PUBLISHED_SOURCE,
         "rows": rows,
     }

@@ -10,17 +10,37 @@ from .models import EventDate
 from .settings import Settings
 from .store import Store
 from .summarize import summarize
-from .vectors import Centroid, CentroidIndex, Vector, cosine, document_vector, top_terms
+from .vectors import Centroid, CentroidIndex, Vector, cosine, document_vector, headline_vector, top_terms
 
 MERGE_MIN = 0.45  # title match at which listed coverage is taken to be a stored full text
 MERGE_MARGIN = 0.05  # ... and by how much it must beat the next-best listing
+# A headline alone shares few words with any group, so it joins at a lower similarity: measured on
+# the UCI aggregator headlines against ECB+ full texts (storyline eval clustering).
+BRIEF_RATIO = 0.7
+MIRROR_CAP = 20_000  # groups held in memory before the farthest half are let go (the database keeps them)
+
+
+class Matches(list[tuple[float, int]]):
+    """(similarity, group id) pairs, best first, for one vector; `brief` when it is a headline alone."""
+
+    def __init__(self, scored: list[tuple[float, int]], brief: bool) -> None:
+        super().__init__(scored)
+        self.brief = brief
+
+
+def gap(centroid: Centroid, day: date) -> int:
+    """Days between a dated group's span and a day (0 when the day falls inside it)."""
+    assert centroid.first_day is not None and centroid.last_day is not None
+    return max((centroid.first_day - day).days, (day - centroid.last_day).days, 0)
 
 
 class GroupAssigner:
     """Assigns members to events (or events to stories), mirroring in memory the groups near the days seen.
 
-    The mirror always equals what the database holds for the days it covers, so a run that is
-    killed and resumed makes the same choices as one that was not.
+    The mirror always holds every group the database has for the days it covers (and the undated
+    ones once an undated member came), so a run that is killed and resumed makes the same choices
+    as one that was not. Groups that fall far behind the days being ingested are let go, so the
+    cost of a search does not grow with the archive.
     """
 
     def __init__(self, store: Store, table: str, window_days: int, threshold: float) -> None:
@@ -34,31 +54,60 @@ class GroupAssigner:
         """Forget the mirror (after a rolled-back transaction)."""
         self.index = CentroidIndex(self.window_days)
         self.span: tuple[date, date] | None = None
+        self.undated = False
+        self.entered = 0  # groups that came into memory since the mirror was last trimmed
 
     def _load(self, lo: date, hi: date) -> None:
-        """Mirror the groups overlapping [lo, hi] from the database."""
+        """Mirror the groups overlapping [lo, hi] (and the undated ones) from the database."""
         for row in self.store.overlapping(self.table, lo.isoformat(), hi.isoformat()):
             if row["id"] not in self.index.items:
                 self.index.put(Centroid.loads(row["id"], row["signature"], row["first_day"], row["last_day"]))
+                self.entered += 1
 
     def _ensure(self, day: date | None) -> None:
         """Make sure every group that could take a member of this day is in memory."""
+        if day is None:
+            if not self.undated:
+                # An empty day range selects only the undated groups.
+                self._load(date.max, date.min)
+                self.undated = True
+            return
         w = self.index.window + timedelta(days=1)
-        lo, hi = (date.min, date.max) if day is None else (day - w, day + w)
+        lo, hi = day - w, day + w
         if self.span is None:
             self._load(lo, hi)
             self.span = (lo, hi)
-            return
-        if lo < self.span[0]:
-            self._load(lo, self.span[0])
-        if hi > self.span[1]:
-            self._load(self.span[1], hi)
-        self.span = (min(lo, self.span[0]), max(hi, self.span[1]))
+        else:
+            if lo < self.span[0]:
+                self._load(lo, self.span[0])
+            if hi > self.span[1]:
+                self._load(self.span[1], hi)
+            self.span = (min(lo, self.span[0]), max(hi, self.span[1]))
+        # Trimming scans the whole mirror, so it waits until half a mirror's worth came in anew.
+        if len(self.index) > MIRROR_CAP and self.entered >= MIRROR_CAP // 2:
+            self._let_go(day)
+            self.entered = 0
 
-    def candidates(self, vec: Vector, day: date | None) -> list[tuple[float, int]]:
+    def _let_go(self, day: date) -> None:
+        """Halve the mirror, keeping the dated groups nearest the day; the span shrinks to match."""
+        assert self.span is not None
+        gaps = {gid: gap(c, day) for gid, c in self.index.items.items() if c.first_day is not None}
+        if not gaps:
+            return
+        keep = max(sorted(gaps.values())[len(gaps) // 2], self.index.window.days + 1)
+        for gid, g in gaps.items():
+            if g > keep:
+                self.index.remove(gid)
+        # Every group overlapping the new span is at most `keep` days away, so it stayed.
+        reach = timedelta(days=keep)
+        self.span = (max(self.span[0], day - reach), min(self.span[1], day + reach))
+
+    def candidates(self, vec: Vector, day: date | None) -> Matches:
         """Groups in the window that reach the threshold, most similar first."""
         self._ensure(day)
-        return [(score, gid) for score, gid in self.index.search(vec, day) if score >= self.threshold]
+        brief = bool(getattr(vec, "brief", False))
+        threshold = self.threshold * BRIEF_RATIO if brief else self.threshold
+        return Matches([(score, gid) for score, gid in self.index.search(vec, day) if score >= threshold], brief)
 
     def best(self, vec: Vector, day: date | None) -> tuple[int | None, float]:
         """The most similar group within the window if similar enough, and the similarity."""
@@ -92,6 +141,7 @@ class GroupAssigner:
         self._ensure(day)
         if gid not in self.index.items:
             self.index.put(self.centroid(gid))
+            self.entered += 1
         c = self.index.add_member(gid, vec, day)
         self.store.save_centroid(
             self.table,
@@ -111,7 +161,12 @@ class GroupAssigner:
         return c
 
 
-BRIDGE_RATIO = 0.85  # an article bridges two events only if it matches the second almost as well
+# An article bridges two events only if it matches the second almost as well as the first. Two
+# same-kind happenings (two quakes, two fights of one boxer) share much of a full text's words, so
+# a full text must match both very nearly equally; a headline's few words match two events about
+# equally only when those events share their core words.
+BRIDGE_RATIO = 0.85
+BRIEF_BRIDGE_RATIO = 0.75
 BRIDGE_CANDIDATES = 4
 
 
@@ -126,8 +181,11 @@ def bridge(
     """
     retired: set[int] = set()
     top = near[0][0] if near else 0.0
+    ratio = BRIEF_BRIDGE_RATIO if getattr(near, "brief", False) else BRIDGE_RATIO
     for score, other in near[1:BRIDGE_CANDIDATES]:
-        if other == event_id or other not in events.index.items or score < BRIDGE_RATIO * top:
+        if other == event_id or other not in events.index.items or score < ratio * top:
+            continue
+        if store.do_not_merge("events", event_id, other):
             continue
         if cosine(events.centroid(event_id).terms, events.centroid(other).terms) < settings.event_merge_threshold:
             continue
@@ -141,8 +199,8 @@ def bridge(
 
 def title_match(listed_title: str, title: str | None, text: str) -> float:
     """How well a listed headline matches a stored article's title and lead."""
-    listed = document_vector(listed_title, "")
-    by_title = cosine(listed, document_vector(title, "")) if title else 0.0
+    listed = headline_vector(listed_title)
+    by_title = cosine(listed, headline_vector(title)) if title else 0.0
     by_lead = cosine(listed, document_vector(None, " ".join(text.split()[:120]))) if text else 0.0
     return (by_title + by_lead) / 2 if title and text else max(by_title, by_lead)
 
@@ -215,7 +273,7 @@ def choose_title(members: list[sqlite3.Row], centroid: Centroid) -> str:
     )
     for pool in pools:
         if pool:
-            best = max(pool, key=lambda m: (cosine(document_vector(m["title"], ""), centroid.terms), -m["id"]))
+            best = max(pool, key=lambda m: (centroid.similarity(headline_vector(m["title"])), -m["id"]))
             return best["title"]
     return ""
 

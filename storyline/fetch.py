@@ -384,7 +384,8 @@ def fetch(
 def _get(client: httpx.Client, url: str, opts: FetchOptions, since: Validators | None, deadline: float) -> Page:
     """One request: a page, a 304, a redirect to follow, or a FetchError."""
     try:
-        with client.stream("GET", url, headers=_request_headers(opts, since)) as resp:
+        timeout = httpx.Timeout(opts.timeout_s)
+        with client.stream("GET", url, headers=_request_headers(opts, since), timeout=timeout) as resp:
             headers = dict(resp.headers)
             status = resp.status_code
             if status in REDIRECTS and headers.get("location") or status == 304:

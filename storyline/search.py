@@ -31,11 +31,9 @@ class SearchQuery:
 
 
 def fts_expression(q: str) -> str:
-    """The user's words as a safe FTS5 query: every term a quoted string, all terms required.
-
-    Quoting makes FTS5 syntax (AND, NEAR, column filters, stray quotes) plain text, so no input
-    can cause a syntax error; a trailing * still asks for a prefix match.
-    """
+    """The user's words as a safe FTS5 query: every term a quoted string, all terms required."""
+    # Quoting makes FTS5 syntax (AND, NEAR, column filters, stray quotes) plain words, so no input
+    # can cause a syntax error; a trailing * still asks for a prefix match.
     parts = []
     for m in _TERM.finditer(q):
         phrase = m.group(1) if m.group(1) is not None else m.group(2)
@@ -70,29 +68,36 @@ def _filters(query: SearchQuery) -> dict[str, Any]:
     }
 
 
+def _hit(row: Any, marks: Any, score: float) -> dict[str, Any]:
+    """One result; without marks (the match lies beyond the highlighted opening) the lead is the snippet."""
+    title_marked = marks["title_marked"] if marks is not None else None
+    snippet_marked = marks["snippet_marked"] if marks is not None else None
+    if not snippet_marked:
+        words = (row["lead"] or "").split()
+        snippet_marked = " ".join(words[:32]) + ("…" if len(words) > 32 else "")
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "outlet": row["outlet"],
+        "url": row["url"],
+        "published": row["published"],
+        "language": row["language"],
+        "kind": row["kind"],
+        "duplicate_of": row["duplicate_of"],
+        "event": {"id": row["event_id"], "title": row["event_title"], "date": row["event_date"], "story_id": row["story_id"]}
+        if row["event_id"] is not None else None,
+        "score": round(-score, 4),
+        "title_html": marked_html(title_marked) if title_marked is not None else escape(row["title"] or ""),
+        "snippet_html": marked_html(snippet_marked),
+        "snippet": plain(snippet_marked),
+    }
+
+
 def search(store: Store, query: SearchQuery) -> dict[str, Any]:
     """One page of ranked matches: {total, limit, offset, items: [...]} with highlighted title and snippet."""
     expression = fts_expression(query.q)
     if not expression:
         return {"query": query.q, "total": 0, "limit": query.limit, "offset": query.offset, "items": []}
-    rows, total = store.search_articles(expression, _filters(query), query.limit, query.offset)
-    items = [
-        {
-            "id": r["id"],
-            "title": r["title"],
-            "outlet": r["outlet"],
-            "url": r["url"],
-            "published": r["published"],
-            "language": r["language"],
-            "kind": r["kind"],
-            "duplicate_of": r["duplicate_of"],
-            "event": {"id": r["event_id"], "title": r["event_title"], "date": r["event_date"], "story_id": r["story_id"]}
-            if r["event_id"] is not None else None,
-            "score": round(-float(r["score"]), 4),
-            "title_html": marked_html(r["title_marked"]) if r["title_marked"] is not None else escape(r["title"] or ""),
-            "snippet_html": marked_html(r["snippet_marked"]),
-            "snippet": plain(r["snippet_marked"]),
-        }
-        for r in rows
-    ]
+    found, total = store.search_articles(expression, _filters(query), query.limit, query.offset)
+    items = [_hit(r, marks, score) for r, marks, score in found]
     return {"query": query.q, "total": total, "limit": query.limit, "offset": query.offset, "items": items}

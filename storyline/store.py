@@ -469,32 +469,42 @@ class Store:
         return ",".join("?" for _ in ids) or "NULL"
 
     def active_stories(self, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
-        """Stories with live events, newest development first, and how many there are."""
+        """Stories with live events, newest development first, with their latest event; and how many."""
+        # Grouped on the covering index events_live; story rows (long signatures) are read for the page only.
+        # A story merged away keeps no events, so every group here is a live story.
         rows = self.db.execute(
-            "SELECT s.id, s.title, s.user_title, COUNT(e.id) AS n_events, MAX(e.date) AS last_date, "
-            "SUM(e.n_articles) AS n_articles, MAX(e.updated_at) AS updated_at, COUNT(*) OVER () AS total "
-            "FROM stories s JOIN events e ON e.story_id = s.id AND e.merged_into IS NULL AND e.n_articles > 0 "
-            "WHERE s.merged_into IS NULL GROUP BY s.id ORDER BY last_date IS NULL, last_date DESC, s.id DESC "
-            "LIMIT ? OFFSET ?",
+            "WITH live AS (SELECT story_id, COUNT(*) AS n_events, MAX(date) AS last_date, SUM(n_articles) AS n_articles, "
+            "MAX(updated_at) AS updated_at FROM events WHERE merged_into IS NULL AND n_articles > 0 "
+            "AND story_id IS NOT NULL GROUP BY story_id), "
+            "page AS (SELECT *, COUNT(*) OVER () AS total FROM live "
+            "ORDER BY last_date IS NULL, last_date DESC, story_id DESC LIMIT ? OFFSET ?) "
+            "SELECT s.id, s.title, s.user_title, page.*, (SELECT e.id FROM events e WHERE e.story_id = s.id "
+            "AND e.merged_into IS NULL AND e.n_articles > 0 ORDER BY e.date IS NULL, e.date DESC, e.id DESC LIMIT 1) "
+            "AS latest_event FROM page JOIN stories s ON s.id = page.story_id "
+            "ORDER BY page.last_date IS NULL, page.last_date DESC, page.story_id DESC",
             (limit, offset),
         ).fetchall()
         total = rows[0]["total"] if rows else self.db.execute(
-            "SELECT COUNT(DISTINCT e.story_id) FROM events e JOIN stories s ON s.id = e.story_id "
-            "WHERE e.merged_into IS NULL AND e.n_articles > 0 AND s.merged_into IS NULL"
+            "SELECT COUNT(DISTINCT story_id) FROM events WHERE merged_into IS NULL AND n_articles > 0"
         ).fetchone()[0]
         return rows, int(total)
 
-    def live_events(self, story_ids: Sequence[int]) -> list[sqlite3.Row]:
-        """The live events of some stories, newest first."""
+    def story_stats(self, story_id: int) -> sqlite3.Row:
+        """A story's live events: how many, their reports, first and last date."""
         return self.db.execute(
-            f"SELECT id, story_id, title, date, n_articles, created_at, updated_at FROM events "
-            f"WHERE story_id IN ({self._marks(story_ids)}) AND merged_into IS NULL AND n_articles > 0 "
-            f"ORDER BY date IS NULL, date DESC, id DESC",
-            tuple(story_ids),
-        ).fetchall()
+            "SELECT COUNT(*) AS n_events, COALESCE(SUM(n_articles), 0) AS n_articles, MIN(date) AS first_day, "
+            "MAX(date) AS last_day FROM events WHERE story_id = ? AND merged_into IS NULL AND n_articles > 0",
+            (story_id,),
+        ).fetchone()
+
+    def event_rows(self, event_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Some events, in the order asked."""
+        found = self.db.execute(f"SELECT * FROM events WHERE id IN ({self._marks(event_ids)})", tuple(event_ids))
+        rows = {r["id"]: r for r in found}
+        return [rows[i] for i in event_ids if i in rows]
 
     def coverage_days(self, column: str, ids: Sequence[int]) -> list[sqlite3.Row]:
-        """Reports per day (publication day, else the event's date) of some stories or events."""
+        """Reports per publication day (else the event's date) of some stories or events."""
         assert column in ("story_id", "id")
         return self.db.execute(
             f"SELECT e.{column} AS gid, COALESCE(substr(a.published, 1, 10), e.date) AS day, COUNT(*) AS n "
@@ -503,24 +513,35 @@ class Store:
             tuple(ids),
         ).fetchall()
 
+    def event_days(self, story_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Reports per event date of some stories (from the covering index alone: cheap for long stories)."""
+        return self.db.execute(
+            f"SELECT story_id AS gid, date AS day, SUM(n_articles) AS n FROM events WHERE story_id IN "
+            f"({self._marks(story_ids)}) AND merged_into IS NULL AND n_articles > 0 AND date IS NOT NULL "
+            f"GROUP BY 1, 2 ORDER BY 1, 2",
+            tuple(story_ids),
+        ).fetchall()
+
     def story_outlets(self, story_ids: Sequence[int]) -> list[sqlite3.Row]:
         """Outlets covering some stories, with their report counts, most reports first."""
+        # events_live holds story_id without the long signature rows; without statistics the planner
+        # would pick events_story and read every event row.
         return self.db.execute(
-            f"SELECT e.story_id, o.name, COUNT(*) AS n FROM events e JOIN articles a ON a.event_id = e.id "
-            f"JOIN outlets o ON o.id = a.outlet_id WHERE e.story_id IN ({self._marks(story_ids)}) "
+            f"SELECT e.story_id, o.name, COUNT(*) AS n FROM events e INDEXED BY events_live "
+            f"JOIN articles a ON a.event_id = e.id JOIN outlets o ON o.id = a.outlet_id "
+            f"WHERE e.story_id IN ({self._marks(story_ids)}) "
             f"AND e.merged_into IS NULL AND a.merged_into IS NULL GROUP BY e.story_id, o.id ORDER BY n DESC, o.name",
             tuple(story_ids),
         ).fetchall()
 
     def timeline(self, story_id: int, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
         """A page of a story's live events in date order, and how many there are."""
-        rows = self.db.execute(
-            "SELECT *, COUNT(*) OVER () AS total FROM events WHERE story_id = ? AND merged_into IS NULL "
-            "AND n_articles > 0 ORDER BY date IS NULL, date, id LIMIT ? OFFSET ?",
+        ids = [r[0] for r in self.db.execute(
+            "SELECT id FROM events WHERE story_id = ? AND merged_into IS NULL AND n_articles > 0 "
+            "ORDER BY date IS NULL, date, id LIMIT ? OFFSET ?",
             (story_id, limit, offset),
-        ).fetchall()
-        return rows, self._total(rows, "SELECT COUNT(*) FROM events WHERE story_id = ? AND merged_into IS NULL "
-                                        "AND n_articles > 0", (story_id,))
+        )]
+        return self.event_rows(ids), int(self.story_stats(story_id)["n_events"])
 
     def _total(self, rows: list[sqlite3.Row], sql: str, params: tuple[Any, ...]) -> int:
         """The window total of a page, counted separately only when the page is empty."""
@@ -576,15 +597,44 @@ class Store:
             tuple(event_ids),
         ).fetchall()
 
-    # bm25 only works in the query that holds the MATCH, so rank in a subquery of its own.
-    _FTS_HITS = "(SELECT rowid, bm25(articles_fts, 8.0, 1.0) AS score FROM articles_fts WHERE articles_fts MATCH :match) f "
+    _SEARCH_PAGE = (
+        "SELECT a.id, a.kind, a.title, a.url, a.published, a.language, a.event_id, a.duplicate_of, "
+        "substr(a.text, 1, 400) AS lead, o.name AS outlet, ev.title AS event_title, ev.date AS event_date, ev.story_id "
+        "FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id LEFT JOIN events ev ON ev.id = a.event_id "
+        "WHERE a.id IN ({ids})"
+    )
+    HIGHLIGHT_CHARS = 20_000  # snippets come from the opening of a text; longer ones are cut there
+
+    def _marked(self, words: str, ids: str) -> dict[int, sqlite3.Row]:
+        """Titles and snippets of some articles with the words that match marked (char 2 / char 3)."""
+        # Highlighting in the big index re-runs the query for each row (slow for prefixes and long
+        # texts); a scratch index of just this page, in this connection's temp schema, takes a millisecond.
+        self.db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_page USING fts5(title, text, "
+            "tokenize='porter unicode61 remove_diacritics 2')"
+        )
+        self.db.execute("DELETE FROM temp.search_page")
+        self.db.execute(
+            f"INSERT INTO temp.search_page (rowid, title, text) SELECT id, title, substr(text, 1, ?) FROM articles "
+            f"WHERE id IN ({ids})",
+            (self.HIGHLIGHT_CHARS,),
+        )
+        rows = self.db.execute(
+            "SELECT rowid AS id, highlight(search_page, 0, char(2), char(3)) AS title_marked, "
+            "snippet(search_page, 1, char(2), char(3), '…', 32) AS snippet_marked FROM temp.search_page "
+            "WHERE search_page MATCH ?",
+            (words,),
+        )
+        return {r["id"]: r for r in rows}
 
     def search_articles(
         self, match: str, filters: dict[str, Any], limit: int, offset: int
-    ) -> tuple[list[sqlite3.Row], int]:
-        """Ranked full-text matches (title weighs more), with highlights; filters: start, end, outlet, entity,
-        story_id, duplicates."""
-        where = ["a.merged_into IS NULL"]
+    ) -> tuple[list[tuple[sqlite3.Row, sqlite3.Row | None, float]], int]:
+        """Ranked matches (article, highlights, score) and their total; filters as in search.SearchQuery."""
+        shown = "original OR copy" if filters.get("duplicates") else "original"
+        words = f"{{title text}} : ({match})"
+        params = {**filters, "match": f"{words} AND flags : ({shown})", "limit": limit, "offset": offset}
+        where = []
         if filters.get("start"):
             where.append("substr(COALESCE(a.published, a.event_day), 1, 10) >= :start")
         if filters.get("end"):
@@ -596,30 +646,25 @@ class Store:
                          "ON n.id = ae.entity_id WHERE n.name = :entity COLLATE NOCASE)")
         if filters.get("story_id"):
             where.append("a.event_id IN (SELECT id FROM events WHERE story_id = :story_id)")
-        if not filters.get("duplicates"):
-            where.append("a.duplicate_of IS NULL")
-        params = {**filters, "match": match, "limit": limit, "offset": offset}
-        # Rank first, then highlight only the page: snippets read whole texts.
-        rows = self.db.execute(
-            "WITH hits AS (SELECT a.id, f.score, COUNT(*) OVER () AS total FROM " + self._FTS_HITS +
-            "JOIN articles a ON a.id = f.rowid WHERE " + " AND ".join(where) +
-            " ORDER BY f.score, a.id LIMIT :limit OFFSET :offset) "
-            "SELECT h.total, h.score, a.id, a.kind, a.title, a.url, a.published, a.language, a.event_id, "
-            "a.duplicate_of, o.name AS outlet, ev.title AS event_title, ev.date AS event_date, ev.story_id, "
-            "highlight(articles_fts, 0, char(2), char(3)) AS title_marked, "
-            "snippet(articles_fts, 1, char(2), char(3), '…', 32) AS snippet_marked "
-            "FROM hits h JOIN articles_fts ON articles_fts.rowid = h.id JOIN articles a ON a.id = h.id "
-            "LEFT JOIN outlets o ON o.id = a.outlet_id LEFT JOIN events ev ON ev.id = a.event_id "
-            "WHERE articles_fts MATCH :match ORDER BY h.score, a.id",
-            params,
-        ).fetchall()
-        if rows:
-            return rows, int(rows[0]["total"])
-        count = self.db.execute(
-            "SELECT COUNT(*) FROM " + self._FTS_HITS + "JOIN articles a ON a.id = f.rowid WHERE " + " AND ".join(where),
-            params,
-        ).fetchone()[0]
-        return rows, int(count)
+        # bm25 only works in the query that holds the MATCH; the title weighs 8 times the text.
+        ranked = "SELECT rowid, bm25(articles_fts, 8.0, 1.0, 0.0) AS score FROM articles_fts WHERE articles_fts MATCH :match"
+        if where:  # filters on article columns: rank, then look each match up
+            sql = (f"SELECT f.rowid AS id, f.score, COUNT(*) OVER () AS total FROM ({ranked}) f JOIN articles a "
+                   f"ON a.id = f.rowid WHERE {' AND '.join(where)} ORDER BY f.score, f.rowid LIMIT :limit OFFSET :offset")
+        else:  # the index alone answers: no lookups into the big article rows
+            sql = f"SELECT rowid AS id, score, 0 AS total FROM ({ranked}) ORDER BY score, rowid LIMIT :limit OFFSET :offset"
+        hits = self.db.execute(sql, params).fetchall()
+        if where:
+            total = int(hits[0]["total"]) if hits else int(self.db.execute(
+                f"SELECT COUNT(*) FROM ({ranked}) f JOIN articles a ON a.id = f.rowid WHERE {' AND '.join(where)}", params
+            ).fetchone()[0])
+        else:
+            count = self.db.execute("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH :match", params)
+            total = int(count.fetchone()[0])
+        ids = ",".join(str(int(h["id"])) for h in hits) or "NULL"  # integers from the index itself
+        rows = {r["id"]: r for r in self.db.execute(self._SEARCH_PAGE.format(ids=ids))}
+        marked = self._marked(words, ids) if hits else {}
+        return [(rows[h["id"]], marked.get(h["id"]), float(h["score"])) for h in hits if h["id"] in rows], total
 
     def record_correction(self, action: str, params: dict[str, Any], result: dict[str, Any]) -> int:
         """Append a user edit to the audit log."""
@@ -660,8 +705,7 @@ class Store:
         return row is not None
 
     def article_family(self, article_id: int) -> list[int]:
-        """An article with what moves with it from its event: its duplicates, the listed coverage found to
-        be it, and the coverage it listed."""
+        """An article with its duplicates, listings found to be it and coverage it listed, from its event."""
         rows = self.db.execute(
             "SELECT b.id FROM articles a JOIN articles b ON b.id = a.id OR (b.event_id IS a.event_id AND "
             "(b.duplicate_of = a.id OR b.merged_into = a.id OR (b.listed_by = a.id AND b.kind = 'linked'))) "
@@ -686,8 +730,8 @@ class Store:
         self.db.execute("UPDATE stories SET dirty = 1 WHERE id = ?", (story_id,))
 
     def member_inputs(self, event_id: int) -> list[sqlite3.Row]:
-        """What an event's signature is built from: its stored reports (not listings), in arrival order,
-        with the headlines each listed and its most mentioned entities."""
+        """An event's stored reports in arrival order, with their listed headlines and top entities."""
+        # Exactly what ingest folded into the signature (vectors.document_vector's inputs), listings excluded.
         return self.db.execute(
             "SELECT a.id, a.title, a.text, a.url, a.event_day, "
             "(SELECT json_group_array(l.title) FROM articles l WHERE l.listed_by = a.id AND l.title IS NOT NULL) "
@@ -891,11 +935,9 @@ class Store:
         self.db.execute("DELETE FROM feed_items WHERE feed_id = ?", (feed_id,))
         self.db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
 
-    def due_feeds(self, now: float, limit: int = 1000) -> list[sqlite3.Row]:
+    def due_feeds(self, now: float) -> list[sqlite3.Row]:
         """Subscriptions due for a poll, most overdue first."""
-        return self.db.execute(
-            "SELECT * FROM feeds WHERE next_poll <= ? ORDER BY next_poll, id LIMIT ?", (now, limit)
-        ).fetchall()
+        return self.db.execute("SELECT * FROM feeds WHERE next_poll <= ? ORDER BY next_poll, id", (now,)).fetchall()
 
     def next_feed_due(self, after: float) -> float | None:
         """When the next subscription not yet due at `after` becomes due (unix time)."""

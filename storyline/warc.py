@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO
 
-from warcio.archiveiterator import ArchiveIterator
+from warcio.archiveiterator import WARCIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from .fetch import Page, page_text
@@ -56,7 +56,7 @@ def _capture_date(value: str | None) -> datetime | None:
 
 def iter_records(stream: BinaryIO | IO[bytes], max_bytes: int) -> Iterator[Record]:
     """HTML responses (status 200) and resources of an archive, in file order; larger ones are skipped."""
-    records = ArchiveIterator(stream)
+    records = WARCIterator(stream)  # WARC only: the ARC reader would take any text for records
     try:
         for rec in records:
             if rec.rec_type not in ("response", "resource"):
@@ -75,6 +75,9 @@ def iter_records(stream: BinaryIO | IO[bytes], max_bytes: int) -> Iterator[Recor
             if len(payload) > max_bytes or not uri:
                 log.info("skipped record", extra={"uri": uri, "bytes": len(payload)})
                 continue
+            if getattr(rec.raw_stream, "limit", 0) > 0:
+                # The record promised more bytes than the file holds: a cut-off download.
+                raise WarcError(f"truncated WARC: record at offset {records.get_record_offset()} is incomplete")
             yield Record(
                 uri=uri,
                 record_id=rec.rec_headers.get_header("WARC-Record-ID") or "",

@@ -24,6 +24,7 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from . import feeds, opml, revisions
+from .events import adopt_listing, pick_listing
 from .fetch import (
     FetchError, FetchOptions, Page, Validators, feed_bytes, fetch, google_news_target, is_google_news, make_client,
     page_text,
@@ -60,6 +61,7 @@ class WatchOptions:
     robots_ttl_s: float = 86400
     reload_s: float = 15.0  # a long-running watch re-reads subscriptions this often (new ones, removals)
     refresh_s: float = 300.0  # event titles/summaries are recomputed at least this often while busy
+    once_wait_s: float = 60.0  # --once leaves a host that asked to wait longer than this to the next run
     fetch: FetchOptions = FetchOptions()
     politeness: PolitenessOptions = PolitenessOptions()
 
@@ -226,6 +228,7 @@ class Watcher:
         self._robots: dict[str, tuple[RobotFileParser, float]] = {}
         self._seq = itertools.count()
         self._feeds_loaded = False
+        self._deferred: set[tuple[str, int | str]] = set()
         self._reload = True
         self._next_load = 0.0
         self._stored = False
@@ -243,11 +246,13 @@ class Watcher:
         while not self.stop.is_set():
             if self._reload or (not once and time.monotonic() >= self._next_load):
                 self._load(once)
-            self._dispatch()
+            self._dispatch(once)
             idle = not self._inflight and not any(self._pending.values())
             if self._stored and (idle or time.monotonic() - self._last_refresh > self.opts.refresh_s):
                 self._refresh()
             if idle and once:
+                if self._load(once):
+                    continue  # more pages were due than one load takes
                 break
             try:
                 outcome = self._results.get(timeout=self._timeout(once))
@@ -258,8 +263,9 @@ class Watcher:
 
     # -- scheduling ---------------------------------------------------------------------
 
-    def _load(self, once: bool, horizon: float = 0.0) -> None:
-        """Queue the feeds and pages that are due (a one-shot run polls each feed once)."""
+    def _load(self, once: bool, horizon: float = 0.0) -> int:
+        """Queue the feeds and pages that are due (a one-shot run polls each feed once); return how many."""
+        queued = len(self._queued)
         now = time.time()
         self._reload = False
         if not (once and self._feeds_loaded):
@@ -276,18 +282,24 @@ class Watcher:
         due = [t for t in (self.store.next_feed_due(now), self.store.next_page_due(now)) if t is not None]
         wait = min([self.opts.reload_s] + [max(0.0, t - now) for t in due])
         self._next_load = time.monotonic() + wait
+        return len(self._queued) - queued
 
     def _queue(self, job: Job) -> None:
-        """Add a job to its host's queue unless it is queued or running already."""
-        if job.key in self._queued or job.key in self._inflight:
+        """Add a job to its host's queue unless it is queued, running, or left to the next run."""
+        if job.key in self._queued or job.key in self._inflight or job.key in self._deferred:
             return
         self._queued.add(job.key)
         heapq.heappush(self._pending.setdefault(job.host, []), (_PRIORITY[job.kind], next(self._seq), job))
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, once: bool) -> None:
         """Start every queued job its host's gate and the worker limit allow."""
         now = time.monotonic()
         for host in list(self._pending):
+            if once and self.opts.once_wait_s < self.gate.wait(host, now) < math.inf:
+                for _, _, job in self._pending.pop(host):
+                    self._queued.discard(job.key)
+                    self._deferred.add(job.key)  # still due in the store: the next run takes it
+                continue
             heap = self._pending[host]
             while heap and len(self._inflight) < self.opts.workers and self.gate.wait(host, now) == 0:
                 job = heap[0][2]
@@ -301,7 +313,7 @@ class Watcher:
                 if verdict == "go":
                     self._start(job)
                 else:
-                    self._page_failed(int(job.ident), "disallowed by robots.txt", retry_after=self.opts.robots_ttl_s)
+                    self._robots_blocked(job)
             if not heap:
                 del self._pending[host]
 
@@ -314,6 +326,12 @@ class Watcher:
             self._queue(Job("robots", origin_of(job.url), robots_url(job.url), job.host))
             return "wait"
         return "go" if robots_allows(rules, job.url) else "blocked"
+
+    def _robots_blocked(self, job: Job) -> None:
+        """A page robots.txt forbids (or whose robots.txt is unreachable): try again when the rules expire."""
+        rules, expires = self._robots[origin_of(job.url)]
+        reason = "disallowed by robots.txt" if rules.last_checked else "robots.txt unreachable: site off limits for now"
+        self._page_failed(int(job.ident), reason, retry_after=max(0.0, expires - time.time()))
 
     def _robots_for(self, origin: str) -> RobotFileParser | None:
         """A site's robots.txt rules, from memory or the store, while fresh."""
@@ -475,7 +493,8 @@ class Watcher:
         wait = min(self.opts.max_backoff_s, max(backoff, error.retry_after or 0.0))
         reason = str(error) or "failed"
         self.report.failed += 1
-        self.report.errors.append(f"{feed['url']}: {reason}")
+        # A watch that runs for weeks keeps only the latest lines (the store keeps each feed's last error).
+        self.report.errors = self.report.errors[-199:] + [f"{feed['url']}: {reason}"]
         with self.store.transaction():
             self.store.update_feed(
                 feed_id, last_polled=utcnow(), last_status=error.status, last_error=reason, last_error_at=utcnow(),
@@ -488,7 +507,10 @@ class Watcher:
         aid = int(job.ident)
         row = self.store.page(aid)
         article = self.store.article(aid)
-        if row is None or row["state"] != "pending" or article is None:
+        if row is None or row["state"] != "pending":
+            return
+        if article is None:
+            self._page_settled(aid, "failed", "article no longer stored")
             return
         if error is not None or page is None:
             self._page_failed(aid, str(error or "no response"), retry_after=error.retry_after if error else None)
@@ -497,7 +519,7 @@ class Watcher:
             self._page_redirected(row, article, page.location)
             return
         if is_google_news(page.url):
-            self._page_settled(aid, "unresolved", "Google News link could not be resolved")
+            self._unresolved(aid, "Google News link could not be resolved")
             return
         from .extract import ExtractError, extract_html  # trafilatura is heavy to import
 
@@ -518,13 +540,27 @@ class Watcher:
         """A page moved to another host: queue it there, at that host's own pace and robots.txt."""
         aid = row["article_id"]
         if is_google_news(article["url"]) and host_of(target).endswith("google.com"):
-            self._page_settled(aid, "unresolved", "Google News link could not be resolved (consent page)")
+            self._unresolved(aid, "Google News link could not be resolved (consent page)")
         elif row["hops"] >= self.opts.max_hops:
             self._page_failed(aid, f"more than {self.opts.max_hops} redirects", permanent=True)
         else:
             with self.store.transaction():
                 self.store.update_page(aid, url=target, hops=row["hops"] + 1, next_try=0)
             self._reload = True
+
+    def _unresolved(self, aid: int, reason: str) -> None:
+        """A Google News link that leads nowhere: match the item to a full text of its event by title and outlet."""
+        with self.store.transaction():
+            self.store.update_page(aid, state="unresolved", last_error=reason, fetched_at=utcnow())
+            item = self.store.article(aid)
+            if item is None or item["event_id"] is None or item["text"]:
+                return
+            for full in self.store.full_texts(item["event_id"]):
+                if full["id"] != aid and pick_listing(full, [item]) is not None:
+                    adopt_listing(self.store, item, full)  # as the core does for listed coverage
+                    self.store.touch_event(item["event_id"])
+                    self._stored = True
+                    return
 
     def _page_settled(self, aid: int, state: str, reason: str | None) -> None:
         """A page is done with: fetched, or known to be unfetchable."""

@@ -276,7 +276,7 @@ def test_schema_driven_fuzzing_finds_no_server_errors(tmp_path, db):
     with running(create_app(load({"db": str(path), **SETTINGS}, env={}), WebOptions())) as url:
         proc = subprocess.run(
             [str(st), "run", f"{url}/api/v1/openapi.json", "--max-examples", "15", "--seed", "7", "--no-color"],
-            capture_output=True, text=True, timeout=240,
+            capture_output=True, text=True, timeout=240, cwd=tmp_path,  # its cache stays out of the checkout
         )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
 

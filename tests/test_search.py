@@ -135,3 +135,28 @@ def test_existing_databases_get_their_articles_indexed(tmp_path):
     db.commit()
     db.close()
     assert search(Store(path), SearchQuery("lighthouse"))["total"] == 1
+
+
+def test_index_follows_duplicate_and_merge_links(store):
+    aid = store.article_id_by_key("ferry-2")  # the copy
+    original = store.article_id_by_key("ferry-1")
+    assert search(store, SearchQuery("commuters"))["items"][0]["id"] == original
+    store.update_article(aid, duplicate_of=None)
+    try:
+        assert search(store, SearchQuery("commuters"))["total"] == 2
+        store.update_article(aid, merged_into=original)
+        assert search(store, SearchQuery("commuters", duplicates=True))["total"] == 1
+    finally:
+        store.update_article(aid, duplicate_of=original, merged_into=None)
+    assert search(store, SearchQuery("commuters", duplicates=True))["total"] == 2
+    # The external-content index still matches the articles exactly (triggers repeat what they indexed).
+    store.db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
+
+
+def test_snippets_of_long_texts_fall_back_to_the_lead(tmp_path):
+    store = Store(tmp_path / "long.db")
+    filler = "Nothing of note happened in the valley that week. " * 600  # well past the highlighted opening
+    text = "The valley report opens here. " + filler + "Finally the zeppelin landed."
+    store.insert_article(doc("long", "Valley report", text, "Valley News", "2024-01-01"), None)
+    hit = search(store, SearchQuery("zeppelin"))["items"][0]
+    assert hit["snippet"].startswith("The valley report opens here.") and "<mark>" not in hit["snippet_html"]

@@ -71,8 +71,9 @@ def text_of(html: str) -> str:
 def test_stories_page_lists_stories_with_latest_event_and_sparkline(site):
     r = site.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert "North Korea’s Kim pledges to ‘unconditionally support’ Putin" in r.text
-    assert "3 events" in text_of(r.text) and "<svg class=\"spark\"" in r.text
+    sid = seed_story_id(site)
+    card = r.text.split(f'id="story-{sid}"')[1].split("</li>")[0]
+    assert "3 events" in text_of(card) and '<svg class="spark"' in card and '<time datetime="2026-01-09">' in card
     assert site.get("/stories").text.count('class="story-card"') == r.text.count('class="story-card"')
 
 
@@ -235,3 +236,15 @@ def test_feeds_page_adds_removes_and_shows_errors(tmp_path, db):
             assert "failing (2x)" in page and "HTTP 503 &lt;b&gt;busy&lt;/b&gt;" in page and "Google News: kim putin" in page
             assert client.post(f"/feeds/{fid}/remove").status_code == 303
             assert "news.example" not in client.get("/feeds").text
+
+
+def test_serving_bench_builds_a_store_and_measures_every_page(shared, tmp_path):
+    from storyline.web.bench import ServingOptions, serving_bench
+
+    options = ServingOptions(articles=300, pipeline_articles=80, clients=2, requests_per_client=2)
+    out = serving_bench(load({"shared": str(shared)}, env={}), options, db=tmp_path / "bench.db")
+    assert out["store"]["articles"] == 300 and out["store"]["pipeline_articles"] == 80
+    assert set(out["results"]) == {"stories_page", "story_page_largest", "story_page_median", "search_page", "search_api"}
+    for name, figures in out["results"].items():
+        assert figures["requests"] == 4 and not figures["errors"], (name, figures)
+        assert figures["p50_ms"] <= figures["p95_ms"] <= figures["max_ms"]

@@ -122,6 +122,7 @@ def feeds_export(
 @app.command()
 def watch(
     once: bool = typer.Option(False, "--once", help="Poll what is due (and the pages that brings), then exit."),
+    poll_all: bool = typer.Option(False, "--all", help="Poll every feed now, due or not."),
     allow_private: bool = typer.Option(False, "--allow-private", help="Allow feeds and pages on loopback/private addresses."),
     delay: Optional[float] = typer.Option(None, "--delay", help="Seconds between two requests to one host (default: setting host_delay_s, 2)."),
     pages: bool = typer.Option(True, "--pages/--no-pages", help="Fetch and extract the article page of each new item."),
@@ -140,8 +141,10 @@ def watch(
     stop = threading.Event()
     stop_on_signals(stop)
     watcher = Watcher(Pipeline(store, conf), _watch_options(conf, allow_private, delay, pages), stop=stop)
+    if not once:
+        err.print(f"watching {len(store.feeds())} feeds; Ctrl-C or SIGTERM to stop", highlight=False)
     try:
-        report = watcher.run(once=once)
+        report = watcher.run(once=once, everything=poll_all)
     finally:
         watcher.close()
     for line in report.errors:

@@ -2,21 +2,32 @@
 
 -- External-content FTS5 index (Porter stems, so "pledges" finds "pledged"): the text lives once,
 -- in articles; triggers keep the index in step with every writer, so ingest needs no change.
+-- `flags` indexes what an article is, so the default search (originals only) and its total need
+-- no lookup into the big articles rows: original | copy (a duplicate) | merged (listing found as a text).
+CREATE VIEW articles_search AS
+SELECT id, title, text,
+       CASE WHEN merged_into IS NOT NULL THEN 'merged' WHEN duplicate_of IS NOT NULL THEN 'copy' ELSE 'original' END AS flags
+FROM articles;
 CREATE VIRTUAL TABLE articles_fts USING fts5(
-    title, text, content='articles', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+    title, text, flags, content='articles_search', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
 );
 INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
 
 CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
-    INSERT INTO articles_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+    INSERT INTO articles_fts (rowid, title, text, flags) SELECT id, title, text, flags FROM articles_search WHERE id = new.id;
 END;
-CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
-    INSERT INTO articles_fts (articles_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+-- Removal must repeat exactly what was indexed, so it reads the row before it changes.
+CREATE TRIGGER articles_fts_delete BEFORE DELETE ON articles BEGIN
+    INSERT INTO articles_fts (articles_fts, rowid, title, text, flags)
+    SELECT 'delete', id, title, text, flags FROM articles_search WHERE id = old.id;
 END;
--- Only title/text changes touch the index: event assignment and duplicate links are free.
-CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, text ON articles BEGIN
-    INSERT INTO articles_fts (articles_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
-    INSERT INTO articles_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+-- Only changes to indexed values touch the index: event assignment and corrections are free.
+CREATE TRIGGER articles_fts_unindex BEFORE UPDATE OF title, text, duplicate_of, merged_into ON articles BEGIN
+    INSERT INTO articles_fts (articles_fts, rowid, title, text, flags)
+    SELECT 'delete', id, title, text, flags FROM articles_search WHERE id = old.id;
+END;
+CREATE TRIGGER articles_fts_reindex AFTER UPDATE OF title, text, duplicate_of, merged_into ON articles BEGIN
+    INSERT INTO articles_fts (rowid, title, text, flags) SELECT id, title, text, flags FROM articles_search WHERE id = new.id;
 END;
 
 -- Index-only reads of an event's coverage (published sits after the long text in the row).
@@ -24,6 +35,8 @@ CREATE INDEX articles_event_coverage ON articles (event_id, published, outlet_id
 CREATE INDEX articles_duplicate_of ON articles (duplicate_of) WHERE duplicate_of IS NOT NULL;
 CREATE INDEX articles_merged_into ON articles (merged_into) WHERE merged_into IS NOT NULL;
 CREATE INDEX events_merged_into ON events (merged_into) WHERE merged_into IS NOT NULL;
+-- Index-only story lists and coverage counts (event rows carry long signatures).
+CREATE INDEX events_live ON events (story_id, date, n_articles, updated_at) WHERE merged_into IS NULL;
 
 -- Every user edit, kept for audit and so it can be replayed: what was asked and what changed.
 CREATE TABLE corrections (

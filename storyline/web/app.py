@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import Match
 
 from .. import __version__
 from ..corrections import CorrectionError
@@ -151,12 +152,25 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for router in request.app.state.routers:
+        for route in router.routes:
+            if route.matches(request.scope)[0] != Match.NONE:
+                methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 def install_handlers(app: FastAPI) -> None:
     """Errors: 404 and 422 with a message, corrections' own statuses, 503 when the database is busy."""
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return error_response(request, exc.status_code, exc.detail, exc.headers)  # keeps 405's Allow
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return error_response(request, exc.status_code, exc.detail, headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -213,7 +227,8 @@ def create_app(settings: Settings, options: WebOptions | None = None) -> FastAPI
     )
     # Refuse other Host names, so a DNS-rebinding page cannot read a loopback-bound server.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
-    app.include_router(api.router)
-    app.include_router(pages.router)
+    app.state.routers = (api.router, pages.router)
+    for router in app.state.routers:
+        app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("storyline.web", "static")]), name="static")
     return app

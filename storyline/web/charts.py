@@ -44,8 +44,8 @@ def _parse(day: str) -> date | None:
 def coverage_chart(
     days: Sequence[dict[str, Any]], width: int = 120, height: int = 24, max_bars: int = 30, min_days: int = 14
 ) -> Chart:
-    """Bars for per-day counts: empty days kept (gaps are news too), long spans binned to `max_bars`,
-    short ones widened to `min_days` ending on the last day (one day of news is not a full-width block)."""
+    """Bars for per-day counts: empty days kept, long spans binned, short ones widened to `min_days`."""
+    # Gaps are news too; and one day of coverage must not fill the chart as one full-width block.
     counts: dict[date, int] = {}
     for d in days:
         day = _parse(d["day"])

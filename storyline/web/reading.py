@@ -38,11 +38,9 @@ def story_cards(store: Store, limit: int, offset: int) -> tuple[list[dict[str, A
     """A page of active stories, newest development first, with latest event, outlets and coverage per day."""
     rows, total = store.active_stories(limit, offset)
     ids = [r["id"] for r in rows]
-    latest = {}
-    for ev in store.live_events(ids):
-        latest.setdefault(ev["story_id"], ev)
+    latest = {e["id"]: e for e in store.event_rows([r["latest_event"] for r in rows if r["latest_event"]])}
     outlets = _group_by(store.story_outlets(ids), "story_id")
-    days = _group_by(store.coverage_days("story_id", ids), "gid")
+    days = _group_by(store.event_days(ids), "gid")  # by event date: the index answers, however long the story
     cards = [
         {
             "id": r["id"],
@@ -52,7 +50,7 @@ def story_cards(store: Store, limit: int, offset: int) -> tuple[list[dict[str, A
             "n_outlets": len(outlets[r["id"]]),
             "outlets": [o["name"] for o in outlets[r["id"]][:STORY_OUTLETS]],
             "last_date": r["last_date"],
-            "latest_event": event_ref(latest.get(r["id"])),
+            "latest_event": event_ref(latest.get(r["latest_event"])),
             "coverage": _days(days[r["id"]]),
             "updated_at": r["updated_at"],
         }
@@ -66,19 +64,17 @@ def story_summary(store: Store, story_id: int) -> dict[str, Any] | None:
     story = store.story(story_id)
     if story is None:
         return None
-    events = store.live_events([story_id])
-    days = _days(store.coverage_days("story_id", [story_id]))
-    dated = sorted(e["date"] for e in events if e["date"])
+    stats = store.story_stats(story_id)
     return {
         "id": story["id"],
         "title": story["title"],
         "renamed": story["user_title"] is not None,
         "merged_into": story["merged_into"],
-        "n_events": len(events),
-        "n_articles": sum(e["n_articles"] for e in events),
-        "first_day": dated[0] if dated else None,
-        "last_day": dated[-1] if dated else None,
-        "coverage": days,
+        "n_events": stats["n_events"],
+        "n_articles": stats["n_articles"],
+        "first_day": stats["first_day"],
+        "last_day": stats["last_day"],
+        "coverage": _days(store.coverage_days("story_id", [story_id])),
     }
 
 

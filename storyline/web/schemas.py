@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Optional, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 MAX_ID = 2**53 - 1  # the largest id every JSON reader holds exactly (SQLite allows 2**63 - 1)
 T = TypeVar("T")
@@ -20,7 +20,10 @@ def _encodable(value: str) -> str:
 
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Text = Annotated[str, AfterValidator(_encodable)]
+Encodable = AfterValidator(_encodable)  # after the constraints, so they stay in the schema
+# Some character that every regex engine (Python, Rust, ECMA) agrees is not a space.
+VISIBLE = "[^\\s\u0085\ufeff]"
+Title = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=VISIBLE), Encodable]
 
 
 class Page(BaseModel, Generic[T]):
@@ -102,7 +105,7 @@ class EventOut(BaseModel):
     n_reports: int
     n_independent: int
     reports: list[Report]
-    coverage: list[DayCount]
+    coverage: list[DayCount] = Field(description="reports per publication day")
     created_at: str
     updated_at: str
     new: bool = Field(description="the event appeared since the caller's last visit")
@@ -120,7 +123,7 @@ class StoryCard(BaseModel):
     outlets: list[str]
     last_date: Optional[str]
     latest_event: Optional[EventRef]
-    coverage: list[DayCount]
+    coverage: list[DayCount] = Field(description="reports per event date")
     updated_at: Optional[str]
 
 
@@ -134,7 +137,7 @@ class StoryOut(BaseModel):
     n_articles: int
     first_day: Optional[str]
     last_day: Optional[str]
-    coverage: list[DayCount]
+    coverage: list[DayCount] = Field(description="reports per publication day")
 
 
 class ArticleOut(ArticleRef):
@@ -229,14 +232,14 @@ class SplitStory(Strict):
 
     story_id: Id
     event_ids: list[Id] = Field(min_length=1, max_length=1000)
-    title: Optional[Annotated[Text, Field(min_length=1, max_length=300, pattern=r"\S")]] = None
+    title: Optional[Title] = None
 
 
 class RenameStory(Strict):
     """Give a story a title that automatic retitling keeps."""
 
     story_id: Id
-    title: Annotated[Text, Field(min_length=1, max_length=300, pattern=r"\S")]
+    title: Title
 
 
 class FeedOut(BaseModel):
@@ -261,8 +264,11 @@ class FeedOut(BaseModel):
 class NewFeed(Strict):
     """A subscription to add: an RSS, Atom or JSON Feed URL, polled every `every_s` seconds."""
 
-    url: Annotated[Text, Field(max_length=2000, pattern=r"^[hH][tT][tT][pP][sS]?://[A-Za-z0-9._~-]+(:[0-9]{1,5})?([/?#]\S*)?$")]
-    name: Optional[Annotated[Text, Field(max_length=200)]] = None
+    url: Annotated[
+        str, StringConstraints(max_length=2000, pattern=r"^[hH][tT][tT][pP][sS]?://[A-Za-z0-9._~-]+(:[0-9]{1,5})?([/?#][!-~]*)?$"),
+        Encodable,
+    ]
+    name: Optional[Annotated[str, StringConstraints(max_length=200), Encodable]] = None
     every_s: Optional[Annotated[int, Field(ge=60, le=30 * 86400)]] = Field(None, description="default: setting poll_every")
 
 

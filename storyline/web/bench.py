@@ -1,0 +1,310 @@
+"""Serving figures: the stories page, a story page and a search on a large store, under concurrent clients.
+
+The store is built from real texts (T17): a subset goes through the real pipeline (dedup, entities,
+dates, events, stories, the FTS triggers); the rest are variants of those articles (sentences
+rotated, dates shifted by whole years, outlets varied, some wire copies) bulk-inserted through the
+Store API into cloned events and stories, so 100,000 articles take minutes rather than an hour.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+from ..bench import synthetic_corpus
+from ..ingest import Pipeline
+from ..models import Document, Enrichment, Entity, IngestResult, Quote
+from ..settings import Settings
+from ..stories import retitle
+from ..store import Store
+
+Progress = Callable[[str, int, int], None]
+OUTLETS = (
+    "BBC", "Reuters", "The Guardian", "CNN", "The Washington Post", "Associated Press", "AFP", "Al Jazeera",
+    "The New York Times", "Deutsche Welle", "NPR", "Bloomberg", "France 24", "The Independent", "ABC News",
+    "Sky News", "The Times of India", "South China Morning Post", "The Hindu", "Euronews",
+)
+QUERIES = ("government", "protesters", '"prime minister"', "swine flu", "oil*", "unconditionally")
+COPY_EVERY = 5  # one variant in five is a wire copy of another report of its event
+YEAR = timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class ServingOptions:
+    """What to build and how hard to measure."""
+
+    articles: int = 100_000
+    pipeline_articles: int = 4_000  # real T17 texts through the full pipeline; the rest are variants
+    clients: int = 8
+    requests_per_client: int = 25
+    ner: str = "fast"
+
+
+def _variant_text(text: str, shift: int) -> str:
+    """The same sentences, rotated: a different text of the same length and vocabulary."""
+    parts = [p for p in text.split("\n\n") if p.strip()]
+    if len(parts) < 2:
+        return text
+    k = shift % len(parts)
+    return "\n\n".join(parts[k:] + parts[:k])
+
+
+def _shift(value: str | None, years: int) -> str | None:
+    """An ISO date or time moved by whole years (366 days)."""
+    if not value:
+        return None
+    if len(value) == 10:
+        return (datetime.fromisoformat(value) + years * YEAR).date().isoformat()
+    return (datetime.fromisoformat(value) + years * YEAR).isoformat()
+
+
+class Cloner:
+    """Copies the pipeline-built events into later years as new events of new or the same stories."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.enrichment: dict[int, Enrichment] = {}
+
+    def _enrichment(self, aid: int) -> Enrichment:
+        """A base article's entities and quotes (kept to copy onto its variants)."""
+        if aid not in self.enrichment:
+            self.enrichment[aid] = Enrichment(
+                entities=[Entity(e["name"], e["kind"], e["n"]) for e in self.store.article_entities([aid])],
+                quotes=[Quote(q["text"], q["speaker"]) for q in self.store.quotes([aid])],
+            )
+        return self.enrichment[aid]
+
+    def clone_event(self, event: dict, members: list, round_: int, story_id: int) -> int:
+        """One event of a later year, with a variant of each member; return how many articles were added."""
+        gid = self.store.create_group("events", _shift(event["first_day"], round_), event["title"])
+        self.store.update_event(
+            gid, story_id=story_id, date=_shift(event["date"], round_), date_method=event["date_method"],
+            date_evidence=event["date_evidence"], summary=event["summary"], dirty=0,
+        )
+        self.store.save_centroid("events", gid, event["signature"], _shift(event["first_day"], round_), _shift(event["last_day"], round_))
+        originals: list[int] = []
+        for i, m in enumerate(members):
+            copy_of = originals[i % len(originals)] if originals and i % COPY_EVERY == COPY_EVERY - 1 else None
+            outlet = OUTLETS[(m["id"] * 7 + round_ * 3 + i) % len(OUTLETS)]
+            published = _shift(m["published"], round_)
+            doc = Document(
+                source=f"bench:{round_}:{m['id']}", kind=m["kind"], key=f"bench:{round_}:{m['id']}", title=m["title"],
+                text=_variant_text(m["text"], round_ + i), outlet=outlet,
+                url=f"https://{outlet.lower().replace(' ', '')}.example/{round_}/{m['id']}",
+                published=datetime.fromisoformat(published) if published else None,
+            )
+            aid = self.store.insert_article(
+                doc, None, event_id=gid, duplicate_of=copy_of, duplicate_kind="exact" if copy_of else None,
+                event_day=_shift(m["event_day"], round_), event_day_method=m["event_day_method"],
+            )
+            self.store.save_enrichment(aid, self._enrichment(m["id"]))
+            if copy_of is None:
+                originals.append(aid)
+        self.store.touch_event(gid)
+        self.store.update_event(gid, dirty=0)
+        return len(members)
+
+
+def build_store(db: Path, shared: Path, options: ServingOptions, settings: Settings, progress: Progress | None = None) -> dict:
+    """A store of `options.articles` articles: the pipeline for a subset, cloned variants for the rest."""
+    store = Store(db)
+    pipeline = Pipeline(store, settings)
+    result = IngestResult()
+    start = time.perf_counter()
+    docs = list(synthetic_corpus(shared, min(options.pipeline_articles, options.articles)))
+    for i, doc in enumerate(docs):
+        pipeline.store_documents([doc], result)
+        if progress and i % 200 == 0:
+            progress("pipeline", i, len(docs))
+    pipeline.refresh()
+    pipeline_s = time.perf_counter() - start
+    with store.transaction():
+        for row in store.db.execute("SELECT id FROM articles WHERE outlet_id IS NULL").fetchall():
+            store.update_article(row[0], outlet_id=store.outlet_id(OUTLETS[row[0] % len(OUTLETS)]))
+    base = [dict(e) for e in store.db.execute("SELECT * FROM events WHERE merged_into IS NULL AND n_articles > 0 ORDER BY id")]
+    members = {e["id"]: [dict(m) for m in store.event_members(e["id"]) if m["kind"] != "linked"] for e in base}
+    cloner = Cloner(store)
+    total = store.counts()["articles"]
+    round_ = 0
+    clone_start = time.perf_counter()
+    while total < options.articles:
+        round_ += 1
+        stories: dict[int, int] = {}
+        for event in base:
+            if total >= options.articles:
+                break
+            # Even rounds continue the original stories (they grow long); odd rounds start new ones.
+            sid = event["story_id"] if round_ % 2 == 0 else stories.get(event["story_id"])
+            with store.transaction():
+                if sid is None:
+                    sid = stories[event["story_id"]] = store.create_group("stories", _shift(event["first_day"], round_))
+                total += cloner.clone_event(event, members[event["id"]][: options.articles - total], round_, sid)
+        if progress:
+            progress("variants", total, options.articles)
+    with store.transaction():
+        for sid in store.dirty_stories(1_000_000):
+            retitle(store, sid)
+    counts = store.counts()
+    store.close()
+    return {
+        "articles": counts["articles"], "events": counts["events"], "stories": counts["stories"],
+        "pipeline_articles": len(docs), "pipeline_s": round(pipeline_s, 1),
+        "variant_s": round(time.perf_counter() - clone_start, 1), "rounds": round_,
+        "db_mb": round(db.stat().st_size / 1e6, 1),
+    }
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) of some values, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def measure(base: str, paths: list[str], clients: int, per_client: int) -> dict:
+    """Latency of GET requests cycling through `paths`, from `clients` concurrent clients."""
+    times: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def client(k: int) -> None:
+        """One client's requests, in turn."""
+        with httpx.Client(base_url=base, timeout=60) as http:
+            for i in range(per_client):
+                path = paths[(k + i) % len(paths)]
+                t = time.perf_counter()
+                r = http.get(path)
+                elapsed = time.perf_counter() - t
+                with lock:
+                    times.append(elapsed)
+                    if r.status_code != 200:
+                        errors.append(f"{path}: {r.status_code}")
+
+    with httpx.Client(base_url=base, timeout=60) as warm:
+        for path in paths:
+            warm.get(path)
+    wall = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - wall
+    ms = [t * 1000 for t in times]
+    return {
+        "requests": len(ms), "errors": errors[:5], "p50_ms": round(statistics.median(ms), 1),
+        "p95_ms": round(_percentile(ms, 95), 1), "max_ms": round(max(ms), 1), "requests_per_s": round(len(ms) / wall, 1),
+    }
+
+
+def _serve(db: Path) -> tuple[subprocess.Popen, str]:
+    """`storyline serve` in its own process (clients and server must not share one interpreter lock)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "storyline", "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/api/v1/stories?limit=1", timeout=5).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("storyline serve did not start")
+
+
+def serving_bench(settings: Settings, options: ServingOptions | None = None, db: Path | None = None,
+                  progress: Progress | None = None) -> dict:
+    """Build (or reuse, when `db` exists) a large store and measure p50/p95 of the main pages under load."""
+    options = options or ServingOptions()
+    folder = None
+    if db is None:
+        folder = tempfile.TemporaryDirectory(prefix="storyline-serving-")
+        db = Path(folder.name) / "serving.db"
+    settings_used = replace(settings, ner=options.ner, db=str(db))
+    built = build_store(db, settings.shared_path(), options, settings_used, progress) if not db.exists() else {}
+    store = Store(db)
+    largest, median_story = _stories(store)
+    counts = store.counts()
+    store.close()
+    proc, base = _serve(db)
+    try:
+        pages = {
+            "stories_page": ["/"],
+            "story_page_largest": [f"/stories/{largest}"],
+            "story_page_median": [f"/stories/{median_story}"],
+            "search_page": [f"/search?q={q}" for q in QUERIES],
+            "search_api": [f"/api/v1/search?q={q}" for q in QUERIES],
+        }
+        results = {name: measure(base, paths, options.clients, options.requests_per_client) for name, paths in pages.items()}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if folder is not None:
+            folder.cleanup()
+    return {
+        "store": {**counts, **built}, "clients": options.clients, "largest_story": largest, "median_story": median_story,
+        "queries": list(QUERIES), "results": results,
+    }
+
+
+def _stories(store: Store) -> tuple[int, int]:
+    """The story with the most events and one of median size (by events)."""
+    rows, total = store.active_stories(1_000_000, 0)
+    ranked = sorted(rows, key=lambda r: (r["n_events"], r["n_articles"], r["id"]))
+    return ranked[-1]["id"], ranked[len(ranked) // 2]["id"]
+
+
+def _ingest_rate(docs: list[Document], settings: Settings, fts: bool, pipeline: bool) -> float:
+    """Articles per second into a fresh store, through the pipeline or as bare inserts, with or without FTS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "t.db")
+        if not fts:
+            for name in ("articles_fts_insert", "articles_fts_unindex", "articles_fts_reindex", "articles_fts_delete"):
+                store.db.execute(f"DROP TRIGGER {name}")
+        start = time.perf_counter()
+        if pipeline:
+            runner = Pipeline(store, replace(settings, ner="fast"))
+            result = IngestResult()
+            for doc in docs:
+                runner.store_documents([doc], result)
+        else:
+            with store.transaction():
+                for doc in docs:
+                    store.insert_article(doc, None)
+        rate = len(docs) / (time.perf_counter() - start)
+        store.close()
+    return rate
+
+
+def trigger_cost(settings: Settings, n: int = 1_000, repeats: int = 3) -> dict:
+    """What the FTS triggers cost ingest: best-of-`repeats` rates with and without them, interleaved."""
+    docs = list(synthetic_corpus(settings.shared_path(), n))
+    best: dict[str, float] = {}
+    for _ in range(repeats):
+        for pipeline in (True, False):
+            for fts in (True, False):
+                key = f"{'pipeline' if pipeline else 'insert'}_{'with' if fts else 'without'}_fts"
+                best[key] = max(best.get(key, 0.0), _ingest_rate(docs, settings, fts, pipeline))
+    out: dict[str, float] = {k: round(v, 1) for k, v in best.items()}
+    for kind in ("pipeline", "insert"):
+        out[f"{kind}_slowdown_pct"] = round(100 * (best[f"{kind}_without_fts"] / best[f"{kind}_with_fts"] - 1), 1)
+        out[f"{kind}_ms_per_article_fts"] = round(1000 / best[f"{kind}_with_fts"] - 1000 / best[f"{kind}_without_fts"], 2)
+    out["articles"] = n
+    return out

@@ -1,0 +1,89 @@
+"""OPML import and export: the subscription lists other feed readers write and read."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from storyline.opml import Outline, OpmlError, parse_opml, write_opml
+from storyline.store import Store
+from storyline.watch import export_opml, import_opml
+
+# Shaped like a reader's export: folders as outer outlines, feeds inside, one feed at the top level.
+READER_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0">
+  <head><title>My subscriptions</title></head>
+  <body>
+    <outline text="World" title="World">
+      <outline type="rss" text="Harbour Gazette" title="Harbour Gazette" xmlUrl="https://gazette.example/rss" htmlUrl="https://gazette.example/"/>
+      <outline type="rss" text="Valley Radio" xmlUrl="https://radio.example/feed.atom"/>
+    </outline>
+    <outline text="Tech">
+      <outline type="rss" title="Night Desk" xmlUrl="https://nightdesk.example/feed.json"/>
+      <outline type="rss" title="Harbour Gazette again" xmlUrl="https://gazette.example/rss"/>
+    </outline>
+    <outline type="rss" text="Loose feed" xmlUrl="http://loose.example/index.xml"/>
+    <outline type="link" text="Not a feed" url="javascript:alert(1)"/>
+  </body>
+</opml>"""
+
+
+def test_parse_reader_export() -> None:
+    assert parse_opml(READER_EXPORT) == [
+        Outline("https://gazette.example/rss", "Harbour Gazette", "World"),
+        Outline("https://radio.example/feed.atom", "Valley Radio", "World"),
+        Outline("https://nightdesk.example/feed.json", "Night Desk", "Tech"),
+        Outline("http://loose.example/index.xml", "Loose feed", None),
+    ]
+
+
+def test_round_trip() -> None:
+    outlines = [Outline("https://a.example/rss", "A & B", "News"), Outline("https://c.example/atom", None, None)]
+    data = write_opml(outlines)
+    assert data.startswith(b"<?xml") and b"<opml version=\"2.0\">" in data
+    assert parse_opml(data) == [Outline("https://a.example/rss", "A & B", "News"), Outline("https://c.example/atom", "https://c.example/atom", None)]
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><opml><body/></opml>', "entity"),
+        (b"<html><body>no</body></html>", "not an OPML file"),
+        (b"", "malformed OPML"),
+    ],
+)
+def test_bad_opml_is_refused(data: bytes, reason: str) -> None:
+    with pytest.raises(OpmlError, match=reason) as caught:
+        parse_opml(data)
+    assert "\n" not in str(caught.value)
+
+
+def test_import_export_through_the_store(tmp_path) -> None:
+    store = Store(tmp_path / "o.db")
+    assert import_opml(store, READER_EXPORT, 1800) == (4, 0)
+    assert import_opml(store, READER_EXPORT, 1800) == (0, 4)
+    assert [(f["url"], f["every_s"]) for f in store.feeds()][0] == ("https://gazette.example/rss", 1800)
+    again = parse_opml(export_opml(store))
+    assert [o.url for o in again] == [o.url for o in parse_opml(READER_EXPORT)]
+
+
+def test_cli_import_and_export(tmp_path) -> None:
+    db = str(tmp_path / "c.db")
+    source = tmp_path / "subs.opml"
+    source.write_bytes(READER_EXPORT)
+    env = {**os.environ, "COLUMNS": "300"}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "storyline", *a, "--db", db], capture_output=True, env=env, timeout=120)  # noqa: E731
+    imported = run("feeds", "import", str(source))
+    assert imported.returncode == 0 and b"4 added, 0 already subscribed" in imported.stdout
+    exported = run("feeds", "export")
+    assert [o.url for o in parse_opml(exported.stdout)] == [o.url for o in parse_opml(READER_EXPORT)]
+    target = tmp_path / "out.opml"
+    assert run("feeds", "export", str(target)).returncode == 0
+    assert parse_opml(target.read_bytes()) == parse_opml(exported.stdout)
+    broken = tmp_path / "broken.opml"
+    broken.write_bytes(b"<html/>")
+    failed = run("feeds", "import", str(broken))
+    assert failed.returncode == 2 and b"not an OPML file" in failed.stderr

@@ -1,0 +1,157 @@
+"""WARC archives: pages streamed from .warc/.warc.gz files (written here with warcio) into the store."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from storyline.ingest import Pipeline
+from storyline.readers import is_warc, parse
+from storyline.settings import load
+from storyline.store import Store
+from storyline.warc import batches, iter_records
+
+
+def page(title: str, n: int, town: str = "Lakeside") -> bytes:
+    paragraphs = "".join(
+        f"<p>{sentence}</p>"
+        for sentence in (
+            f"The council of {town} approved a new footbridge over the river on Tuesday, vote number {n}.",
+            f"Construction of the {town} bridge is expected to start in spring and last about eight months.",
+            "Local shop owners said the crossing would bring more visitors to the old market square.",
+            "The project is paid for by a regional fund for walking and cycling routes, officials said.",
+            f"Opponents in {town} argued that the money should have gone to repairing the existing road bridge.",
+        )
+    )
+    return (
+        f"<html><head><title>{title}</title><meta property='article:published_time' content='2024-05-0{n % 9 + 1}T08:00:00Z'>"
+        f"</head><body><article><h1>{title}</h1>{paragraphs}</article></body></html>"
+    ).encode()
+
+
+def write_warc(path: Path, records: list[tuple[str, str, bytes, dict[str, str]]], compress: bool = True) -> None:
+    """A WARC with one response record per (uri, status line, body, extra HTTP headers), plus noise."""
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=compress)
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "storyline tests"}))
+        for uri, status, body, extra in records:
+            fields = {"Content-Type": "text/html; charset=utf-8", **extra}
+            headers = StatusAndHeaders(status, list(fields.items()), protocol="HTTP/1.1")
+            request = writer.create_warc_record(uri, "request", payload=io.BytesIO(b"GET / HTTP/1.1\r\n\r\n"))
+            writer.write_record(request)
+            writer.write_record(writer.create_warc_record(uri, "response", payload=io.BytesIO(body), http_headers=headers))
+
+
+def ingest(store: Store, *paths: Path, **flags):
+    return Pipeline(store, load({"ner": "fast", **flags}, env={})).ingest_paths(list(paths))
+
+
+def test_warc_pages_are_stored_and_noise_skipped(tmp_path) -> None:
+    archive = tmp_path / "news.warc.gz"
+    write_warc(archive, [
+        ("https://lakeside.example/bridge", "200 OK", page("Council approves footbridge", 1), {}),
+        ("https://lakeside.example/bridge-zipped", "200 OK", gzip.compress(page("Footbridge vote explained", 2, "Riverton")),
+         {"Content-Encoding": "gzip"}),
+        ("https://lakeside.example/missing", "404 Not Found", page("Gone", 3), {}),
+        ("https://lakeside.example/logo.png", "200 OK", b"\x89PNG\r\n\x1a\n" + bytes(200), {"Content-Type": "image/png"}),
+        ("https://lakeside.example/menu", "200 OK", b"<html><body><a href='/'>Home</a></body></html>", {}),
+    ])
+    assert is_warc(archive) and not is_warc(tmp_path / "notes.gz")
+    store = Store(tmp_path / "w.db")
+    result = ingest(store, archive)
+    assert (result.new, result.failed) == (2, 0), result.errors
+    rows = {r["url"]: r for r in store.db.execute("SELECT * FROM articles")}
+    assert set(rows) == {"https://lakeside.example/bridge", "https://lakeside.example/bridge-zipped"}
+    assert rows["https://lakeside.example/bridge"]["title"] == "Council approves footbridge"
+    assert "Riverton bridge is expected" in rows["https://lakeside.example/bridge-zipped"]["text"]
+    assert rows["https://lakeside.example/bridge"]["published"].startswith("2024-05-02")
+
+    again = ingest(store, archive)
+    assert (again.new, again.failed) == (0, 0) and again.unchanged == 3  # the HTML records, skipped by batch
+
+
+def test_archive_larger_than_max_file_mb_is_streamed_in_batches(tmp_path) -> None:
+    archive = tmp_path / "big.warc"
+    filler = "<!-- " + "padding " * 2000 + " -->"
+    records = [
+        (f"https://town{n}.example/bridge", "200 OK", page(f"Footbridge approved in town {n}", n, f"Town{n}").replace(b"</body>", filler.encode() + b"</body>"), {})
+        for n in range(120)
+    ]
+    write_warc(archive, records, compress=False)
+    assert archive.stat().st_size > 2_000_000
+    with archive.open("rb") as fh:
+        sizes = [len(group) for group in batches(fh, 1_000_000, size=50)]
+    assert sizes == [50, 50, 20]
+    store = Store(tmp_path / "w.db")
+    # max_file_mb=1: reading the archive whole would be refused; streaming it is not.
+    result = ingest(store, archive, max_file_mb=1)
+    assert result.failed == 0, result.errors
+    assert store.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 120
+    assert store.db.execute("SELECT COUNT(*) FROM raw_inputs WHERE format = 'warc'").fetchone()[0] == 3
+
+
+def test_interrupted_warc_ingest_resumes_by_batch(tmp_path) -> None:
+    """A re-run skips stored batches by their manifest and stores the rest: nothing lost, nothing twice."""
+    records = [(f"https://t{n}.example/b", "200 OK", page(f"Bridge news from town {n}", n, f"T{n}"), {}) for n in range(70)]
+    first_part = tmp_path / "part.warc.gz"
+    whole = tmp_path / "whole.warc.gz"
+    write_warc(first_part, records[:50])
+    write_warc(whole, records)
+    store = Store(tmp_path / "w.db")
+    assert ingest(store, first_part).new == 50
+    result = ingest(store, whole)
+    assert result.new == 20 and result.failed == 0
+    keys = [r[0] for r in store.db.execute("SELECT key FROM articles")]
+    assert len(keys) == len(set(keys)) == 70
+
+
+def test_a_later_capture_of_a_changed_page_is_an_update(tmp_path) -> None:
+    url = "https://lakeside.example/bridge"
+    old, new = tmp_path / "monday.warc.gz", tmp_path / "tuesday.warc.gz"
+    write_warc(old, [(url, "200 OK", page("Council approves footbridge", 1), {})])
+    write_warc(new, [(url, "200 OK", page("Council approves footbridge after long debate", 1), {})])
+    store = Store(tmp_path / "w.db")
+    ingest(store, old)
+    ingest(store, new)
+    [row] = store.db.execute("SELECT * FROM articles").fetchall()
+    assert row["title"] == "Council approves footbridge after long debate" and row["revisions"] == 1
+    assert [v["title"] for v in store.article_versions(row["id"])] == [
+        "Council approves footbridge", "Council approves footbridge after long debate",
+    ]
+
+
+def test_broken_archives_fail_with_one_line(tmp_path) -> None:
+    good = tmp_path / "good.warc.gz"
+    write_warc(good, [(f"https://t{n}.example/b", "200 OK", page(f"Bridge news {n}", n, f"T{n}"), {}) for n in range(3)])
+    data = good.read_bytes()
+    truncated = tmp_path / "truncated.warc.gz"
+    truncated.write_bytes(data[: len(data) - 300])
+    garbage = tmp_path / "garbage.warc"
+    garbage.write_bytes(b"this is not an archive at all\n" * 10)
+    store = Store(tmp_path / "w.db")
+    result = ingest(store, truncated, garbage)
+    assert result.failed == 2
+    assert all("\n" not in line and "WARC" in line for line in result.errors)
+
+
+def test_small_warc_bytes_parse_and_cli_ingest(tmp_path) -> None:
+    archive = tmp_path / "one.warc"
+    write_warc(archive, [("https://lakeside.example/bridge", "200 OK", page("Council approves footbridge", 1), {})], compress=False)
+    parsed = parse(archive.read_bytes(), str(archive), ".warc")
+    assert parsed.fmt == "warc" and [d.title for d in parsed.documents] == ["Council approves footbridge"]
+    with archive.open("rb") as fh:
+        assert [r.uri for r in iter_records(fh, 1_000_000)] == ["https://lakeside.example/bridge"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "storyline", "ingest", "--db", str(tmp_path / "c.db"), str(archive)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "STORYLINE_NER": "fast"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().startswith("1 new")
