@@ -38,6 +38,7 @@ class Pipeline:
         self._enricher = enricher
         self._own_enricher = enricher is None  # ours to journal and rebuild; a caller's is left alone
         self._nlp = None
+        self._corrections_seen = store.corrections_version()
         self.events = GroupAssigner(store, "events", settings.event_window_days, settings.event_threshold)
         self.stories = StoryThreader(store, settings)
 
@@ -127,6 +128,11 @@ class Pipeline:
         self, docs: list[Document], result: IngestResult, raw: tuple[str, str, str, bytes] | None = None
     ) -> None:
         """Store the documents of one input, with its raw bytes, in one transaction."""
+        seen = self.store.corrections_version()
+        if seen != self._corrections_seen:
+            # A user corrected events or stories (maybe in another process): the mirrors are stale.
+            self.reset()
+            self._corrections_seen = seen
         try:
             with self.store.transaction():
                 batch = Batch(self.store.add_raw(*raw) if raw else None)

@@ -106,7 +106,6 @@ def test_merge_persists_through_reingest_and_new_coverage(store, fix, seeds, tmp
     assert second["id"] not in [e["id"] for e in story["events"]]
 
 
-@pytest.mark.xfail(reason="needs the ingest hook: reset the mirrors when store.corrections_version() changes", strict=False)
 def test_a_running_pipeline_sees_corrections(store):
     pipeline = Pipeline(store, SETTINGS)  # like `watch`: running before and after the correction
     warmup = doc("warmup", "Sleeper trains run again", TRAIN.replace("cancelled", "restored"), "Rail Daily", "2025-12-27")
