@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from storyline.opml import Outline, OpmlError, parse_opml, write_opml
@@ -71,19 +67,22 @@ def test_import_export_through_the_store(tmp_path) -> None:
 
 
 def test_cli_import_and_export(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from storyline.cli import app
+
     db = str(tmp_path / "c.db")
     source = tmp_path / "subs.opml"
     source.write_bytes(READER_EXPORT)
-    env = {**os.environ, "COLUMNS": "300"}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "storyline", *a, "--db", db], capture_output=True, env=env, timeout=120)  # noqa: E731
+    run = lambda *a: CliRunner().invoke(app, [*a, "--db", db])  # noqa: E731
     imported = run("feeds", "import", str(source))
-    assert imported.returncode == 0 and b"4 added, 0 already subscribed" in imported.stdout
+    assert imported.exit_code == 0 and "4 added, 0 already subscribed" in imported.stdout
     exported = run("feeds", "export")
-    assert [o.url for o in parse_opml(exported.stdout)] == [o.url for o in parse_opml(READER_EXPORT)]
+    assert [o.url for o in parse_opml(exported.stdout_bytes)] == [o.url for o in parse_opml(READER_EXPORT)]
     target = tmp_path / "out.opml"
-    assert run("feeds", "export", str(target)).returncode == 0
-    assert parse_opml(target.read_bytes()) == parse_opml(exported.stdout)
+    assert run("feeds", "export", str(target)).exit_code == 0
+    assert parse_opml(target.read_bytes()) == parse_opml(exported.stdout_bytes)
     broken = tmp_path / "broken.opml"
     broken.write_bytes(b"<html/>")
     failed = run("feeds", "import", str(broken))
-    assert failed.returncode == 2 and b"not an OPML file" in failed.stderr
+    assert failed.exit_code == 2 and "not an OPML file" in failed.stderr

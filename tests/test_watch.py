@@ -626,23 +626,26 @@ def test_sigterm_finishes_the_current_write_and_exits_cleanly(tmp_path) -> None:
 
 
 def test_feeds_commands(tmp_path) -> None:
-    db = str(tmp_path / "cli.db")
-    env = {**os.environ, "COLUMNS": "300"}
+    from typer.testing import CliRunner
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(_cli(*args, "--db", db), capture_output=True, text=True, env=env, timeout=120)
+    from storyline.cli import app
+
+    db = str(tmp_path / "cli.db")
+
+    def run(*args: str):
+        return CliRunner().invoke(app, [*args, "--db", db], env={"COLUMNS": "300"})
 
     assert "added: 1" in run("feeds", "add", "https://courier.example/rss", "--name", "Courier", "--every", "30m").stdout
     assert "already subscribed" in run("feeds", "add", "https://courier.example/rss").stdout
     added = run("feeds", "add", "--google-news", "reservoir dam")
     assert "news.google.com/rss/search?q=reservoir+dam" in added.stdout
-    assert run("feeds", "add", "ftp://nope.example/x").returncode == 2
-    assert run("feeds", "add", "https://x.example/", "--every", "soon").returncode == 2
+    assert run("feeds", "add", "ftp://nope.example/x").exit_code == 2
+    assert run("feeds", "add", "https://x.example/", "--every", "soon").exit_code == 2
     listed = json.loads(run("feeds", "list", "--json").stdout)
     assert [(f["name"], f["every_s"], f["state"], f["items_seen"]) for f in listed] == [
         ("Courier", 1800, "new", 0), ("Google News: reservoir dam", 900, "new", 0),
     ]
     assert "Courier" in run("feeds", "list").stdout
     assert "removed: 1" in run("feeds", "remove", "1").stdout
-    assert run("feeds", "remove", "https://courier.example/rss").returncode == 1
+    assert run("feeds", "remove", "https://courier.example/rss").exit_code == 1
     assert len(json.loads(run("feeds", "list", "--json").stdout)) == 1
