@@ -32,6 +32,15 @@ TABLE: tuple[Setting, ...] = (
     Setting("near_dup_threshold", 0.8, "Jaccard similarity (MinHash) above which texts are near duplicates."),
     Setting("summary_sentences", 3, "Sentences in an event summary."),
     Setting("log_level", "WARNING", "Log level of the structured log on stderr."),
+    Setting("poll_every", "15m", "Poll interval of a new subscription (`feeds add --every` overrides)."),
+    Setting("host_delay_s", 2.0, "Seconds from the end of one request to a host to the start of the next (plus jitter)."),
+    Setting("host_concurrency", 1, "Requests in flight to one host at a time."),
+    Setting("fetch_workers", 8, "Requests in flight over all hosts."),
+    Setting("fetch_timeout_s", 20.0, "Connect/read timeout of one request, in seconds."),
+    Setting("max_fetch_mb", 20, "Responses larger than this (after decompression) are refused."),
+    Setting("user_agent", "", "User-Agent for feeds and pages (empty: Storyline/VERSION with a contact URL)."),
+    Setting("fetch_pages", True, "Fetch and extract the article page of each new feed item."),
+    Setting("max_backoff_s", 21600, "A failing feed is retried at least this often, in seconds."),
 )
 
 _BY_NAME = {s.name: s for s in TABLE}
@@ -54,6 +63,15 @@ class Settings:
     near_dup_threshold: float = 0.8
     summary_sentences: int = 3
     log_level: str = "WARNING"
+    poll_every: str = "15m"
+    host_delay_s: float = 2.0
+    host_concurrency: int = 1
+    fetch_workers: int = 8
+    fetch_timeout_s: float = 20.0
+    max_fetch_mb: int = 20
+    user_agent: str = ""
+    fetch_pages: bool = True
+    max_backoff_s: int = 21600
 
     def shared_path(self) -> Path:
         """Where the shared evaluation data lives."""
@@ -65,6 +83,10 @@ class Settings:
 def _coerce(name: str, value: Any) -> Any:
     """Convert a string from env or flags to the default's type."""
     default = _BY_NAME[name].default
+    if isinstance(value, str) and isinstance(default, bool):
+        if value.strip().lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+            raise ValueError(f"setting {name}: {value!r} is not true or false")
+        return value.strip().lower() in {"1", "true", "yes", "on"}
     if isinstance(value, str) and not isinstance(default, str):
         return type(default)(value)
     return value

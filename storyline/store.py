@@ -419,7 +419,7 @@ class Store:
         """Articles, newest first (optionally of one event)."""
         return self.db.execute(
             "SELECT a.id, a.kind, a.source, a.url, a.title, a.published, a.event_id, a.duplicate_of, "
-            "a.duplicate_kind, a.merged_into, a.listed_by, o.name AS outlet "
+            "a.duplicate_kind, a.merged_into, a.listed_by, a.revisions, a.updated_at, o.name AS outlet "
             "FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id "
             "WHERE (? IS NULL OR a.event_id = ?) ORDER BY a.published DESC, a.id DESC LIMIT ?",
             (event_id, event_id, limit),

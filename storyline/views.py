@@ -20,6 +20,8 @@ def article_dict(row: sqlite3.Row) -> dict[str, Any]:
         "duplicate_of": row["duplicate_of"],
         "kind": row["kind"],
         "listed_by": row["listed_by"],
+        "updated": bool(row["revisions"]) if "revisions" in row.keys() else False,
+        "updated_at": row["updated_at"] if "updated_at" in row.keys() else None,
     }
 
 

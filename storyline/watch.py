@@ -453,13 +453,14 @@ class Watcher:
             # After the items' own commit: a kill in between only means the next poll re-reads them.
             new_ids = self.store.link_feed_items(feed["id"], keys)
             if self.opts.fetch_pages:
-                self.store.enqueue_pages(new_ids)
+                # Every item, not only new ones: items seen during a --no-pages run get their page now.
+                self.store.enqueue_pages([aid for key in keys if (aid := self.store.article_id_by_key(key))])
                 self._refetch_pages(changed)
             self.store.update_feed(
                 feed["id"], etag=validators.etag, last_modified=validators.last_modified, last_sha256=sha, **state
             )
-        if new_ids or changed:
-            self._reload = True
+        if new_ids or keys:
+            self._reload = True  # new pages may be due now
 
     def _store_items(self, url: str, docs: list, sha: str, data: bytes) -> tuple[list[str], list[int]]:
         """Store a feed's new and changed items in one transaction; return all keys and the changed ids."""

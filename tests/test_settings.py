@@ -19,3 +19,10 @@ def test_every_setting_has_help_and_a_field():
     for row in settings.TABLE:
         assert row.help and row.name in fields
         assert fields[row.name].default == row.default
+
+
+def test_booleans_are_read_as_words(tmp_path):
+    conf = settings.load(env={"STORYLINE_FETCH_PAGES": "false"}, config=tmp_path / "none.toml")
+    assert conf.fetch_pages is False
+    conf = settings.load({"fetch_pages": "yes"}, env={}, config=tmp_path / "none.toml")
+    assert conf.fetch_pages is True

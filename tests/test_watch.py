@@ -73,9 +73,9 @@ def article_html(title: str, sentences: list[str], outlet: str = "Valley Courier
 def story(n: int, topic: str = "reservoir") -> list[str]:
     return [
         f"Engineers inspected the {topic} dam on Monday after heavy rain raised the water level, officials said (report {n}).",
-        f"The regional water board said the spillway worked as designed and no homes downstream were evacuated.",
-        f"Residents gathered on the embankment to watch the water pour over the spillway into the valley below.",
-        f"A spokesperson said crews would stay on site through the week and publish daily readings of the gauge.",
+        "The regional water board said the spillway worked as designed and no homes downstream were evacuated.",
+        "Residents gathered on the embankment to watch the water pour over the spillway into the valley below.",
+        "A spokesperson said crews would stay on site through the week and publish daily readings of the gauge.",
         f"Farmers near the {topic} said their fields stayed dry thanks to the new channels dug last summer.",
     ]
 
@@ -199,12 +199,14 @@ def test_changed_headline_and_corrected_page_keep_history(tmp_path) -> None:
         again = Watcher(pipe, options(), client()).run(once=True, everything=True)
         assert again.updated == 0 and len(store.article_versions(aid)) == 4
 
-        proc = subprocess.run(
-            [sys.executable, "-m", "storyline", "history", str(aid), "--json", "--db", str(tmp_path / "w.db")],
-            capture_output=True, text=True, timeout=120,
-        )
-        data = json.loads(proc.stdout)
+        from typer.testing import CliRunner
+
+        from storyline.cli import app
+
+        shown = CliRunner().invoke(app, ["history", str(aid), "--json", "--db", str(tmp_path / "w.db")])
+        data = json.loads(shown.stdout)
         assert data["revisions"] == 2 and len(data["versions"]) == 4
+        assert data["page"]["state"] == "done"
 
 
 # -- Google News links ---------------------------------------------------------------------------------

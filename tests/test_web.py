@@ -188,7 +188,7 @@ def test_pages_404_and_redirects(tmp_path, db):
             r = client.post(f"/stories/{sid}/merge-events", data={"event_ids": [str(ids[0]), str(ids[1])]}, headers={"origin": url})
             assert r.status_code == 303
             gone = client.get(f"/events/{ids[1]}")
-            assert gone.status_code == 301 and gone.headers["location"] == f"/events/{ids[0]}"
+            assert gone.status_code == 302 and gone.headers["location"] == f"/events/{ids[0]}"
             assert len(re.findall(r'<li class="event"', client.get(f"/stories/{sid}").text)) == 2
 
 

@@ -73,6 +73,9 @@ def story(story_id: int = typer.Argument(..., help="Story id (see `storyline sto
         out.print(f"[cyan]{e['date'] or 'undated'}[/cyan]{marker}  [bold]{e['title']}[/bold]", highlight=False)
         if e["outlets"]:
             out.print(f"    outlets: {', '.join(e['outlets'])}", highlight=False)
+        changed = [a for a in e["articles"] if a.get("updated")]
+        if changed:
+            out.print(f"    [yellow]updated:[/yellow] {len(changed)} report(s) changed since first seen (see `storyline history ID`)", highlight=False)
         if e["summary"]:
             out.print(f"    {e['summary']}", highlight=False)
         if e["quote"]:

@@ -34,6 +34,7 @@ EVENTS_PER_PAGE = 40
 SEARCH_PER_PAGE = 20
 FEED_EVENTS = 50
 SEEN_MAX_AGE = 365 * 86400
+MOVED = 302  # not 301: browsers would keep a permanent redirect whatever later edits do
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -74,7 +75,7 @@ def story_page(request: Request, store: StoreDep, story_id: Id, page: PageNo = 1
     """A story's timeline: dated events, who covered them, what is new since the last visit."""
     story = _story(store, story_id)
     if story["merged_into"] is not None:
-        return RedirectResponse(f"/stories/{story['merged_into']}", status_code=301)
+        return RedirectResponse(f"/stories/{story['merged_into']}", status_code=MOVED)
     seen = valid_seen(request.cookies.get("seen"))
     events, total = reading.timeline(store, story_id, EVENTS_PER_PAGE, (page - 1) * EVENTS_PER_PAGE, seen)
     chart = coverage_chart(story["coverage"], width=720, height=72, max_bars=90, min_days=7)
@@ -91,7 +92,7 @@ def story_atom(request: Request, store: StoreDep, story_id: Id) -> Response:
     """A story as an Atom feed (the publish exporter's): one entry per event, newest update first."""
     story = _story(store, story_id)
     if story["merged_into"] is not None:
-        return RedirectResponse(f"/stories/{story['merged_into']}/feed.atom", status_code=301)
+        return RedirectResponse(f"/stories/{story['merged_into']}/feed.atom", status_code=MOVED)
     options = AtomOptions(story_id=story_id, limit=FEED_EVENTS, self_url=str(request.url.remove_query_params("page")))
     return Response(render_atom(store, options), media_type="application/atom+xml")
 
@@ -103,7 +104,7 @@ def event_page(request: Request, store: StoreDep, event_id: Id) -> Response:
     if row is None:
         raise HTTPException(404, f"no event {event_id}")
     if row["merged_into"] is not None:
-        return RedirectResponse(f"/events/{row['merged_into']}", status_code=301)
+        return RedirectResponse(f"/events/{row['merged_into']}", status_code=MOVED)
     event = reading.event_details(store, [row])[0]
     story = store.story(row["story_id"]) if row["story_id"] is not None else None
     chart = coverage_chart(event["coverage"], width=480, height=48, max_bars=60, min_days=7)
