@@ -210,6 +210,104 @@ def html_path(settings: Settings, repeats: int = 3) -> dict:
     return {"pages": len(html), "pages_per_s": pages_per_s, "trafilatura_pages_per_s": peer, "ratio": pages_per_s / peer}
 
 
+def _feed_server(host: str, feeds: int, items: int) -> tuple[object, int]:
+    """A loopback HTTP server on `host` answering /feed/N.xml with an RSS feed of distinct items."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    def body(n: int) -> bytes:
+        entries = "".join(
+            f"<item><title>Council vote {n}-{i} on the harbour plan</title>"
+            f"<link>http://{host}/a/{n}/{i}</link><guid>{host}-{n}-{i}</guid>"
+            f"<pubDate>Mon, 0{1 + i % 9} Jan 2024 10:00:00 GMT</pubDate>"
+            f"<description>Item {i} of feed {n}: councillors debated the harbour plan again.</description></item>"
+            for i in range(items)
+        )
+        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {n}</title>{entries}</channel></rss>'.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            try:
+                n = int(self.path.rsplit("/", 1)[-1].split(".")[0])
+            except ValueError:
+                self.send_error(404)
+                return
+            data = body(n)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+def polling(settings: Settings, feeds: int = 1000, hosts: int = 10, delay_s: float = 0.05) -> dict:
+    """One full `watch --once` cycle over `feeds` loopback feeds on `hosts` hosts; overhead beyond politeness."""
+    from .fetch import FetchOptions
+    from .ingest import Pipeline
+    from .politeness import PolitenessOptions
+    from .store import Store
+    from .watch import WatchOptions, Watcher, subscribe
+
+    servers = [_feed_server(f"127.0.0.{h + 1}", feeds // hosts, 5) for h in range(hosts)]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store(Path(tmp) / "poll.db")
+            for i in range(feeds):
+                server, port = servers[i % hosts]
+                subscribe(store, f"http://127.0.0.{i % hosts + 1}:{port}/feed/{i}.xml", None, 900)
+            opts = WatchOptions(
+                fetch_pages=False,
+                fetch=FetchOptions(allow_private=True),
+                politeness=PolitenessOptions(delay_s=delay_s, jitter=0.0),
+            )
+            watcher = Watcher(Pipeline(store, settings), opts)
+            start = time.perf_counter()
+            report = watcher.run(once=True, everything=True)
+            cycle = time.perf_counter() - start
+            watcher.close()
+            store.close()
+    finally:
+        for server, _port in servers:
+            server.shutdown()  # type: ignore[attr-defined]
+    floor = (feeds / hosts) * delay_s  # each host's requests are serial with the delay between them
+    return {
+        "feeds": feeds,
+        "hosts": hosts,
+        "delay_s": delay_s,
+        "cycle_s": cycle,
+        "politeness_floor_s": floor,
+        "overhead_s": cycle - floor,
+        "polled": report.polled,
+        "failed": report.failed,
+        "stored": report.stored.new,
+    }
+
+
+def serving(settings: Settings, articles: int) -> dict:
+    """Page and search latency through `storyline serve` with `articles` stored (see web/bench.py)."""
+    from .web.bench import ServingOptions, serving_bench
+
+    result = serving_bench(settings, ServingOptions(articles=articles, pipeline_articles=min(4_000, articles)))
+    res = result["results"]
+    pages = [res[k] for k in ("stories_page", "story_page_largest", "story_page_median")]
+    return {
+        "articles": result["store"].get("articles", articles),
+        "search_p50_ms": res["search_page"]["p50_ms"],
+        "search_p95_ms": max(res["search_page"]["p95_ms"], res["search_api"]["p95_ms"]),
+        "page_p50_ms": max(p["p50_ms"] for p in pages),
+        "page_p95_ms": max(p["p95_ms"] for p in pages),
+        "clients": result["clients"],
+        "detail": res,
+    }
+
+
 def run_all(settings: Settings, opts: BenchOptions, progress: Progress | None = None) -> dict:
     """Every benchmark the issue names, as one JSON-able dict."""
     text = text_path(settings, opts, progress)
@@ -219,6 +317,8 @@ def run_all(settings: Settings, opts: BenchOptions, progress: Progress | None = 
         "text_path": text,
         "text_path_profile": [{"stage": label, "seconds": sec} for label, sec in stages],
         "html_path": html_path(settings, repeats=1 if opts.repeats == 1 else 3),
+        "polling": polling(settings, feeds=100 if opts.repeats == 1 else 1000),
+        "serving": serving(settings, 2_000 if opts.repeats == 1 else 100_000),
         "settings": {"ner": settings.ner},
     }
 
