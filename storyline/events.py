@@ -17,7 +17,9 @@ MERGE_MARGIN = 0.05  # ... and by how much it must beat the next-best listing
 # A headline alone shares few words with any group, so it joins at a lower similarity: measured on
 # the UCI aggregator headlines against ECB+ full texts (storyline eval clustering).
 BRIEF_RATIO = 0.7
-MIRROR_CAP = 20_000  # groups held in memory before the farthest half are let go (the database keeps them)
+# Groups held in memory before the farthest half are let go (the database keeps them): a search
+# scans every mirrored group that shares a heavy term, near the day or not.
+MIRROR_CAP = 5_000
 
 
 class Matches(list[tuple[float, int]]):
@@ -28,7 +30,7 @@ class Matches(list[tuple[float, int]]):
         self.brief = brief
 
 
-def gap(centroid: Centroid, day: date) -> int:
+def days_apart(centroid: Centroid, day: date) -> int:
     """Days between a dated group's span and a day (0 when the day falls inside it)."""
     assert centroid.first_day is not None and centroid.last_day is not None
     return max((centroid.first_day - day).days, (day - centroid.last_day).days, 0)
@@ -91,7 +93,7 @@ class GroupAssigner:
     def _let_go(self, day: date) -> None:
         """Halve the mirror, keeping the dated groups nearest the day; the span shrinks to match."""
         assert self.span is not None
-        gaps = {gid: gap(c, day) for gid, c in self.index.items.items() if c.first_day is not None}
+        gaps = {gid: days_apart(c, day) for gid, c in self.index.items.items() if c.first_day is not None}
         if not gaps:
             return
         keep = max(sorted(gaps.values())[len(gaps) // 2], self.index.window.days + 1)

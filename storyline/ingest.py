@@ -64,6 +64,16 @@ class Pipeline:
             self.store.set_state("enrich_budget", f"{enricher.seen} {enricher.spacy_runs}")
         return enrichment
 
+    def _sync_corrections(self) -> None:
+        """Drop stale mirrors if a user corrected events or stories (maybe in another process).
+
+        Called inside a write transaction, so no correction can land between the check and the writes.
+        """
+        seen = self.store.corrections_version()
+        if seen != self._corrections_seen:
+            self.reset()
+            self._corrections_seen = seen
+
     def reset(self) -> None:
         """Drop in-memory state that a rolled-back transaction may have left ahead of the store."""
         self.events.reset()
@@ -128,13 +138,9 @@ class Pipeline:
         self, docs: list[Document], result: IngestResult, raw: tuple[str, str, str, bytes] | None = None
     ) -> None:
         """Store the documents of one input, with its raw bytes, in one transaction."""
-        seen = self.store.corrections_version()
-        if seen != self._corrections_seen:
-            # A user corrected events or stories (maybe in another process): the mirrors are stale.
-            self.reset()
-            self._corrections_seen = seen
         try:
             with self.store.transaction():
+                self._sync_corrections()
                 batch = Batch(self.store.add_raw(*raw) if raw else None)
                 for doc in docs:
                     self.add_document(doc, batch, result)
@@ -263,6 +269,7 @@ class Pipeline:
         done = 0
         while ids := self.store.dirty_events(chunk):
             with self.store.transaction():
+                self._sync_corrections()
                 for event_id in ids:
                     refresh(self.store, event_id, self.events.centroid(event_id), self.settings)
             done += len(ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -182,7 +183,7 @@ def dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
 
 def top_terms(vec: Mapping[str, float], n: int) -> Vector:
     """The n heaviest terms of a vector (ties broken by term, so the result is stable)."""
-    return dict(sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+    return dict(heapq.nsmallest(n, vec.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 @dataclass
@@ -221,56 +222,44 @@ class Centroid:
         )
 
 
-Bucket = int | None  # a stretch of days (None: undated), so a search never meets far-away groups
-
-
 class CentroidIndex:
-    """Active centroids with an inverted index on their heaviest terms, searched by date window.
-
-    Postings are kept per stretch of days as long as the window, so a search looks only at groups
-    near the day it asks about, however long the archive in memory is.
-    """
+    """Active centroids with an inverted index on their heaviest terms, searched by date window."""
 
     def __init__(self, window_days: int, max_terms: int = 120, probe_terms: int = 12) -> None:
         self.window = timedelta(days=window_days)
-        self.bucket_days = max(window_days, 1)
         self.max_terms = max_terms
         self.probe_terms = probe_terms
         self.items: dict[int, Centroid] = {}
-        self.postings: dict[tuple[str, Bucket], set[int]] = {}
+        self.postings: dict[str, set[int]] = {}
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def _bucket(self, day: date) -> int:
-        """The stretch of days a day falls in."""
-        return day.toordinal() // self.bucket_days
-
-    def _buckets(self, first: date | None, last: date | None) -> list[Bucket]:
-        """The stretches a span of days touches (one None for undated)."""
-        if first is None or last is None:
-            return [None]
-        return list(range(self._bucket(first), self._bucket(last) + 1))
-
     def put(self, centroid: Centroid) -> None:
         """Add or replace a centroid."""
-        self.remove(centroid.id)
+        old = self.items.get(centroid.id)
         self.items[centroid.id] = centroid
-        for bucket in self._buckets(centroid.first_day, centroid.last_day):
-            for term in centroid.terms:
-                self.postings.setdefault((term, bucket), set()).add(centroid.id)
+        before = old.terms.keys() if old else set()
+        # A new member changes few of a group's heaviest terms: only those postings move.
+        for term in before - centroid.terms.keys():
+            self._unpost(term, centroid.id)
+        for term in centroid.terms.keys() - before:
+            self.postings.setdefault(term, set()).add(centroid.id)
 
     def remove(self, cid: int) -> None:
         """Drop a centroid."""
         old = self.items.pop(cid, None)
         if old:
-            for bucket in self._buckets(old.first_day, old.last_day):
-                for term in old.terms:
-                    ids = self.postings.get((term, bucket))
-                    if ids:
-                        ids.discard(cid)
-                        if not ids:
-                            del self.postings[(term, bucket)]
+            for term in old.terms:
+                self._unpost(term, cid)
+
+    def _unpost(self, term: str, cid: int) -> None:
+        """Take a centroid off one term's postings."""
+        ids = self.postings.get(term)
+        if ids:
+            ids.discard(cid)
+            if not ids:
+                del self.postings[term]
 
     def in_window(self, centroid: Centroid, day: date | None) -> bool:
         """Whether a day falls within the window around a centroid's span."""
@@ -281,11 +270,9 @@ class CentroidIndex:
 
     def search(self, vec: Mapping[str, float], day: date | None) -> list[tuple[float, int]]:
         """Centroids sharing a heavy term with the vector, in the window, best first."""
-        buckets = [None] if day is None else self._buckets(day - self.window, day + self.window)
         candidates: set[int] = set()
         for term in top_terms(vec, self.probe_terms):
-            for bucket in buckets:
-                candidates |= self.postings.get((term, bucket), set())
+            candidates |= self.postings.get(term, set())
         scored = []
         for cid in candidates:
             c = self.items[cid]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import typer
@@ -13,16 +14,26 @@ from .base import DbOption, app, err, open_store, setup
 def serve(
     db: Optional[str] = DbOption,
     host: str = typer.Option("127.0.0.1", help="Address to bind (loopback by default; 0.0.0.0 exposes it to the network)."),
-    port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on (0 picks a free one)."),
+    port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, max=64, help="Worker processes: more answer more requests at once, one core each."),
 ) -> None:
-    """Serve the web UI and JSON API (/api/v1) over the store, safe to run beside ingest."""
+    """Serve the web UI and JSON API (/api/v1) over the store, safe to run beside ingest and watch."""
     import uvicorn
 
     from ..web import WebOptions, create_app
+    from ..web.app import HOST_VARIABLE
 
     conf = setup(db)
     open_store(conf).close()  # a bad database is a one-line error, not a traceback
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"[yellow]warning:[/yellow] serving on {host}: anyone who can reach it can read and edit this store", highlight=False)
-    application = create_app(conf, WebOptions(host=host, port=port))
-    uvicorn.run(application, host=host, port=port, log_level=conf.log_level.lower(), access_log=False)
+    level = conf.log_level.lower()
+    if workers == 1:
+        uvicorn.run(create_app(conf, WebOptions(host=host, port=port)), host=host, port=port, log_level=level, access_log=False)
+        return
+    # Worker processes build their own app from the environment: the database and bind address go there.
+    os.environ.update({"STORYLINE_DB": conf.db, HOST_VARIABLE: host})
+    uvicorn.run(
+        "storyline.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+        log_level=level, access_log=False,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -22,13 +23,14 @@ from starlette.routing import Match
 
 from .. import __version__
 from ..corrections import CorrectionError
-from ..settings import Settings
+from ..settings import Settings, load as load_settings
 from ..store import Store
 from . import present
 
 log = logging.getLogger("storyline.web")
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+HOST_VARIABLE = "STORYLINE_SERVE_HOST"  # the bind address, for worker processes (`serve --workers`)
 # Article texts are untrusted: no script at all, styles and images only from here, forms only to here.
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -232,3 +234,8 @@ def create_app(settings: Settings, options: WebOptions | None = None) -> FastAPI
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("storyline.web", "static")]), name="static")
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of `serve --workers N`: settings and bind address from the environment."""
+    return create_app(load_settings(), WebOptions(host=os.environ.get(HOST_VARIABLE, "127.0.0.1")))

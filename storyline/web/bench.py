@@ -47,6 +47,7 @@ class ServingOptions:
     pipeline_articles: int = 4_000  # real T17 texts through the full pipeline; the rest are variants
     clients: int = 8
     requests_per_client: int = 25
+    workers: int = 1  # `serve --workers`
     ner: str = "fast"
 
 
@@ -206,7 +207,7 @@ def measure(base: str, paths: list[str], clients: int, per_client: int) -> dict:
     }
 
 
-def _serve(db: Path) -> tuple[subprocess.Popen, str]:
+def _serve(db: Path, workers: int) -> tuple[subprocess.Popen, str]:
     """`storyline serve` in its own process (clients and server must not share one interpreter lock)."""
     import socket
 
@@ -214,7 +215,7 @@ def _serve(db: Path) -> tuple[subprocess.Popen, str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "storyline", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-m", "storyline", "serve", "--db", str(db), "--port", str(port), "--workers", str(workers)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
@@ -243,7 +244,7 @@ def serving_bench(settings: Settings, options: ServingOptions | None = None, db:
     largest, median_story = _stories(store)
     counts = store.counts()
     store.close()
-    proc, base = _serve(db)
+    proc, base = _serve(db, options.workers)
     try:
         pages = {
             "stories_page": ["/"],
@@ -259,8 +260,8 @@ def serving_bench(settings: Settings, options: ServingOptions | None = None, db:
         if folder is not None:
             folder.cleanup()
     return {
-        "store": {**counts, **built}, "clients": options.clients, "largest_story": largest, "median_story": median_story,
-        "queries": list(QUERIES), "results": results,
+        "store": {**counts, **built}, "clients": options.clients, "workers": options.workers,
+        "largest_story": largest, "median_story": median_story, "queries": list(QUERIES), "results": results,
     }
 
 

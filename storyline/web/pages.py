@@ -30,7 +30,7 @@ StoreDep = Annotated[Store, Depends(store_dep)]
 PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 STORIES_PER_PAGE = 25
-EVENTS_PER_PAGE = 40
+EVENTS_PER_PAGE = 30  # a page of a long story stays quick: its work grows with the events shown
 SEARCH_PER_PAGE = 20
 FEED_EVENTS = 50
 SEEN_MAX_AGE = 365 * 86400

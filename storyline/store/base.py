@@ -1,0 +1,454 @@
+"""The store's core: connection, migrations, transactions, articles, events and stories."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from ..models import Document, Enrichment
+
+
+def utcnow() -> str:
+    """The current time as an ISO 8601 UTC string."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _iso(value: datetime | None) -> str | None:
+    """A datetime as an ISO 8601 string (UTC), or None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The numbered migration scripts shipped with the package, in order."""
+    folder = resources.files("storyline") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            found.append((int(name[:3]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or is not a Storyline store."""
+
+
+class CoreStore:
+    """A Storyline database: articles, outlets, events, stories, entities, quotes, raw inputs."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            if self.path != ":memory:":
+                self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA busy_timeout=10000")
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot open as a Storyline database ({exc})") from exc
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Apply the migrations this database has not seen yet; return the schema version."""
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        done = {r[0] for r in self.db.execute("SELECT version FROM schema_migrations")}
+        for version, script in migrations():
+            if version in done:
+                continue
+            # executescript commits on its own, so the script and its record go in one BEGIN..COMMIT
+            self.db.executescript(
+                f"BEGIN;\n{script}\nINSERT INTO schema_migrations VALUES ({version}, '{utcnow()}');\nCOMMIT;"
+            )
+        return self.schema_version()
+
+    def schema_version(self) -> int:
+        """The highest migration applied."""
+        row = self.db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return row[0] or 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run a block in one transaction: all of it is stored, or none of it."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # -- raw inputs -----------------------------------------------------------------------
+
+    def raw_exists(self, source: str, sha256: str) -> bool:
+        """Whether this exact input was stored before."""
+        row = self.db.execute(
+            "SELECT 1 FROM raw_inputs WHERE source = ? AND sha256 = ?", (source, sha256)
+        ).fetchone()
+        return row is not None
+
+    def add_raw(self, source: str, sha256: str, fmt: str, content: bytes) -> int:
+        """Keep the original bytes of an input; return its id."""
+        cur = self.db.execute(
+            "INSERT INTO raw_inputs (source, sha256, format, content, ingested_at) VALUES (?, ?, ?, ?, ?)",
+            (source, sha256, fmt, zlib.compress(content, 6), utcnow()),
+        )
+        return int(cur.lastrowid)
+
+    def raw_content(self, raw_id: int) -> bytes:
+        """The original bytes of a stored input."""
+        row = self.db.execute("SELECT content FROM raw_inputs WHERE id = ?", (raw_id,)).fetchone()
+        return zlib.decompress(row[0])
+
+    # -- outlets and articles -------------------------------------------------------------
+
+    def outlet_id(self, name: str | None, domain: str | None = None) -> int | None:
+        """The id of an outlet by name, created on first sight."""
+        if not name:
+            return None
+        row = self.db.execute("SELECT id FROM outlets WHERE name = ?", (name,)).fetchone()
+        if row:
+            return int(row[0])
+        cur = self.db.execute("INSERT INTO outlets (name, domain) VALUES (?, ?)", (name, domain))
+        return int(cur.lastrowid)
+
+    def article_id_by_key(self, key: str) -> int | None:
+        """The id of the article stored under a stable key."""
+        row = self.db.execute("SELECT id FROM articles WHERE key = ?", (key,)).fetchone()
+        return int(row[0]) if row else None
+
+    def insert_article(self, doc: Document, raw_id: int | None, **extra: Any) -> int:
+        """Store a parsed document as an article; `extra` sets further columns."""
+        cols: dict[str, Any] = {
+            "key": doc.key,
+            "raw_id": raw_id,
+            "kind": doc.kind,
+            "source": doc.source,
+            "url": doc.url,
+            "title": doc.title,
+            "title_inferred": int(doc.title_inferred),
+            "text": doc.text or "",
+            "description": doc.description,
+            "published": _iso(doc.published),
+            "outlet_id": self.outlet_id(doc.outlet),
+            "byline": doc.byline,
+            "language": doc.language,
+            "tags": json.dumps(doc.tags, ensure_ascii=False),
+            "created_at": utcnow(),
+        }
+        cols.update(extra)
+        names = ", ".join(cols)
+        marks = ", ".join("?" for _ in cols)
+        cur = self.db.execute(f"INSERT INTO articles ({names}) VALUES ({marks})", tuple(cols.values()))
+        return int(cur.lastrowid)
+
+    _ARTICLE_COLUMNS = frozenset(
+        {"event_id", "duplicate_of", "duplicate_kind", "merged_into", "url", "title", "title_inferred",
+         "outlet_id", "keywords", "event_day", "event_day_method", "event_day_evidence", "published"}
+    )
+
+    def update_article(self, article_id: int, **cols: Any) -> None:
+        """Set some columns of an article."""
+        bad = set(cols) - self._ARTICLE_COLUMNS
+        if bad:
+            raise ValueError(f"not updatable: {sorted(bad)}")
+        sets = ", ".join(f"{k} = ?" for k in cols)
+        self.db.execute(f"UPDATE articles SET {sets} WHERE id = ?", (*cols.values(), article_id))
+
+    def article(self, article_id: int) -> sqlite3.Row | None:
+        """One article with its outlet name."""
+        return self.db.execute(
+            "SELECT a.*, o.name AS outlet FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id WHERE a.id = ?",
+            (article_id,),
+        ).fetchone()
+
+    def exact_duplicate(self, text_hash: str, exclude: int | None = None) -> int | None:
+        """The first article with the same normalised text hash."""
+        row = self.db.execute(
+            "SELECT id FROM articles WHERE text_hash = ? AND id IS NOT ? ORDER BY id LIMIT 1",
+            (text_hash, exclude),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def set_minhash(self, article_id: int, signature: bytes, bands: Sequence[int]) -> None:
+        """Keep an article's MinHash signature and its LSH band hashes."""
+        self.db.execute("UPDATE articles SET minhash = ? WHERE id = ?", (signature, article_id))
+        self.db.executemany(
+            "INSERT INTO minhash_bands (band, hash, article_id) VALUES (?, ?, ?)",
+            [(i, h, article_id) for i, h in enumerate(bands)],
+        )
+
+    def minhash_candidates(self, bands: Sequence[int]) -> list[tuple[int, bytes]]:
+        """Articles sharing at least one LSH band with the given hashes, oldest first."""
+        if not bands:
+            return []
+        clause = " OR ".join("(band = ? AND hash = ?)" for _ in bands)
+        params: list[int] = []
+        for i, h in enumerate(bands):
+            params += [i, h]
+        rows = self.db.execute(
+            f"SELECT DISTINCT a.id, a.minhash FROM minhash_bands b JOIN articles a ON a.id = b.article_id "
+            f"WHERE {clause} ORDER BY a.id",
+            params,
+        ).fetchall()
+        return [(int(r[0]), r[1]) for r in rows]
+
+    def save_enrichment(self, article_id: int, enrichment: Enrichment) -> None:
+        """Store an article's entities, keywords and quotes."""
+        if enrichment.entities:
+            pairs = [(e.name, e.kind) for e in enrichment.entities]
+            self.db.executemany("INSERT OR IGNORE INTO entities (name, kind) VALUES (?, ?)", pairs)
+            values = ", ".join("(?, ?)" for _ in pairs)
+            ids = {
+                (r[1], r[2]): r[0]
+                for r in self.db.execute(
+                    f"SELECT id, name, kind FROM entities WHERE (name, kind) IN (VALUES {values})",
+                    [x for pair in pairs for x in pair],
+                )
+            }
+            self.db.executemany(
+                "INSERT OR REPLACE INTO article_entities (article_id, entity_id, count) VALUES (?, ?, ?)",
+                [(article_id, ids[(e.name, e.kind)], e.count) for e in enrichment.entities],
+            )
+        if enrichment.quotes:
+            self.db.executemany(
+                "INSERT INTO quotes (article_id, text, speaker) VALUES (?, ?, ?)",
+                [(article_id, q.text, q.speaker) for q in enrichment.quotes],
+            )
+        if enrichment.keywords:
+            self.update_article(article_id, keywords=json.dumps(enrichment.keywords, ensure_ascii=False))
+
+    def add_lessons(self, lessons: Sequence[tuple[str, str]]) -> None:
+        """Journal what the entity recogniser learned."""
+        self.db.executemany("INSERT INTO lexicon (name, kind) VALUES (?, ?)", lessons)
+
+    def lessons(self) -> list[tuple[str, str]]:
+        """Everything the entity recogniser learned, in order."""
+        return [(r[0], r[1]) for r in self.db.execute("SELECT name, kind FROM lexicon ORDER BY id")]
+
+    def get_state(self, key: str, default: str = "") -> str:
+        """A small piece of pipeline state."""
+        row = self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_state(self, key: str, value: str) -> None:
+        """Keep a small piece of pipeline state."""
+        self.db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, value))
+
+    # -- events and stories ---------------------------------------------------------------
+
+    _GROUPS = ("events", "stories")
+
+    def create_group(self, table: str, day: str | None, title: str = "") -> int:
+        """Open a new, empty event or story."""
+        assert table in self._GROUPS
+        now = utcnow()
+        cur = self.db.execute(
+            f"INSERT INTO {table} (title, first_day, last_day, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            (title, day, day, now, now),
+        )
+        return int(cur.lastrowid)
+
+    def save_centroid(self, table: str, gid: int, signature: str, first_day: str | None, last_day: str | None) -> None:
+        """Store an event's or story's signature and date span."""
+        assert table in self._GROUPS
+        self.db.execute(
+            f"UPDATE {table} SET signature = ?, first_day = ?, last_day = ?, updated_at = ? WHERE id = ?",
+            (signature, first_day, last_day, utcnow(), gid),
+        )
+
+    def group(self, table: str, gid: int) -> sqlite3.Row | None:
+        """One event or story row."""
+        assert table in self._GROUPS
+        return self.db.execute(f"SELECT * FROM {table} WHERE id = ?", (gid,)).fetchone()
+
+    def overlapping(self, table: str, lo: str, hi: str) -> list[sqlite3.Row]:
+        """Events or stories whose date span overlaps [lo, hi] (undated ones too)."""
+        assert table in self._GROUPS
+        return self.db.execute(
+            f"SELECT id, first_day, last_day, signature FROM {table} "
+            "WHERE ((last_day >= ? AND first_day <= ?) OR first_day IS NULL) AND merged_into IS NULL ORDER BY id",
+            (lo, hi),
+        ).fetchall()
+
+    _EVENT_COLUMNS = frozenset(
+        {"story_id", "title", "date", "date_method", "date_evidence", "summary", "n_articles", "dirty"}
+    )
+
+    def update_event(self, event_id: int, **cols: Any) -> None:
+        """Set some columns of an event."""
+        bad = set(cols) - self._EVENT_COLUMNS
+        if bad:
+            raise ValueError(f"not updatable: {sorted(bad)}")
+        cols["updated_at"] = utcnow()
+        sets = ", ".join(f"{k} = ?" for k in cols)
+        self.db.execute(f"UPDATE events SET {sets} WHERE id = ?", (*cols.values(), event_id))
+
+    def event(self, event_id: int) -> sqlite3.Row | None:
+        """One event."""
+        return self.group("events", event_id)
+
+    def event_members(self, event_id: int) -> list[sqlite3.Row]:
+        """An event's articles (merged linked coverage excluded), oldest first."""
+        return self.db.execute(
+            "SELECT a.*, o.name AS outlet FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id "
+            "WHERE a.event_id = ? AND a.merged_into IS NULL ORDER BY a.published IS NULL, a.published, a.id",
+            (event_id,),
+        ).fetchall()
+
+    def unmerged_listings(self, event_id: int) -> list[sqlite3.Row]:
+        """Listed coverage of an event not yet matched to a full text."""
+        return self.db.execute(
+            "SELECT a.id, a.title, a.url, o.name AS outlet FROM articles a "
+            "LEFT JOIN outlets o ON o.id = a.outlet_id "
+            "WHERE a.event_id = ? AND a.kind = 'linked' AND a.merged_into IS NULL ORDER BY a.id",
+            (event_id,),
+        ).fetchall()
+
+    def full_texts(self, event_id: int) -> list[sqlite3.Row]:
+        """Full-text articles of an event that no listing has been matched to yet."""
+        return self.db.execute(
+            "SELECT a.id, a.title, a.title_inferred, a.text, a.url, o.name AS outlet FROM articles a "
+            "LEFT JOIN outlets o ON o.id = a.outlet_id WHERE a.event_id = ? AND a.text != '' "
+            "AND a.duplicate_of IS NULL AND NOT EXISTS (SELECT 1 FROM articles m WHERE m.merged_into = a.id) "
+            "ORDER BY a.id",
+            (event_id,),
+        ).fetchall()
+
+    def linked_by_url(self, url: str) -> sqlite3.Row | None:
+        """Unmerged listed coverage with this URL."""
+        return self.db.execute(
+            "SELECT id, event_id FROM articles WHERE url = ? AND kind = 'linked' AND merged_into IS NULL "
+            "ORDER BY id LIMIT 1",
+            (url,),
+        ).fetchone()
+
+    def article_by_url(self, url: str) -> sqlite3.Row | None:
+        """A stored article (not listed coverage) with this URL."""
+        return self.db.execute(
+            "SELECT id, event_id FROM articles WHERE url = ? AND kind != 'linked' ORDER BY id LIMIT 1", (url,)
+        ).fetchone()
+
+    def update_story(self, story_id: int, title: str) -> None:
+        """Set a story's title (and mark it clean)."""
+        self.db.execute(
+            "UPDATE stories SET title = ?, dirty = 0, updated_at = ? WHERE id = ?", (title, utcnow(), story_id)
+        )
+
+    def touch_event(self, event_id: int) -> None:
+        """Recount an event's articles and mark it and its story for refreshing."""
+        self.db.execute(
+            "UPDATE events SET dirty = 1, updated_at = ?, n_articles = (SELECT COUNT(*) FROM articles "
+            "WHERE event_id = ? AND merged_into IS NULL) WHERE id = ?",
+            (utcnow(), event_id, event_id),
+        )
+        self.db.execute(
+            "UPDATE stories SET dirty = 1 WHERE id = (SELECT story_id FROM events WHERE id = ?)", (event_id,)
+        )
+
+    def merge_events(self, keep: int, drop: int) -> None:
+        """Move every article of event `drop` into event `keep` and retire `drop` (it points to `keep`)."""
+        self.db.execute("UPDATE articles SET event_id = ? WHERE event_id = ?", (keep, drop))
+        self.db.execute(
+            "UPDATE events SET merged_into = ?, n_articles = 0, dirty = 0, first_day = NULL, last_day = NULL, "
+            "signature = '{}', updated_at = ? WHERE id = ?",
+            (keep, utcnow(), drop),
+        )
+        self.db.execute("UPDATE events SET merged_into = ? WHERE merged_into = ?", (keep, drop))
+        self.touch_event(keep)
+
+    def dirty_events(self, limit: int) -> list[int]:
+        """Events whose title, date or summary is out of date."""
+        return [r[0] for r in self.db.execute("SELECT id FROM events WHERE dirty = 1 ORDER BY id LIMIT ?", (limit,))]
+
+    def dirty_stories(self, limit: int) -> list[int]:
+        """Stories whose title is out of date."""
+        return [r[0] for r in self.db.execute("SELECT id FROM stories WHERE dirty = 1 ORDER BY id LIMIT ?", (limit,))]
+
+    def story_events(self, story_id: int) -> list[sqlite3.Row]:
+        """A story's events, ordered by event date."""
+        return self.db.execute(
+            "SELECT * FROM events WHERE story_id = ? ORDER BY date IS NULL, date, id", (story_id,)
+        ).fetchall()
+
+    def story(self, story_id: int) -> sqlite3.Row | None:
+        """One story."""
+        return self.group("stories", story_id)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def stories(self, limit: int = 1000) -> list[sqlite3.Row]:
+        """Stories, newest development first, with event and article counts."""
+        return self.db.execute(
+            "SELECT s.*, COUNT(DISTINCT e.id) AS n_events, MAX(e.date) AS last_date, "
+            "COALESCE(SUM(e.n_articles), 0) AS n_articles "
+            "FROM stories s JOIN events e ON e.story_id = s.id GROUP BY s.id "
+            "ORDER BY last_date DESC, s.id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+
+    def events(self, story_id: int | None = None, limit: int = 1000) -> list[sqlite3.Row]:
+        """Events, newest first (optionally of one story)."""
+        return self.db.execute(
+            "SELECT * FROM events WHERE n_articles > 0 AND (? IS NULL OR story_id = ?) "
+            "ORDER BY date DESC, id DESC LIMIT ?",
+            (story_id, story_id, limit),
+        ).fetchall()
+
+    def articles(self, event_id: int | None = None, limit: int = 1000) -> list[sqlite3.Row]:
+        """Articles, newest first (optionally of one event)."""
+        return self.db.execute(
+            "SELECT a.id, a.kind, a.source, a.url, a.title, a.published, a.event_id, a.duplicate_of, "
+            "a.duplicate_kind, a.merged_into, a.listed_by, a.revisions, a.updated_at, o.name AS outlet "
+            "FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id "
+            "WHERE (? IS NULL OR a.event_id = ?) ORDER BY a.published DESC, a.id DESC LIMIT ?",
+            (event_id, event_id, limit),
+        ).fetchall()
+
+    def article_entities(self, article_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Entities mentioned by some articles, with summed counts, most mentioned first."""
+        if not article_ids:
+            return []
+        marks = ",".join("?" for _ in article_ids)
+        return self.db.execute(
+            f"SELECT e.name, e.kind, SUM(ae.count) AS n FROM article_entities ae JOIN entities e "
+            f"ON e.id = ae.entity_id WHERE ae.article_id IN ({marks}) GROUP BY e.id ORDER BY n DESC, e.name",
+            tuple(article_ids),
+        ).fetchall()
+
+    def quotes(self, article_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Quotes from some articles."""
+        if not article_ids:
+            return []
+        marks = ",".join("?" for _ in article_ids)
+        return self.db.execute(
+            f"SELECT * FROM quotes WHERE article_id IN ({marks}) ORDER BY article_id, id", tuple(article_ids)
+        ).fetchall()
+
+    def counts(self) -> dict[str, int]:
+        """How many rows each main table holds."""
+        out = {}
+        for table in ("raw_inputs", "outlets", "articles", "events", "stories", "entities", "quotes"):
+            out[table] = self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        out["events"] = self.db.execute("SELECT COUNT(*) FROM events WHERE n_articles > 0").fetchone()[0]
+        return out

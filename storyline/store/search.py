@@ -1,0 +1,336 @@
+"""SQL of full-text search and user corrections (the web UI and API)"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from ..models import Document, Enrichment
+
+from .base import _iso, utcnow
+
+
+class SearchSQL:
+    """SQL of full-text search and user corrections (the web UI and API) (a part of Store; `self.db` is its connection)."""
+
+    db: sqlite3.Connection
+
+    # -- search and corrections (web) ----------------------------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read in one consistent snapshot while another process writes (WAL readers never block it)."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("ROLLBACK")
+
+    def _marks(self, ids: Sequence[int]) -> str:
+        """Placeholders for an IN list."""
+        return ",".join("?" for _ in ids) or "NULL"
+
+    def active_stories(self, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
+        """Stories with live events, newest development first, with their latest event; and how many."""
+        # Grouped on the covering index events_live; story rows (long signatures) are read for the page only.
+        # A story merged away keeps no events, so every group here is a live story.
+        rows = self.db.execute(
+            "WITH live AS (SELECT story_id, COUNT(*) AS n_events, MAX(date) AS last_date, SUM(n_articles) AS n_articles, "
+            "MAX(updated_at) AS updated_at FROM events WHERE merged_into IS NULL AND n_articles > 0 "
+            "AND story_id IS NOT NULL GROUP BY story_id), "
+            "page AS (SELECT *, COUNT(*) OVER () AS total FROM live "
+            "ORDER BY last_date IS NULL, last_date DESC, story_id DESC LIMIT ? OFFSET ?) "
+            "SELECT s.id, s.title, s.user_title, page.*, (SELECT e.id FROM events e WHERE e.story_id = s.id "
+            "AND e.merged_into IS NULL AND e.n_articles > 0 ORDER BY e.date IS NULL, e.date DESC, e.id DESC LIMIT 1) "
+            "AS latest_event FROM page JOIN stories s ON s.id = page.story_id "
+            "ORDER BY page.last_date IS NULL, page.last_date DESC, page.story_id DESC",
+            (limit, offset),
+        ).fetchall()
+        total = rows[0]["total"] if rows else self.db.execute(
+            "SELECT COUNT(DISTINCT story_id) FROM events WHERE merged_into IS NULL AND n_articles > 0"
+        ).fetchone()[0]
+        return rows, int(total)
+
+    def story_stats(self, story_id: int) -> sqlite3.Row:
+        """A story's live events: how many, their reports, first and last date."""
+        return self.db.execute(
+            "SELECT COUNT(*) AS n_events, COALESCE(SUM(n_articles), 0) AS n_articles, MIN(date) AS first_day, "
+            "MAX(date) AS last_day FROM events WHERE story_id = ? AND merged_into IS NULL AND n_articles > 0",
+            (story_id,),
+        ).fetchone()
+
+    def event_rows(self, event_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Some events, in the order asked."""
+        found = self.db.execute(f"SELECT * FROM events WHERE id IN ({self._marks(event_ids)})", tuple(event_ids))
+        rows = {r["id"]: r for r in found}
+        return [rows[i] for i in event_ids if i in rows]
+
+    def coverage_days(self, column: str, ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Reports per publication day (else the event's date) of some stories or events."""
+        assert column in ("story_id", "id")
+        hint = "INDEXED BY events_live" if column == "story_id" else ""  # see story_outlets
+        return self.db.execute(
+            f"SELECT e.{column} AS gid, COALESCE(substr(a.published, 1, 10), e.date) AS day, COUNT(*) AS n "
+            f"FROM events e {hint} JOIN articles a ON a.event_id = e.id WHERE e.{column} IN ({self._marks(ids)}) "
+            f"AND e.merged_into IS NULL AND a.merged_into IS NULL GROUP BY 1, 2 HAVING day IS NOT NULL ORDER BY 1, 2",
+            tuple(ids),
+        ).fetchall()
+
+    def event_days(self, story_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Reports per event date of some stories (from the covering index alone: cheap for long stories)."""
+        return self.db.execute(
+            f"SELECT story_id AS gid, date AS day, SUM(n_articles) AS n FROM events WHERE story_id IN "
+            f"({self._marks(story_ids)}) AND merged_into IS NULL AND n_articles > 0 AND date IS NOT NULL "
+            f"GROUP BY 1, 2 ORDER BY 1, 2",
+            tuple(story_ids),
+        ).fetchall()
+
+    def story_outlets(self, story_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Outlets covering some stories, with their report counts, most reports first."""
+        # events_live holds story_id without the long signature rows; without statistics the planner
+        # would pick events_story and read every event row.
+        return self.db.execute(
+            f"SELECT e.story_id, o.name, COUNT(*) AS n FROM events e INDEXED BY events_live "
+            f"JOIN articles a ON a.event_id = e.id JOIN outlets o ON o.id = a.outlet_id "
+            f"WHERE e.story_id IN ({self._marks(story_ids)}) "
+            f"AND e.merged_into IS NULL AND a.merged_into IS NULL GROUP BY e.story_id, o.id ORDER BY n DESC, o.name",
+            tuple(story_ids),
+        ).fetchall()
+
+    def timeline(self, story_id: int, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
+        """A page of a story's live events in date order, and how many there are."""
+        ids = [r[0] for r in self.db.execute(
+            "SELECT id FROM events WHERE story_id = ? AND merged_into IS NULL AND n_articles > 0 "
+            "ORDER BY date IS NULL, date, id LIMIT ? OFFSET ?",
+            (story_id, limit, offset),
+        )]
+        return self.event_rows(ids), int(self.story_stats(story_id)["n_events"])
+
+    def _total(self, rows: list[sqlite3.Row], sql: str, params: tuple[Any, ...]) -> int:
+        """The window total of a page, counted separately only when the page is empty."""
+        return int(rows[0]["total"]) if rows else int(self.db.execute(sql, params).fetchone()[0])
+
+    def event_page(self, story_id: int | None, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
+        """A page of live events, newest first (optionally of one story)."""
+        rows = self.db.execute(
+            "SELECT *, COUNT(*) OVER () AS total FROM events WHERE merged_into IS NULL AND n_articles > 0 "
+            "AND (?1 IS NULL OR story_id = ?1) ORDER BY date IS NULL, date DESC, id DESC LIMIT ?2 OFFSET ?3",
+            (story_id, limit, offset),
+        ).fetchall()
+        return rows, self._total(rows, "SELECT COUNT(*) FROM events WHERE merged_into IS NULL AND n_articles > 0 "
+                                        "AND (?1 IS NULL OR story_id = ?1)", (story_id,))
+
+    _COVERAGE = (
+        "SELECT a.id, a.event_id, a.kind, a.source, a.url, a.title, a.published, a.language, a.duplicate_of, "
+        "a.duplicate_kind, a.listed_by, a.merged_into, a.created_at, o.name AS outlet "
+        "FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id "
+    )
+
+    def coverage(self, event_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """The reports of some events (no texts), earliest first."""
+        return self.db.execute(
+            self._COVERAGE + f"WHERE a.event_id IN ({self._marks(event_ids)}) AND a.merged_into IS NULL "
+            "ORDER BY a.published IS NULL, a.published, a.id",
+            tuple(event_ids),
+        ).fetchall()
+
+    def article_page(self, event_id: int | None, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
+        """A page of articles (no texts), newest first (optionally of one event)."""
+        rows = self.db.execute(
+            "SELECT * FROM (" + self._COVERAGE + "WHERE (?1 IS NULL OR a.event_id = ?1)) "
+            "ORDER BY published IS NULL, published DESC, id DESC LIMIT ?2 OFFSET ?3",
+            (event_id, limit, offset),
+        ).fetchall()
+        total = self.db.execute("SELECT COUNT(*) FROM articles WHERE (?1 IS NULL OR event_id = ?1)", (event_id,))
+        return rows, int(total.fetchone()[0])
+
+    def copies(self, article_id: int) -> list[sqlite3.Row]:
+        """Duplicates of an article and listed coverage found to be it."""
+        return self.db.execute(
+            self._COVERAGE + "WHERE a.duplicate_of = ?1 OR a.merged_into = ?1 ORDER BY a.id", (article_id,)
+        ).fetchall()
+
+    def event_entities(self, event_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Entities of some events' reports with summed counts, most mentioned first."""
+        return self.db.execute(
+            f"SELECT a.event_id, e.name, e.kind, SUM(ae.count) AS n FROM articles a "
+            f"JOIN article_entities ae ON ae.article_id = a.id JOIN entities e ON e.id = ae.entity_id "
+            f"WHERE a.event_id IN ({self._marks(event_ids)}) AND a.merged_into IS NULL "
+            f"GROUP BY a.event_id, e.id ORDER BY n DESC, e.name",
+            tuple(event_ids),
+        ).fetchall()
+
+    _SEARCH_PAGE = (
+        "SELECT a.id, a.kind, a.title, a.url, a.published, a.language, a.event_id, a.duplicate_of, "
+        "substr(a.text, 1, 400) AS lead, o.name AS outlet, ev.title AS event_title, ev.date AS event_date, ev.story_id "
+        "FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id LEFT JOIN events ev ON ev.id = a.event_id "
+        "WHERE a.id IN ({ids})"
+    )
+    HIGHLIGHT_CHARS = 20_000  # snippets come from the opening of a text; longer ones are cut there
+
+    def _marked(self, words: str, ids: str) -> dict[int, sqlite3.Row]:
+        """Titles and snippets of some articles with the words that match marked (char 2 / char 3)."""
+        # Highlighting in the big index re-runs the query for each row (slow for prefixes and long
+        # texts); a scratch index of just this page, in this connection's temp schema, takes a millisecond.
+        self.db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_page USING fts5(title, text, "
+            "tokenize='porter unicode61 remove_diacritics 2')"
+        )
+        self.db.execute("DELETE FROM temp.search_page")
+        self.db.execute(
+            f"INSERT INTO temp.search_page (rowid, title, text) SELECT id, title, substr(text, 1, ?) FROM articles "
+            f"WHERE id IN ({ids})",
+            (self.HIGHLIGHT_CHARS,),
+        )
+        rows = self.db.execute(
+            "SELECT rowid AS id, highlight(search_page, 0, char(2), char(3)) AS title_marked, "
+            "snippet(search_page, 1, char(2), char(3), '…', 32) AS snippet_marked FROM temp.search_page "
+            "WHERE search_page MATCH ?",
+            (words,),
+        )
+        return {r["id"]: r for r in rows}
+
+    def search_articles(
+        self, match: str, filters: dict[str, Any], limit: int, offset: int
+    ) -> tuple[list[tuple[sqlite3.Row, sqlite3.Row | None, float]], int]:
+        """Ranked matches (article, highlights, score) and their total; filters as in search.SearchQuery."""
+        shown = "original OR copy" if filters.get("duplicates") else "original"
+        words = f"{{title text}} : ({match})"
+        params = {**filters, "match": f"{words} AND flags : ({shown})", "limit": limit, "offset": offset}
+        where = []
+        if filters.get("start"):
+            where.append("substr(COALESCE(a.published, a.event_day), 1, 10) >= :start")
+        if filters.get("end"):
+            where.append("substr(COALESCE(a.published, a.event_day), 1, 10) <= :end")
+        if filters.get("outlet"):
+            where.append("a.outlet_id IN (SELECT id FROM outlets WHERE name = :outlet)")
+        if filters.get("entity"):
+            where.append("a.id IN (SELECT ae.article_id FROM article_entities ae JOIN entities n "
+                         "ON n.id = ae.entity_id WHERE n.name = :entity COLLATE NOCASE)")
+        if filters.get("story_id"):
+            where.append("a.event_id IN (SELECT id FROM events WHERE story_id = :story_id)")
+        # bm25 only works in the query that holds the MATCH; the title weighs 8 times the text.
+        ranked = "SELECT rowid, bm25(articles_fts, 8.0, 1.0, 0.0) AS score FROM articles_fts WHERE articles_fts MATCH :match"
+        if where:  # filters on article columns: rank, then look each match up
+            sql = (f"SELECT f.rowid AS id, f.score, COUNT(*) OVER () AS total FROM ({ranked}) f JOIN articles a "
+                   f"ON a.id = f.rowid WHERE {' AND '.join(where)} ORDER BY f.score, f.rowid LIMIT :limit OFFSET :offset")
+        else:  # the index alone answers: no lookups into the big article rows
+            sql = f"SELECT rowid AS id, score, 0 AS total FROM ({ranked}) ORDER BY score, rowid LIMIT :limit OFFSET :offset"
+        hits = self.db.execute(sql, params).fetchall()
+        if where:
+            total = int(hits[0]["total"]) if hits else int(self.db.execute(
+                f"SELECT COUNT(*) FROM ({ranked}) f JOIN articles a ON a.id = f.rowid WHERE {' AND '.join(where)}", params
+            ).fetchone()[0])
+        else:
+            count = self.db.execute("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH :match", params)
+            total = int(count.fetchone()[0])
+        ids = ",".join(str(int(h["id"])) for h in hits) or "NULL"  # integers from the index itself
+        rows = {r["id"]: r for r in self.db.execute(self._SEARCH_PAGE.format(ids=ids))}
+        marked = self._marked(words, ids) if hits else {}
+        return [(rows[h["id"]], marked.get(h["id"]), float(h["score"])) for h in hits if h["id"] in rows], total
+
+    def record_correction(self, action: str, params: dict[str, Any], result: dict[str, Any]) -> int:
+        """Append a user edit to the audit log."""
+        cur = self.db.execute(
+            "INSERT INTO corrections (action, params, result, created_at) VALUES (?, ?, ?, ?)",
+            (action, json.dumps(params, sort_keys=True), json.dumps(result, sort_keys=True), utcnow()),
+        )
+        return int(cur.lastrowid)
+
+    def correction_log(self, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
+        """A page of the audit log, newest first."""
+        rows = self.db.execute(
+            "SELECT *, COUNT(*) OVER () AS total FROM corrections ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
+        ).fetchall()
+        return rows, self._total(rows, "SELECT COUNT(*) FROM corrections", ())
+
+    def corrections_version(self) -> int:
+        """Grows with every correction: a running pipeline reloads its mirrors when it changes."""
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM corrections").fetchone()[0])
+
+    def forbid_merge(self, table: str, a: int, b: int, correction_id: int | None) -> None:
+        """Record that a user separated two events or stories."""
+        assert table in self._GROUPS
+        self.db.execute(
+            "INSERT OR REPLACE INTO do_not_merge (kind, a, b, correction_id) VALUES (?, ?, ?, ?)",
+            (table, min(a, b), max(a, b), correction_id),
+        )
+
+    def allow_merge(self, table: str, a: int, b: int) -> None:
+        """Forget a do-not-merge pair (the user merged them after all)."""
+        self.db.execute("DELETE FROM do_not_merge WHERE kind = ? AND a = ? AND b = ?", (table, min(a, b), max(a, b)))
+
+    def do_not_merge(self, table: str, a: int, b: int) -> bool:
+        """Whether a user separated these two events or stories."""
+        row = self.db.execute(
+            "SELECT 1 FROM do_not_merge WHERE kind = ? AND a = ? AND b = ?", (table, min(a, b), max(a, b))
+        ).fetchone()
+        return row is not None
+
+    def article_family(self, article_id: int) -> list[int]:
+        """An article with its duplicates, listings found to be it and coverage it listed, from its event."""
+        rows = self.db.execute(
+            "SELECT b.id FROM articles a JOIN articles b ON b.id = a.id OR (b.event_id IS a.event_id AND "
+            "(b.duplicate_of = a.id OR b.merged_into = a.id OR (b.listed_by = a.id AND b.kind = 'linked'))) "
+            "WHERE a.id = ? ORDER BY b.id",
+            (article_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    def set_event(self, article_ids: Sequence[int], event_id: int) -> None:
+        """Move articles to an event."""
+        self.db.execute(
+            f"UPDATE articles SET event_id = ? WHERE id IN ({self._marks(article_ids)})", (event_id, *article_ids)
+        )
+
+    def set_story(self, event_ids: Sequence[int], story_id: int) -> None:
+        """Move events (and the events merged into them) to a story."""
+        marks = self._marks(event_ids)
+        self.db.execute(
+            f"UPDATE events SET story_id = ?, updated_at = ? WHERE id IN ({marks}) OR merged_into IN ({marks})",
+            (story_id, utcnow(), *event_ids, *event_ids),
+        )
+        self.db.execute("UPDATE stories SET dirty = 1 WHERE id = ?", (story_id,))
+
+    def member_inputs(self, event_id: int) -> list[sqlite3.Row]:
+        """An event's stored reports in arrival order, with their listed headlines and top entities."""
+        # Exactly what ingest folded into the signature (vectors.document_vector's inputs), listings excluded.
+        return self.db.execute(
+            "SELECT a.id, a.title, a.text, a.url, a.event_day, "
+            "(SELECT json_group_array(l.title) FROM articles l WHERE l.listed_by = a.id AND l.title IS NOT NULL) "
+            "AS listed, (SELECT json_group_array(name) FROM (SELECT e.name FROM article_entities ae JOIN entities e "
+            "ON e.id = ae.entity_id WHERE ae.article_id = a.id ORDER BY ae.count DESC, e.name LIMIT 8)) AS entities "
+            "FROM articles a WHERE a.event_id = ? AND a.kind != 'linked' ORDER BY a.id",
+            (event_id,),
+        ).fetchall()
+
+    def retire_story(self, drop: int, keep: int) -> None:
+        """Retire a story without live events into another; its retired events follow."""
+        self.db.execute("UPDATE events SET story_id = ? WHERE story_id = ?", (keep, drop))
+        self.db.execute(
+            "UPDATE stories SET merged_into = ?, signature = '{}', first_day = NULL, last_day = NULL, dirty = 0, "
+            "updated_at = ? WHERE id = ?",
+            (keep, utcnow(), drop),
+        )
+        self.db.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ?", (keep, drop))
+
+    def rename_story(self, story_id: int, title: str) -> None:
+        """Give a story a user title, which later automatic titling keeps."""
+        self.db.execute(
+            "UPDATE stories SET user_title = ?1, title = ?1, dirty = 0, updated_at = ?2 WHERE id = ?3",
+            (title, utcnow(), story_id),
+        )
+
+    def story_event_ids(self, story_id: int) -> list[int]:
+        """A story's live events, oldest id first (the order they were threaded in)."""
+        rows = self.db.execute(
+            "SELECT id FROM events WHERE story_id = ? AND merged_into IS NULL AND n_articles > 0 ORDER BY id",
+            (story_id,),
+        )
+        return [int(r[0]) for r in rows]
