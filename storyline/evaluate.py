@@ -429,7 +429,12 @@ def eval_dates(
 
 # --- report ----------------------------------------------------------------------------------
 
-_TITLES = {"extraction": "Main-text extraction", "dates": "Publication dates"}
+_TITLES = {
+    "extraction": "Main-text extraction",
+    "dates": "Publication dates",
+    "clustering": "Event clustering (BCubed)",
+    "timelines": "Timeline summarization (Timeline17)",
+}
 
 
 def _number(value: Any, digits: int = 3) -> str:
@@ -456,8 +461,94 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _scalar_table(rows: list[dict[str, Any]]) -> list[str]:
+    """A markdown table of the scalar fields of some rows (nested values left out)."""
+    keys = list(dict.fromkeys(k for row in rows for k, v in row.items() if not isinstance(v, (dict, list))))
+    body = [
+        [
+            (f"**{row[k]}**" if k == "system" and row.get(k) == STORYLINE else
+             _number(row[k], 4 if abs(row[k]) < 1 else 1) if isinstance(row.get(k), float) else
+             "" if row.get(k) is None else str(row[k]))
+            for k in keys
+        ]
+        for row in rows
+    ]
+    return _table(keys, body)
+
+
+def render_generic(section: str, result: dict[str, Any]) -> str:
+    """Markdown for a result of any other task: its facts, then a table of its rows."""
+    info = result.get("machine") or machine()
+    lines = [
+        f"## {_TITLES.get(section, section)}",
+        "",
+        f"- data: `{result.get('data')}`",
+        f"- command: `{result.get('command') or _command(section)}`",
+        f"- date: {result.get('date') or datetime.now(timezone.utc).isoformat(timespec='seconds')}",
+        f"- machine: {info.get('cpu')}, {info.get('cores')} cores, Python {info.get('python')}",
+    ]
+    for key, value in result.items():
+        if key not in {"task", "data", "rows", "machine", "date", "command"} and not isinstance(value, (dict, list)):
+            lines.append(f"- {key}: {value}")
+    lines.append("")
+    lines += _scalar_table(result.get("rows", []))
+    for note in result.get("notes", []):
+        lines += ["", note]
+    return "\n".join(lines) + "\n"
+
+
+def render_bench(result: dict[str, Any]) -> str:
+    """Markdown for `storyline bench`: each measured path, the targets, and where time goes."""
+    info = result.get("machine") or machine()
+    text = result["text_path"]
+    lines = [
+        "## Speed and memory (`storyline bench`)",
+        "",
+        f"- command: `{result.get('command') or _command('bench')}`",
+        f"- date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
+        f"- machine: {info.get('cpu')}, {info.get('cores')} cores, Python {info.get('python')}",
+        f"- settings: {result.get('settings')}",
+        "",
+        "### Text path (dedup, enrichment, event assignment, threading, SQLite with FTS), articles built from T17 texts",
+        "",
+    ]
+    lines += _table(
+        ["articles", "articles/s (median)", "seconds", "peak RSS MB", "runs"],
+        [[str(n), _number(r, 1), _number(sec, 1), _number(m, 0), str(k)]
+         for n, r, sec, m, k in zip(text["sizes"], text["articles_per_s"], text["seconds"], text["peak_rss_mb"], text["runs"])],
+    )
+    if "time_ratio_last_two" in text:
+        lines += ["", f"time({text['sizes'][-1]}) / time({text['sizes'][-2]}) = {text['time_ratio_last_two']:.2f} "
+                  f"(size ratio {text['sizes'][-1] / text['sizes'][-2]:.0f})."]
+    lines += ["", "Where the text path spends its time (cProfile, cumulative seconds):", ""]
+    lines += _table(["stage", "seconds"], [[p["stage"], _number(p["seconds"], 2)] for p in result["text_path_profile"]])
+    html = result["html_path"]
+    lines += ["", "### HTML path (`ingest` of the aeb pages vs plain `trafilatura.extract(no_fallback=True)`)", ""]
+    lines += _table(["pages", "storyline pages/s", "trafilatura pages/s", "ratio"],
+                    [[str(html["pages"]), _number(html["pages_per_s"], 1), _number(html["trafilatura_pages_per_s"], 1), _number(html["ratio"], 2)]])
+    if "polling" in result:
+        poll = result["polling"]
+        lines += ["", "### Polling (`watch --once` over loopback feeds)", ""]
+        lines += _table(["feeds", "hosts", "delay s", "cycle s", "politeness floor s", "overhead s", "failed"],
+                        [[str(poll["feeds"]), str(poll["hosts"]), str(poll["delay_s"]), _number(poll["cycle_s"], 2),
+                          _number(poll["politeness_floor_s"], 2), _number(poll["overhead_s"], 2), str(poll["failed"])]])
+    if "serving" in result:
+        serve = result["serving"]
+        lines += ["", f"### Serving (`storyline serve`, {serve.get('clients')} concurrent clients, {serve['articles']} articles)", ""]
+        lines += _table(["page", "p50 ms", "p95 ms", "requests/s"],
+                        [[name, _number(r["p50_ms"], 1), _number(r["p95_ms"], 1), _number(r.get("requests_per_s"), 1)]
+                         for name, r in serve.get("detail", {}).items()])
+    for note in result.get("notes", []):
+        lines += ["", note]
+    return "\n".join(lines) + "\n"
+
+
 def render(section: str, result: dict[str, Any]) -> str:
     """Markdown for one benchmark result, without the section markers."""
+    if section == "bench":
+        return render_bench(result)
+    if section not in ("extraction", "dates"):
+        return render_generic(section, result)
     info = result.get("machine") or machine()
     ratio_header = f"speed vs {result.get('reference', 'reference')}"
     lines = [
