@@ -36,6 +36,8 @@ class BenchOptions:
     repeats: int = 3
     profile_size: int = 2_000
     batch: int = 25  # articles stored per transaction, as one polled feed or one input file delivers them
+    serving_articles: int = 100_000
+    polling_feeds: int = 1_000
 
 
 def t17_articles(shared: Path) -> dict[str, list[tuple[datetime, list[str]]]]:
@@ -317,9 +319,9 @@ def run_all(settings: Settings, opts: BenchOptions, progress: Progress | None = 
         "text_path": text,
         "text_path_profile": [{"stage": label, "seconds": sec} for label, sec in stages],
         "html_path": html_path(settings, repeats=1 if opts.repeats == 1 else 3),
-        "polling": polling(settings, feeds=100 if opts.repeats == 1 else 1000),
-        "serving": serving(settings, 2_000 if opts.repeats == 1 else 100_000),
-        "settings": {"ner": settings.ner},
+        "polling": polling(settings, feeds=opts.polling_feeds),
+        "serving": serving(settings, opts.serving_articles),
+        "settings": {"ner": settings.ner, "batch": opts.batch, "repeats": opts.repeats},
     }
 
 

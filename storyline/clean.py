@@ -467,12 +467,16 @@ def _find_outlet(head: list[str], text: str, title: str | None) -> str | None:
     return next(filter(None, map(_clean_outlet, names)), None)
 
 
+# A page address, also in the tokenised form some corpora use ("http : / / www . site . com / ...").
+_URL_LINE = re.compile(r"\s*(?:https?\s*:\s*/\s*/|www\s*\.)", re.IGNORECASE)
+
+
 def _is_headline(line: str) -> bool:
     """True for a line that can be a headline: a few words, no sentence period, not a menu."""
     words = _WORD.findall(line)
     if not 3 <= len(words) <= 30 or len(line) > 300 or re.search(r"\.[\"'”’]?$", line):
         return False
-    if _is_nav(line) or _is_outlet_line(line):
+    if _is_nav(line) or _is_outlet_line(line) or _URL_LINE.match(line):
         return False
     prose = _is_prose(line)
     return not (_is_junk(line, prose) or _is_trigger(line, prose))

@@ -45,11 +45,14 @@ class GroupAssigner:
     cost of a search does not grow with the archive.
     """
 
-    def __init__(self, store: Store, table: str, window_days: int, threshold: float) -> None:
+    def __init__(
+        self, store: Store, table: str, window_days: int, threshold: float, brief_threshold: float | None = None
+    ) -> None:
         self.store = store
         self.table = table
         self.window_days = window_days
         self.threshold = threshold
+        self.brief_threshold = threshold * BRIEF_RATIO if brief_threshold is None else brief_threshold
         self.reset()
 
     def reset(self) -> None:
@@ -108,7 +111,7 @@ class GroupAssigner:
         """Groups in the window that reach the threshold, most similar first."""
         self._ensure(day)
         brief = bool(getattr(vec, "brief", False))
-        threshold = self.threshold * BRIEF_RATIO if brief else self.threshold
+        threshold = self.brief_threshold if brief else self.threshold
         return Matches([(score, gid) for score, gid in self.index.search(vec, day) if score >= threshold], brief)
 
     def best(self, vec: Vector, day: date | None) -> tuple[int | None, float]:

@@ -39,7 +39,9 @@ class Pipeline:
         self._own_enricher = enricher is None  # ours to journal and rebuild; a caller's is left alone
         self._nlp = None
         self._corrections_seen = store.corrections_version()
-        self.events = GroupAssigner(store, "events", settings.event_window_days, settings.event_threshold)
+        self.events = GroupAssigner(
+            store, "events", settings.event_window_days, settings.event_threshold, settings.event_headline_threshold
+        )
         self.stories = StoryThreader(store, settings)
 
     @property

@@ -25,6 +25,7 @@ TABLE: tuple[Setting, ...] = (
     Setting("ner", "auto", "Entity recognition: spacy (best), fast (lexicon only) or auto (spacy on new names)."),
     Setting("enrich_chars", 4000, "Entities, keywords and quotes are read from this many leading characters of a text."),
     Setting("event_threshold", 0.25, "Similarity at which an article joins an existing event."),
+    Setting("event_headline_threshold", 0.175, "Similarity at which a headline-only item (no text) joins an existing event."),
     Setting("event_merge_threshold", 0.25, "Signature similarity at which two events an article matches are merged."),
     Setting("event_window_days", 3, "How far apart in days two reports of one event may be."),
     Setting("story_threshold", 0.22, "Similarity at which an event joins an existing story."),
@@ -57,6 +58,7 @@ class Settings:
     enrich_chars: int = 4000
     event_threshold: float = 0.25
     event_merge_threshold: float = 0.25
+    event_headline_threshold: float = 0.175
     event_window_days: int = 3
     story_threshold: float = 0.22
     story_window_days: int = 240

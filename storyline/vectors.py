@@ -120,8 +120,8 @@ class DocVector(dict[str, float]):
 
 def unit(vec: Mapping[str, float]) -> Vector:
     """A unit-length copy of a vector, weights kept proportional."""
-    norm = math.sqrt(sum(v * v for v in vec.values()))
-    return {k: v / norm for k, v in vec.items()} if norm else {}
+    length = norm(vec)
+    return {k: v / length for k, v in vec.items()} if length else {}
 
 
 _SLUG_WORD = re.compile(r"[a-z]{3,20}")

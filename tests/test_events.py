@@ -40,6 +40,13 @@ def test_a_headline_alone_needs_less_similarity_than_a_full_text(store):
     assert 0.3 * events.BRIEF_RATIO <= found[0][0] < 0.3
 
 
+def test_the_headline_threshold_can_be_set_apart(store):
+    a = GroupAssigner(store, "events", window_days=3, threshold=0.3, brief_threshold=0.26)
+    group(a, {"quake": 1.0, "island": 1.0, "ferry": 1.0, "port": 1.0}, DAY)
+    terms = unit({"quake": 1.0, "storm": 1.0, "rail": 1.0, "grid": 1.0})
+    assert a.candidates(DocVector(terms, brief=True), DAY) == []
+
+
 def test_matches_are_a_plain_best_first_list(store):
     a = assigner(store, threshold=0.1)
     weak = group(a, {"quake": 1.0, "island": 3.0}, DAY)

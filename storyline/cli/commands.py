@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -262,13 +263,22 @@ def bench(
     as_json: bool = JsonOption,
     write: bool = WriteOption,
     ner: Optional[str] = typer.Option(None, help="Entity recognition tier to measure."),
+    sizes: Optional[str] = typer.Option(None, help="Text-path sizes, comma-separated (default 1000,10000,100000)."),
+    repeats: Optional[int] = typer.Option(None, help="Runs per text-path size below 100k (the median is reported)."),
+    serving_articles: Optional[int] = typer.Option(None, help="Articles stored for the serving figures (default 100000)."),
 ) -> None:
     """Measure the product's code paths (text, HTML, serving, polling) and write docs/benchmarks.md."""
     from .. import bench as bench_mod
     from .. import evaluate
 
     conf = setup(None, ner=ner)
-    opts = bench_mod.BenchOptions(sizes=(200, 1000), repeats=1) if quick else bench_mod.BenchOptions()
+    opts = bench_mod.BenchOptions(sizes=(200, 1000), repeats=1, serving_articles=2_000) if quick else bench_mod.BenchOptions()
+    if sizes:
+        opts = replace(opts, sizes=tuple(int(x) for x in sizes.split(",")))
+    if repeats:
+        opts = replace(opts, repeats=repeats)
+    if serving_articles:
+        opts = replace(opts, serving_articles=serving_articles)
     with Progress(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("", total=None)
         result = bench_mod.run_all(conf, opts, lambda done, total: bar.update(task, completed=done, total=total))
