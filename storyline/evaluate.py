@@ -533,13 +533,18 @@ def render_bench(result: dict[str, Any]) -> str:
                         [[str(poll["feeds"]), str(poll["hosts"]), str(poll["delay_s"]), _number(poll["cycle_s"], 2),
                           _number(poll["politeness_floor_s"], 2), _number(poll["overhead_s"], 2), str(poll["failed"])]])
     if "serving" in result:
-        serve = result["serving"]
-        lines += ["", f"### Serving (`storyline serve`, {serve.get('clients')} concurrent clients, {serve['articles']} articles)", ""]
-        lines += _table(["page", "p50 ms", "p95 ms", "requests/s"],
-                        [[name, _number(r["p50_ms"], 1), _number(r["p95_ms"], 1), _number(r.get("requests_per_s"), 1)]
-                         for name, r in serve.get("detail", {}).items()])
+        lines += ["", render_serving(result["serving"]).rstrip("\n")]
     for note in result.get("notes", []):
         lines += ["", note]
+    return "\n".join(lines) + "\n"
+
+
+def render_serving(serve: dict[str, Any]) -> str:
+    """Markdown for the serving figures: latency of the main pages under concurrent clients."""
+    lines = [f"### Serving (`storyline serve`, {serve.get('clients')} concurrent clients, {serve['articles']} articles stored)", ""]
+    lines += _table(["page", "p50 ms", "p95 ms", "requests/s"],
+                    [[name, _number(r["p50_ms"], 1), _number(r["p95_ms"], 1), _number(r.get("requests_per_s"), 1)]
+                     for name, r in serve.get("detail", {}).items()])
     return "\n".join(lines) + "\n"
 
 
@@ -547,6 +552,8 @@ def render(section: str, result: dict[str, Any]) -> str:
     """Markdown for one benchmark result, without the section markers."""
     if section == "bench":
         return render_bench(result)
+    if section == "bench-serving":
+        return render_serving(result["serving"])
     if section not in ("extraction", "dates"):
         return render_generic(section, result)
     info = result.get("machine") or machine()

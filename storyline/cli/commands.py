@@ -266,6 +266,7 @@ def bench(
     sizes: Optional[str] = typer.Option(None, help="Text-path sizes, comma-separated (default 1000,10000,100000)."),
     repeats: Optional[int] = typer.Option(None, help="Runs per text-path size below 100k (the median is reported)."),
     serving_articles: Optional[int] = typer.Option(None, help="Articles stored for the serving figures (default 100000)."),
+    only: Optional[str] = typer.Option(None, help="Measure one path only: serving (written to its own section)."),
 ) -> None:
     """Measure the product's code paths (text, HTML, serving, polling) and write docs/benchmarks.md."""
     from .. import bench as bench_mod
@@ -281,9 +282,12 @@ def bench(
         opts = replace(opts, serving_articles=serving_articles)
     with Progress(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("", total=None)
-        result = bench_mod.run_all(conf, opts, lambda done, total: bar.update(task, completed=done, total=total))
+        if only == "serving":
+            result = {"task": "bench-serving", "serving": bench_mod.serving(conf, opts.serving_articles)}
+        else:
+            result = bench_mod.run_all(conf, opts, lambda done, total: bar.update(task, completed=done, total=total))
     if write:
-        evaluate.write_benchmarks("bench", result)
+        evaluate.write_benchmarks("bench-serving" if only == "serving" else "bench", result)
     if as_json:
         print_json(result)
         return
