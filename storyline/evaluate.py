@@ -553,7 +553,17 @@ def render(section: str, result: dict[str, Any]) -> str:
     if section == "bench":
         return render_bench(result)
     if section == "bench-serving":
-        return render_serving(result["serving"])
+        info = result.get("machine") or machine()
+        head = [
+            "## Serving at scale (`storyline bench --only serving`)",
+            "",
+            f"- command: `{result.get('command') or _command(section)}`",
+            f"- date: {result.get('date') or datetime.now(timezone.utc).isoformat(timespec='seconds')}",
+            f"- machine: {info.get('cpu')}, {info.get('cores')} cores, Python {info.get('python')}",
+            "- store: T17 texts through the pipeline plus rotated-sentence variants bulk-inserted (storyline/web/bench.py)",
+            "",
+        ]
+        return "\n".join(head) + render_serving(result["serving"])
     if section not in ("extraction", "dates"):
         return render_generic(section, result)
     info = result.get("machine") or machine()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
+from datetime import datetime, timezone
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
@@ -283,7 +285,12 @@ def bench(
     with Progress(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("", total=None)
         if only == "serving":
-            result = {"task": "bench-serving", "serving": bench_mod.serving(conf, opts.serving_articles)}
+            result = {
+                "task": "bench-serving",
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "command": shlex.join(["storyline", *sys.argv[1:]]),
+                "serving": bench_mod.serving(conf, opts.serving_articles),
+            }
         else:
             result = bench_mod.run_all(conf, opts, lambda done, total: bar.update(task, completed=done, total=total))
     if write:
