@@ -26,3 +26,29 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def seeds(shared: Path) -> Path:
     return shared / "seeds"
+
+
+def kill_when(proc, db: Path, sql: str, at_least: int, poll_s: float = 0.1, limit_s: float = 300) -> int:
+    """SIGKILL `proc` once `sql` (a COUNT) on `db` reaches `at_least`; return the last count seen.
+
+    The caller asserts the process was still running when it was killed.
+    """
+    import signal
+    import sqlite3
+    import time
+
+    deadline = time.time() + limit_s
+    seen = 0
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(poll_s)
+        try:
+            with sqlite3.connect(db, timeout=1) as con:
+                seen = con.execute(sql).fetchone()[0]
+        except sqlite3.Error:
+            continue
+        if seen >= at_least:
+            break
+    running = proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return seen if running else -1

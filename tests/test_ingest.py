@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import kill_when
 from lxml import etree
 
 from storyline import views
@@ -206,20 +207,8 @@ def test_kill_and_resume_ends_like_an_uninterrupted_run(tmp_path, shared):
     subprocess.run(cmd + ["--db", str(whole)], env=env, capture_output=True, timeout=600, check=True)
 
     proc = subprocess.Popen(cmd + ["--db", str(killed)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    stored = 0
-    while time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        try:
-            with sqlite3.connect(killed, timeout=1) as db:
-                stored = db.execute("SELECT COUNT(*) FROM raw_inputs").fetchone()[0]
-        except sqlite3.Error:
-            continue
-        if stored >= 40:
-            break
-    assert proc.poll() is None, "ingest finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    stored = kill_when(proc, killed, "SELECT COUNT(*) FROM raw_inputs", 40, poll_s=0.2)
+    assert stored != -1, "ingest finished before it could be killed"
     assert 0 < stored
     subprocess.run(cmd + ["--db", str(killed)], env=env, capture_output=True, timeout=600, check=True)
     assert snapshot(Store(killed)) == snapshot(Store(whole))

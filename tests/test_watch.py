@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from conftest import kill_when
 from lxml import etree
 
 from storyline.feeds import FeedError, parse_feed
@@ -573,20 +574,8 @@ def test_sigkill_mid_poll_then_restart_loses_nothing_and_duplicates_nothing(tmp_
 
         proc = subprocess.Popen(_cli("watch", "--allow-private", "--delay", "0.01", "--db", str(killed)), env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 300
-        done = 0
-        while time.time() < deadline and proc.poll() is None:
-            time.sleep(0.1)
-            try:
-                with sqlite3.connect(killed, timeout=1) as con:
-                    done = con.execute("SELECT COUNT(*) FROM pages WHERE state = 'done'").fetchone()[0]
-            except sqlite3.Error:
-                continue
-            if done >= 40:
-                break
-        assert proc.poll() is None, "watch stopped before it could be killed"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        done = kill_when(proc, killed, "SELECT COUNT(*) FROM pages WHERE state = 'done'", 40)
+        assert done != -1, "watch stopped before it could be killed"
         assert 0 < done < 180
         subprocess.run(_cli("watch", "--once", "--allow-private", "--delay", "0", "--db", str(killed)), env=env, check=True, capture_output=True, timeout=600)
     expected = _snapshot(whole)
