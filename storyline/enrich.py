@@ -141,6 +141,7 @@ _SAID_AFTER = re.compile(rf"(?:['’]s?)?,?\s+{SAY}\b")
 _ABBREV = frozenset("mr. mrs. ms. dr. prof. gen. lt. col. sgt. capt. gov. sen. rep. rev. st. adm. maj. pres. mt.".split())
 _TOKEN = re.compile(r"\S+")
 _Tok = tuple[int, int, str]  # a word and its offsets in the text
+Run = tuple[int, list[_Tok], bool, bool]  # start, words, sentence-initial?, in a heading line?
 
 
 def _build_gazetteer() -> Mapping[str, str]:
@@ -205,7 +206,7 @@ class _Prepared:
 
     title: str
     text: str
-    runs: list[tuple[int, list[_Tok], bool, bool]]
+    runs: list[Run]
     mentions: list[_Mention]
 
 
@@ -218,6 +219,58 @@ class EnrichOptions:
     head_chars: int = 1500  # spaCy reads only an article's head in "auto"
     min_unknown: int = 2  # distinct unknown names an article needs to be worth a run
     model: str = SPACY_MODEL
+
+
+def find_runs(text: str) -> list[Run]:
+    """Capitalised-word runs, where names are looked for, as (start, tokens with offsets, sentence-initial?, in a heading line?)."""
+    runs = []
+    headings, pos = [], 0
+    for line in text.split("\n"):
+        if _is_heading(line):
+            headings.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    for match in _RUN.finditer(text):
+        start = match.start()
+        if match.end() - start < 12 and match.group().lower().strip(".'’") in _SKIP:
+            continue  # "The", "But", "I": most runs are one capitalised function word
+        if start and (text[start - 1].isalnum() or text[start - 1] in "'’-_."):
+            if text[start - 3 : start] not in ("al-", "el-"):
+                continue  # inside a word: "JoongAng", "iPhone"
+            start -= 3
+        heading = bool(headings) and any(a <= start < b for a, b in headings)
+        initial = _sentence_initial(text, start)
+        tokens: list[_Tok] = []
+        pos = start
+        for word in text[start : match.end()].split():
+            pos = text.find(word, pos)
+            end = pos + len(word)
+            stop = ""
+            if word[-1] in "'’" or word[-2:] in ("'s", "’s"):  # possessive: "Korea's Kim"
+                word, stop = word[: -2 if word[-1] == "s" else -1], "possessive"
+            elif word[-1] == "." and len(word) > 2 and word.lower() not in _ABBREV:
+                if not _DOTTED.fullmatch(word):
+                    word, stop = word.rstrip("."), "period"
+                elif word in GAZETTEER:
+                    stop = "acronym"  # "U.S. President Trump": the place stands alone
+                else:
+                    following = re.match(r"[ \t]+([A-Z]\w*)", text[end : end + 20])
+                    stop = "acronym" if not following or following.group(1).lower() in STARTERS else ""
+            word = word.rstrip("-")
+            if word:
+                tokens.append((pos, pos + len(word), word))
+            pos = end
+            if stop:
+                if tokens:
+                    runs.append((tokens[0][0], tokens, initial, heading))
+                tokens = []
+                if stop == "acronym":  # "the U.S. The next day" vs "U.S. President"
+                    following = re.match(r"\s*([A-Za-z]+)", text[end : end + 20])
+                    initial = bool(following and following.group(1).lower() in STARTERS)
+                else:
+                    initial = stop == "period"
+        if tokens:
+            runs.append((tokens[0][0], tokens, initial, heading))
+    return runs
 
 
 class Enricher:
@@ -245,11 +298,11 @@ class Enricher:
 
     # ---- public API -------------------------------------------------------------------------
 
-    def enrich(self, title: str, text: str) -> Enrichment:
-        """Entities, keywords and quotes of one article."""
-        return self.enrich_many([(title, text)])[0]
+    def enrich(self, title: str, text: str, runs: list[Run] | None = None) -> Enrichment:
+        """Entities, keywords and quotes of one article (`runs`: its find_runs, if found ahead)."""
+        return self.enrich_many([(title, text)], [runs])[0]
 
-    def enrich_many(self, items: list[tuple[str, str]]) -> list[Enrichment]:
+    def enrich_many(self, items: list[tuple[str, str]], runs: list[list[Run] | None] | None = None) -> list[Enrichment]:
         """Enrich several (title, text) articles, batching the spaCy work."""
         items = [(title or "", text or "") for title, text in items]
         if self.ner == "spacy":
@@ -261,7 +314,7 @@ class Enricher:
                 out.append(self._finish(title, text or title, mentions))
             self.seen += len(items)
             return out
-        prepared = [self._fast(title, text) for title, text in items]
+        prepared = [self._fast(title, text, r) for (title, text), r in zip(items, runs or [None] * len(items))]
         if self.ner == "auto":
             wanted = [p for p in prepared if self._wants_spacy(p)]
             heads = [p.text[: self.options.head_chars] for p in wanted]
@@ -396,62 +449,11 @@ class Enricher:
 
     # ---- fast tier --------------------------------------------------------------------------
 
-    def _fast(self, title: str, text: str) -> _Prepared:
-        """Find capitalised-word runs and classify them with the lexicon and cues."""
+    def _fast(self, title: str, text: str, runs: list[Run] | None = None) -> _Prepared:
+        """Find capitalised-word runs (unless found ahead) and classify them with the lexicon and cues."""
         body = text or title
-        runs = self._find_runs(body)
+        runs = find_runs(body) if runs is None else runs
         return _Prepared(title, body, runs, self._classify_runs(body, runs))
-
-    def _find_runs(self, text: str) -> list[tuple[int, list[_Tok], bool, bool]]:
-        """Capitalised runs as (start, tokens with offsets, sentence-initial?, in a heading line?)."""
-        runs = []
-        headings, pos = [], 0
-        for line in text.split("\n"):
-            if _is_heading(line):
-                headings.append((pos, pos + len(line)))
-            pos += len(line) + 1
-        for match in _RUN.finditer(text):
-            start = match.start()
-            if match.end() - start < 12 and match.group().lower().strip(".'’") in _SKIP:
-                continue  # "The", "But", "I": most runs are one capitalised function word
-            if start and (text[start - 1].isalnum() or text[start - 1] in "'’-_."):
-                if text[start - 3 : start] not in ("al-", "el-"):
-                    continue  # inside a word: "JoongAng", "iPhone"
-                start -= 3
-            heading = bool(headings) and any(a <= start < b for a, b in headings)
-            initial = _sentence_initial(text, start)
-            tokens: list[_Tok] = []
-            pos = start
-            for word in text[start : match.end()].split():
-                pos = text.find(word, pos)
-                end = pos + len(word)
-                stop = ""
-                if word[-1] in "'’" or word[-2:] in ("'s", "’s"):  # possessive: "Korea's Kim"
-                    word, stop = word[: -2 if word[-1] == "s" else -1], "possessive"
-                elif word[-1] == "." and len(word) > 2 and word.lower() not in _ABBREV:
-                    if not _DOTTED.fullmatch(word):
-                        word, stop = word.rstrip("."), "period"
-                    elif word in GAZETTEER:
-                        stop = "acronym"  # "U.S. President Trump": the place stands alone
-                    else:
-                        following = re.match(r"[ \t]+([A-Z]\w*)", text[end : end + 20])
-                        stop = "acronym" if not following or following.group(1).lower() in STARTERS else ""
-                word = word.rstrip("-")
-                if word:
-                    tokens.append((pos, pos + len(word), word))
-                pos = end
-                if stop:
-                    if tokens:
-                        runs.append((tokens[0][0], tokens, initial, heading))
-                    tokens = []
-                    if stop == "acronym":  # "the U.S. The next day" vs "U.S. President"
-                        following = re.match(r"\s*([A-Za-z]+)", text[end : end + 20])
-                        initial = bool(following and following.group(1).lower() in STARTERS)
-                    else:
-                        initial = stop == "period"
-            if tokens:
-                runs.append((tokens[0][0], tokens, initial, heading))
-        return runs
 
     def _classify_runs(self, text: str, runs: list[Any]) -> list[_Mention]:
         """Turn runs into typed mentions: strip sentence-initial words, split titles and compounds."""

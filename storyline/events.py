@@ -61,6 +61,7 @@ class GroupAssigner:
         self.span: tuple[date, date] | None = None
         self.undated = False
         self.entered = 0  # groups that came into memory since the mirror was last trimmed
+        self.unsaved: set[int] = set()  # groups whose signature changed since the last flush
 
     def _load(self, lo: date, hi: date) -> None:
         """Mirror the groups overlapping [lo, hi] (and the undated ones) from the database."""
@@ -96,6 +97,7 @@ class GroupAssigner:
     def _let_go(self, day: date) -> None:
         """Halve the mirror, keeping the dated groups nearest the day; the span shrinks to match."""
         assert self.span is not None
+        self.flush()  # a group let go is read back from the store
         gaps = {gid: days_apart(c, day) for gid, c in self.index.items.items() if c.first_day is not None}
         if not gaps:
             return
@@ -129,11 +131,9 @@ class GroupAssigner:
         merged = Centroid(keep, top_terms(terms, self.index.max_terms), a.n + b.n, min(days, default=None), max(days, default=None))
         self.index.remove(drop)
         self.index.put(merged)
-        self.store.save_centroid(
-            self.table, keep, merged.dumps(),
-            merged.first_day.isoformat() if merged.first_day else None,
-            merged.last_day.isoformat() if merged.last_day else None,
-        )
+        self.unsaved.discard(drop)
+        self.unsaved.discard(keep)
+        self._save(merged)
         return merged
 
     def open(self, day: date | None, title: str = "") -> int:
@@ -141,21 +141,38 @@ class GroupAssigner:
         self._ensure(day)
         return self.store.create_group(self.table, day.isoformat() if day else None, title)
 
-    def add(self, gid: int, vec: Vector, day: date | None) -> Centroid:
-        """Fold a member into a group's signature and date span, in memory and in the store."""
+    def add(self, gid: int, vec: Vector, day: date | None, defer: bool = False) -> Centroid:
+        """Fold a member into a group's signature and date span, in memory and in the store.
+
+        With `defer` the store is written by `flush`, which the caller runs before its transaction
+        commits: a batch of articles then writes each group it touched once, not once per article.
+        """
         self._ensure(day)
         if gid not in self.index.items:
             self.index.put(self.centroid(gid))
             self.entered += 1
         c = self.index.add_member(gid, vec, day)
+        if defer:
+            self.unsaved.add(gid)
+        else:
+            self.unsaved.discard(gid)
+            self._save(c)
+        return c
+
+    def flush(self) -> None:
+        """Write the signatures `add(defer=True)` left in memory."""
+        for gid in sorted(self.unsaved):
+            if gid in self.index.items:
+                self._save(self.index.items[gid])
+        self.unsaved.clear()
+
+    def _save(self, c: Centroid) -> None:
+        """Write one group's signature and span."""
         self.store.save_centroid(
-            self.table,
-            gid,
-            c.dumps(),
+            self.table, c.id, c.dumps(),
             c.first_day.isoformat() if c.first_day else None,
             c.last_day.isoformat() if c.last_day else None,
         )
-        return c
 
     def centroid(self, gid: int) -> Centroid:
         """A group's centroid (from memory or the store)."""
@@ -286,18 +303,36 @@ def choose_title(members: list[sqlite3.Row], centroid: Centroid) -> str:
 SUMMARY_SOURCES = 12  # the earliest independent reports say what an event is; more only costs time
 
 
-def refresh(store: Store, event_id: int, centroid: Centroid, settings: Settings) -> None:
-    """Recompute an event's title, date and summary from its members."""
-    members = store.event_members(event_id)
+def summary_sources(members: list[sqlite3.Row]) -> list[tuple[str, str]]:
+    """The (title, text) of the reports an event's summary is drawn from."""
+    return [(m["title"] or "", m["text"] or "") for m in members if m["duplicate_of"] is None][:SUMMARY_SOURCES]
+
+
+def summarize_event(docs: list[tuple[str, str]], sentences: int) -> str:
+    """An event's summary from its sources ("" without any)."""
+    return summarize(docs, max_sentences=sentences) if docs else ""
+
+
+def refresh(
+    store: Store,
+    event_id: int,
+    centroid: Centroid,
+    settings: Settings,
+    members: list[sqlite3.Row] | None = None,
+    summary: str | None = None,
+) -> None:
+    """Recompute an event's title, date and summary from its members (both given when read or made ahead)."""
+    members = store.event_members(event_id) if members is None else members
     when = dates.combine(member_dates(members))
-    docs = [(m["title"] or "", m["text"] or "") for m in members if m["duplicate_of"] is None][:SUMMARY_SOURCES]
+    if summary is None:
+        summary = summarize_event(summary_sources(members), settings.summary_sentences)
     store.update_event(
         event_id,
         title=choose_title(members, centroid),
         date=when.day.isoformat() if when else None,
         date_method=when.method if when else None,
         date_evidence=when.evidence if when else None,
-        summary=summarize(docs, max_sentences=settings.summary_sentences) if docs else "",
+        summary=summary,
         n_articles=len(members),
         dirty=0,
     )

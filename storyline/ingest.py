@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Callable
 
-from . import dates, dedup, readers
-from .events import GroupAssigner, bridge, match_coverage, refresh
+from . import dedup, readers
+from .enrich import Run
+from .events import GroupAssigner, bridge, match_coverage, refresh, summarize_event, summary_sources
 from .models import Document, Enrichment, IngestResult
+from .prepare import Ahead, Outcome, ParsedInput, Prepared, parse_input, prepare, prepare_many
 from .settings import Settings
 from .stories import StoryThreader, retitle
 from .store import Store
-from .vectors import document_vector
+from .vectors import finish_vector
 
 log = logging.getLogger("storyline.ingest")
 
 Progress = Callable[[str, int, int], None]
 ENTITY_FEATURES = 8  # the most mentioned entities take part in event matching
+PARALLEL_MIN = 8  # inputs from which ingest_paths parses ahead in a worker process
+
+
+@dataclass
+class FileJob:
+    """One input file as read: its bytes and hash, or why it needs no parsing (or failed)."""
+
+    path: Path
+    source: str
+    data: bytes = b""
+    sha: str = ""
+    warc: bool = False
+    unchanged: bool = False
+    error: Exception | None = None
+
+    def args(self, enrich_chars: int) -> tuple | None:
+        """parse_input's arguments, or None when there is nothing to parse."""
+        if self.error is not None or self.warc or self.unchanged:
+            return None
+        return (self.data, self.source, self.path.suffix, enrich_chars)
 
 
 @dataclass
@@ -55,16 +79,19 @@ class Pipeline:
             self._enricher.replay(self.store.lessons(), int(seen), int(runs))
         return self._enricher
 
-    def _enrich(self, title: str, text: str) -> Enrichment:
+    def _enrich(self, title: str, text: str, runs: list[Run] | None = None) -> Enrichment:
         """Enrich one article and journal what the recogniser learned, in the current transaction."""
         enricher = self.enricher
-        enrichment = enricher.enrich(title, text[: self.settings.enrich_chars])
-        if self._own_enricher:
-            if enricher.learned:
-                self.store.add_lessons(enricher.learned)
-                enricher.learned.clear()
-            self.store.set_state("enrich_budget", f"{enricher.seen} {enricher.spacy_runs}")
+        enrichment = enricher.enrich(title, text[: self.settings.enrich_chars], runs)
+        if self._own_enricher and enricher.learned:
+            self.store.add_lessons(enricher.learned)
+            enricher.learned.clear()
         return enrichment
+
+    def _journal_budget(self) -> None:
+        """Record how much spaCy the recogniser has spent, in the transaction of the articles it read."""
+        if self._own_enricher and self._enricher is not None:
+            self.store.set_state("enrich_budget", f"{self._enricher.seen} {self._enricher.spacy_runs}")
 
     def _sync_corrections(self) -> None:
         """Drop stale mirrors if a user corrected events or stories (maybe in another process).
@@ -90,35 +117,56 @@ class Pipeline:
         """Ingest files and folders (recursively); one bad file never stops the others."""
         result = IngestResult()
         files = list(readers.iter_files(paths))
-        for i, path in enumerate(files):
-            if progress:
-                progress(str(path), i, len(files))
-            self.ingest_file(path, result)
+        # A worker pays off over many inputs; a few files are parsed here rather than fork for them.
+        workers = self.settings.workers if len(files) >= PARALLEL_MIN else 0
+        with Ahead(workers) as ahead:
+            jobs = ((job, job.args(self.settings.enrich_chars)) for job in map(self._read, files))
+            for i, (job, outcome) in enumerate(ahead.map(parse_input, jobs)):
+                if progress:
+                    progress(job.source, i, len(files))
+                self._ingest_job(job, outcome, result)
         self.refresh()
         if progress:
             progress("", len(files), len(files))
         return result
 
-    def ingest_file(self, path: Path, result: IngestResult) -> None:
-        """Ingest one file, recording a one-line error on failure."""
-        source = str(path.resolve())
+    def _read(self, path: Path) -> FileJob:
+        """Read one input file and decide what it needs: parsing, streaming (WARC), nothing, or an error."""
+        job = FileJob(path, str(path.resolve()))
         try:
             if not path.exists():
                 raise readers.InputError("no such file")
             if readers.is_warc(path):
-                self.ingest_warc(path, result)  # streamed: an archive may be far larger than max_file_mb
-                return
+                job.warc = True  # streamed: an archive may be far larger than max_file_mb
+                return job
             size = path.stat().st_size
             max_bytes = int(self.settings.max_file_mb * 1_000_000)
             if size > max_bytes:
                 raise readers.InputError(f"too large: {size / 1e6:.1f} MB (limit {self.settings.max_file_mb} MB, setting max_file_mb)")
-            data = path.read_bytes()
-            self.ingest_bytes(data, source, path.suffix, result)
+            job.data = path.read_bytes()
+            readers.check_bytes(job.data, max_bytes)
+            job.sha = readers.sha256(job.data)
+            job.unchanged = self.store.raw_exists(job.source, job.sha)
+        except Exception as exc:  # reported in input order, by _ingest_job
+            job.error = exc
+        return job
+
+    def _ingest_job(self, job: FileJob, outcome: Outcome[ParsedInput], result: IngestResult) -> None:
+        """Store one read (and parsed) input, recording a one-line error on failure."""
+        try:
+            if job.error is not None:
+                raise job.error
+            if job.warc:
+                self.ingest_warc(job.path, result)
+            elif job.unchanged:
+                result.unchanged += 1
+            else:
+                self._store_parsed(job.source, job.sha, job.data, outcome.get(), result)
         except (readers.InputError, OSError) as exc:
-            self._fail(result, source, str(exc) if isinstance(exc, readers.InputError) else exc.strerror or str(exc))
+            self._fail(result, job.source, str(exc) if isinstance(exc, readers.InputError) else exc.strerror or str(exc))
         except Exception as exc:  # a bug on one input must not lose the others
-            log.exception("ingest failed", extra={"source": source})
-            self._fail(result, source, f"internal error: {type(exc).__name__}: {exc}")
+            log.exception("ingest failed", extra={"source": job.source})
+            self._fail(result, job.source, f"internal error: {type(exc).__name__}: {exc}")
 
     def _fail(self, result: IngestResult, source: str, reason: str) -> None:
         """Count a failed input and keep its one-line reason."""
@@ -132,24 +180,39 @@ class Pipeline:
         if self.store.raw_exists(source, sha):
             result.unchanged += 1
             return
-        parsed = readers.parse(data, source, suffix)
-        self.store_documents(parsed.documents, result, raw=(source, sha, parsed.fmt, data))
+        self._store_parsed(source, sha, data, parse_input(data, source, suffix, self.settings.enrich_chars), result)
+
+    def _store_parsed(self, source: str, sha: str, data: bytes, parsed: ParsedInput, result: IngestResult) -> None:
+        """Store a parsed input's documents with its raw bytes."""
+        self.store_documents(parsed.documents, result, raw=(source, sha, parsed.fmt, data), prepared=parsed.prepared)
         log.info("ingested", extra={"source": source, "format": parsed.fmt, "documents": len(parsed.documents)})
 
     def store_documents(
-        self, docs: list[Document], result: IngestResult, raw: tuple[str, str, str, bytes] | None = None
+        self,
+        docs: list[Document],
+        result: IngestResult,
+        raw: tuple[str, str, str, bytes] | None = None,
+        prepared: list[Prepared] | None = None,
     ) -> None:
         """Store the documents of one input, with its raw bytes, in one transaction."""
+        prepared = prepared or prepare_many(docs, self.settings.enrich_chars)
         try:
             with self.store.transaction():
                 self._sync_corrections()
                 batch = Batch(self.store.add_raw(*raw) if raw else None)
-                for doc in docs:
-                    self.add_document(doc, batch, result)
+                for doc, prep in zip(docs, prepared):
+                    self.add_document(doc, batch, result, prep)
                 self.finish(batch)
         except BaseException:
             self.reset()
             raise
+
+    def store_batches(self, batches: Iterable[list[Document]], result: IngestResult) -> None:
+        """Store batches of documents (one transaction each), preparing the next ones in a worker."""
+        with Ahead(self.settings.workers) as ahead:
+            jobs = ((docs, (docs, self.settings.enrich_chars)) for docs in batches)
+            for docs, outcome in ahead.map(prepare_many, jobs):
+                self.store_documents(docs, result, prepared=outcome.get())
 
     def ingest_warc(self, path: Path, result: IngestResult) -> None:
         """Stream a WARC archive's pages into the store in bounded batches, one transaction each."""
@@ -170,21 +233,32 @@ class Pipeline:
                 return cid, "near"
         return None, None
 
-    def add_document(self, doc: Document, batch: Batch, result: IngestResult) -> int | None:
+    def add_document(self, doc: Document, batch: Batch, result: IngestResult, prep: Prepared | None = None) -> int | None:
         """Store one document and place it in an event; None when it was stored before."""
         if (known := self.store.article_id_by_key(doc.key)) is not None:
             from .revisions import revise  # a changed feed entry or page updates the article, keeping history
 
             revise(self, doc, known, batch, result)
             return None
-        fp = dedup.fingerprint(doc.text)
+        prep = prep or prepare(doc, self.settings.enrich_chars)
+        fp, when = prep.fingerprint, prep.when
         dup_of, dup_kind = self._duplicate_of(fp)
         if dup_of is not None:
             root = self.store.article(dup_of)
             dup_of = root["duplicate_of"] or dup_of
-        published = doc.published.date() if doc.published else None
-        when = dates.resolve_event_date(doc.text, published, doc.title)
-        enrichment = Enrichment() if dup_kind == "exact" else self._enrich(doc.title or "", doc.text)
+        enrichment = Enrichment() if dup_kind == "exact" else self._enrich(doc.title or "", doc.text, prep.runs)
+        day = when.day if when else None
+        vec = finish_vector(prep.terms, [e.name for e in enrichment.entities[:ENTITY_FEATURES]], brief=not doc.text)
+        listing, event_id = self._known_event(doc, dup_of)
+        near = self.events.candidates(vec, day)
+        if event_id is None and near:
+            event_id = near[0][1]
+        if event_id is None:
+            event_id = self.events.open(day)
+        self.events.add(event_id, vec, day, defer=True)
+        event_id, retired = bridge(self.events, self.store, event_id, near, self.settings)
+        batch.events.difference_update(retired)
+        # The row is written once, complete: SQLite rewrites a whole row (text included) on every update.
         aid = self.store.insert_article(
             doc,
             batch.raw_id,
@@ -194,50 +268,41 @@ class Pipeline:
             event_day=when.day.isoformat() if when else None,
             event_day_method=when.method if when else None,
             event_day_evidence=when.evidence if when else None,
+            event_id=event_id,
+            minhash=fp.signature or None,
+            keywords=json.dumps(enrichment.keywords, ensure_ascii=False),
         )
         if fp.signature:
-            self.store.set_minhash(aid, fp.signature, fp.bands)
-        self.store.save_enrichment(aid, enrichment)
+            self.store.set_minhash_bands(aid, fp.bands)
+        self.store.save_enrichment(aid, enrichment, keywords=False)
+        if listing is not None:
+            self.store.update_article(listing, merged_into=aid)
         if dup_of is not None:
             result.duplicates += 1
         else:
             result.new += 1
-
-        day = when.day if when else None
-        vec = document_vector(
-            doc.title, doc.text, [li.title for li in doc.linked], [e.name for e in enrichment.entities[:ENTITY_FEATURES]],
-            doc.url,
-        )
-        event_id = self._known_event(doc, aid, dup_of)
-        near = self.events.candidates(vec, day)
-        if event_id is None and near:
-            event_id = near[0][1]
-        if event_id is None:
-            event_id = self.events.open(day)
-        self.events.add(event_id, vec, day)
-        event_id, retired = bridge(self.events, self.store, event_id, near, self.settings)
-        batch.events.difference_update(retired)
-        self.store.update_article(aid, event_id=event_id)
         self._add_listings(doc, aid, event_id, batch, result)
         match_coverage(self.store, event_id)
         batch.events.add(event_id)
         return aid
 
-    def _known_event(self, doc: Document, aid: int, dup_of: int | None) -> int | None:
-        """An event the article certainly belongs to: its original's, or the one that listed its URL."""
+    def _known_event(self, doc: Document, dup_of: int | None) -> tuple[int | None, int | None]:
+        """An event the article certainly belongs to: its original's, or the one that listed its URL.
+
+        Returns (the listing this article turns out to be, or None; the event, or None).
+        """
         if dup_of is not None:
-            return self.store.article(dup_of)["event_id"]
+            return None, self.store.article(dup_of)["event_id"]
         if doc.url and doc.kind != "linked":
             listing = self.store.linked_by_url(doc.url)
             if listing is not None:
-                self.store.update_article(listing["id"], merged_into=aid)
-                return listing["event_id"]
+                return listing["id"], listing["event_id"]
         for item in doc.linked:
             if item.url:
                 row = self.store.article_by_url(item.url)
                 if row is not None and row["event_id"] is not None:
-                    return row["event_id"]
-        return None
+                    return None, row["event_id"]
+        return None, None
 
     def _add_listings(self, doc: Document, aid: int, event_id: int, batch: Batch, result: IngestResult) -> None:
         """Store an aggregator item's listed coverage as text-less articles of the same event."""
@@ -260,6 +325,8 @@ class Pipeline:
 
     def finish(self, batch: Batch) -> None:
         """Count the events an input touched, mark them for refreshing, thread new ones into stories."""
+        self._journal_budget()
+        self.events.flush()
         for event_id in sorted(batch.events):
             if self.store.event(event_id)["story_id"] is None:
                 centroid = self.events.centroid(event_id)
@@ -269,12 +336,22 @@ class Pipeline:
     def refresh(self, chunk: int = 200) -> int:
         """Recompute titles, dates and summaries of the events and stories ingest touched; return how many."""
         done = 0
-        while ids := self.store.dirty_events(chunk):
-            with self.store.transaction():
-                self._sync_corrections()
-                for event_id in ids:
-                    refresh(self.store, event_id, self.events.centroid(event_id), self.settings)
-            done += len(ids)
+        ids = self.store.dirty_events(chunk)
+        # Summaries are most of the work and need only the members' texts: with many events to
+        # redo, worker processes write them (this one mostly waits, so it may use one more).
+        workers = self.settings.workers + 1 if self.settings.workers and len(ids) >= PARALLEL_MIN else 0
+        with Ahead(workers) as ahead:
+            while ids:
+                with self.store.transaction():
+                    self._sync_corrections()
+                    jobs = (
+                        ((event_id, members), (summary_sources(members), self.settings.summary_sentences))
+                        for event_id, members in ((i, self.store.event_members(i)) for i in ids)
+                    )
+                    for (event_id, members), outcome in ahead.map(summarize_event, jobs):
+                        refresh(self.store, event_id, self.events.centroid(event_id), self.settings, members, outcome.get())
+                done += len(ids)
+                ids = self.store.dirty_events(chunk)
         while ids := self.store.dirty_stories(chunk):
             with self.store.transaction():
                 for story_id in ids:

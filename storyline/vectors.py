@@ -135,14 +135,10 @@ def slug_words(url: str | None) -> str:
     return " ".join(w for w in _SLUG_WORD.findall(path) if zipf_frequency(w, "en") >= SLUG_MIN_ZIPF)
 
 
-def document_vector(
-    title: str | None,
-    text: str,
-    extra_titles: Iterable[str] = (),
-    entities: Iterable[str] = (),
-    url: str | None = None,
-) -> DocVector:
-    """The unit vector of an article: title, lead, the titles listed with it, its entities, its URL slug."""
+def document_terms(
+    title: str | None, text: str, extra_titles: Iterable[str] = (), url: str | None = None
+) -> Terms:
+    """The weighted terms of an article's own words: title, lead, the titles listed with it, its URL slug."""
     terms = Terms()
     if title:
         terms.add(title, TITLE_WEIGHT)
@@ -152,9 +148,25 @@ def document_vector(
         terms.add(other, 1.0)
     if text:
         terms.add(" ".join(text.split()[:LEAD_WORDS]), 1.0)
+    return terms
+
+
+def finish_vector(terms: Terms, entities: Iterable[str], brief: bool) -> DocVector:
+    """An article's unit vector: its own terms and its entities (`brief`: a headline with no text)."""
     for name in entities:
         terms.add_key("@" + name.lower(), ENTITY_WEIGHT, ENTITY_IDF)
-    return DocVector(terms.vector(), brief=not text)
+    return DocVector(terms.vector(), brief=brief)
+
+
+def document_vector(
+    title: str | None,
+    text: str,
+    extra_titles: Iterable[str] = (),
+    entities: Iterable[str] = (),
+    url: str | None = None,
+) -> DocVector:
+    """The unit vector of an article: title, lead, the titles listed with it, its entities, its URL slug."""
+    return finish_vector(document_terms(title, text, extra_titles, url), entities, brief=not text)
 
 
 @lru_cache(maxsize=20_000)
@@ -196,10 +208,15 @@ class Centroid:
     first_day: date | None = None
     last_day: date | None = None
     length: float = field(init=False, repr=False, compare=False)
+    first_ord: int = field(init=False, repr=False, compare=False)
+    last_ord: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # Every search compares against every candidate; the length is computed once.
+        # Every search compares against every candidate; the length and day numbers are computed once.
         self.length = norm(self.terms)
+        # An undated group never falls in a dated window: its span is empty.
+        self.first_ord = self.first_day.toordinal() if self.first_day and self.last_day else 1
+        self.last_ord = self.last_day.toordinal() if self.first_day and self.last_day else 0
 
     def similarity(self, vec: Mapping[str, float]) -> float:
         """Cosine similarity of a unit vector to this centroid."""
@@ -223,43 +240,70 @@ class Centroid:
 
 
 class CentroidIndex:
-    """Active centroids with an inverted index on their heaviest terms, searched by date window."""
+    """Active centroids with an inverted index on their heaviest terms and their stretch of time.
+
+    A posting is (term, time bucket): a search looks only at groups whose window reaches the
+    bucket of the day searched, so a busy topic's groups from other weeks cost nothing.
+    """
 
     def __init__(self, window_days: int, max_terms: int = 120, probe_terms: int = 12) -> None:
         self.window = timedelta(days=window_days)
         self.max_terms = max_terms
         self.probe_terms = probe_terms
+        self.bucket_days = max(7, window_days)
         self.items: dict[int, Centroid] = {}
-        self.postings: dict[str, set[int]] = {}
+        self.postings: dict[tuple[str, int | None], set[int]] = {}
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def _buckets(self, c: Centroid) -> range | tuple[None]:
+        """The time buckets a centroid's window reaches (None for an undated group)."""
+        if c.first_ord > c.last_ord:
+            return (None,)
+        w, size = self.window.days, self.bucket_days
+        return range((c.first_ord - w) // size, (c.last_ord + w) // size + 1)
+
+    def _bucket(self, day: date | None) -> int | None:
+        """The time bucket of a day searched."""
+        return None if day is None else day.toordinal() // self.bucket_days
 
     def put(self, centroid: Centroid) -> None:
         """Add or replace a centroid."""
         old = self.items.get(centroid.id)
         self.items[centroid.id] = centroid
+        buckets = self._buckets(centroid)
+        if old is not None and self._buckets(old) != buckets:
+            self._unpost_all(old)
+            old = None
         before = old.terms.keys() if old else set()
         # A new member changes few of a group's heaviest terms: only those postings move.
         for term in before - centroid.terms.keys():
-            self._unpost(term, centroid.id)
+            for b in buckets:
+                self._unpost((term, b), centroid.id)
         for term in centroid.terms.keys() - before:
-            self.postings.setdefault(term, set()).add(centroid.id)
+            for b in buckets:
+                self.postings.setdefault((term, b), set()).add(centroid.id)
 
     def remove(self, cid: int) -> None:
         """Drop a centroid."""
         old = self.items.pop(cid, None)
         if old:
-            for term in old.terms:
-                self._unpost(term, cid)
+            self._unpost_all(old)
 
-    def _unpost(self, term: str, cid: int) -> None:
-        """Take a centroid off one term's postings."""
-        ids = self.postings.get(term)
+    def _unpost_all(self, c: Centroid) -> None:
+        """Take a centroid off every posting it is on."""
+        for term in c.terms:
+            for b in self._buckets(c):
+                self._unpost((term, b), c.id)
+
+    def _unpost(self, key: tuple[str, int | None], cid: int) -> None:
+        """Take a centroid off one posting."""
+        ids = self.postings.get(key)
         if ids:
             ids.discard(cid)
             if not ids:
-                del self.postings[term]
+                del self.postings[key]
 
     def in_window(self, centroid: Centroid, day: date | None) -> bool:
         """Whether a day falls within the window around a centroid's span."""
@@ -270,14 +314,18 @@ class CentroidIndex:
 
     def search(self, vec: Mapping[str, float], day: date | None) -> list[tuple[float, int]]:
         """Centroids sharing a heavy term with the vector, in the window, best first."""
+        bucket = self._bucket(day)
         candidates: set[int] = set()
         for term in top_terms(vec, self.probe_terms):
-            candidates |= self.postings.get(term, set())
-        scored = []
-        for cid in candidates:
-            c = self.items[cid]
-            if self.in_window(c, day):
-                scored.append((c.similarity(vec), cid))
+            candidates |= self.postings.get((term, bucket), set())
+        items = self.items
+        if day is None:
+            near = [items[cid] for cid in candidates]
+        else:
+            # in_window on day numbers: a bucket still holds groups a few days out of reach.
+            d, w = day.toordinal(), self.window.days
+            near = [c for c in map(items.__getitem__, candidates) if c.first_ord - w <= d <= c.last_ord + w]
+        scored = [(c.similarity(vec), c.id) for c in near]
         scored.sort(key=lambda sc: (-sc[0], sc[1]))
         return scored
 

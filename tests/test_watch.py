@@ -366,7 +366,9 @@ def test_other_feeds_keep_their_schedule_while_one_hangs_and_one_says_retry_afte
         during = [h for h in good.hits() if first_hang.start < h.start < second_hang.start]
         assert len(during) >= 2  # the good feed went on being polled while the hung request waited
         first_busy, second_busy = busy.hits()[:2]
-        assert second_busy.start - first_busy.end >= 2.0  # Retry-After: 2 was respected
+        # Retry-After: 2 was respected. The server stamps `end` after its last write, a moment after
+        # the client may already have read the reply and started counting, so allow those few ms.
+        assert second_busy.start - first_busy.end >= 1.95
         watcher.close()
 
 

@@ -48,6 +48,7 @@ class CoreStore:
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
+        self._entity_ids: dict[tuple[str, str], int] = {}
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
@@ -94,6 +95,7 @@ class CoreStore:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
+            self._entity_ids.clear()  # ids handed out in the rolled-back transaction no longer exist
             raise
         else:
             self.db.execute("COMMIT")
@@ -193,6 +195,10 @@ class CoreStore:
     def set_minhash(self, article_id: int, signature: bytes, bands: Sequence[int]) -> None:
         """Keep an article's MinHash signature and its LSH band hashes."""
         self.db.execute("UPDATE articles SET minhash = ? WHERE id = ?", (signature, article_id))
+        self.set_minhash_bands(article_id, bands)
+
+    def set_minhash_bands(self, article_id: int, bands: Sequence[int]) -> None:
+        """Index an article's LSH band hashes (its signature is stored with the article)."""
         self.db.executemany(
             "INSERT INTO minhash_bands (band, hash, article_id) VALUES (?, ?, ?)",
             [(i, h, article_id) for i, h in enumerate(bands)],
@@ -213,30 +219,30 @@ class CoreStore:
         ).fetchall()
         return [(int(r[0]), r[1]) for r in rows]
 
-    def save_enrichment(self, article_id: int, enrichment: Enrichment) -> None:
-        """Store an article's entities, keywords and quotes."""
+    def save_enrichment(self, article_id: int, enrichment: Enrichment, keywords: bool = True) -> None:
+        """Store an article's entities and quotes, and its keywords unless they were stored with the article."""
         if enrichment.entities:
-            pairs = [(e.name, e.kind) for e in enrichment.entities]
-            self.db.executemany("INSERT OR IGNORE INTO entities (name, kind) VALUES (?, ?)", pairs)
-            values = ", ".join("(?, ?)" for _ in pairs)
-            ids = {
-                (r[1], r[2]): r[0]
-                for r in self.db.execute(
-                    f"SELECT id, name, kind FROM entities WHERE (name, kind) IN (VALUES {values})",
-                    [x for pair in pairs for x in pair],
-                )
-            }
             self.db.executemany(
                 "INSERT OR REPLACE INTO article_entities (article_id, entity_id, count) VALUES (?, ?, ?)",
-                [(article_id, ids[(e.name, e.kind)], e.count) for e in enrichment.entities],
+                [(article_id, self.entity_id(e.name, e.kind), e.count) for e in enrichment.entities],
             )
         if enrichment.quotes:
             self.db.executemany(
                 "INSERT INTO quotes (article_id, text, speaker) VALUES (?, ?, ?)",
                 [(article_id, q.text, q.speaker) for q in enrichment.quotes],
             )
-        if enrichment.keywords:
+        if keywords and enrichment.keywords:
             self.update_article(article_id, keywords=json.dumps(enrichment.keywords, ensure_ascii=False))
+
+    def entity_id(self, name: str, kind: str) -> int:
+        """The id of an entity, created on first sight (ids are remembered: every article names a dozen)."""
+        key = (name, kind)
+        found = self._entity_ids.get(key)
+        if found is None:
+            row = self.db.execute("SELECT id FROM entities WHERE name = ? AND kind = ?", key).fetchone()
+            found = int(row[0]) if row else int(self.db.execute("INSERT INTO entities (name, kind) VALUES (?, ?)", key).lastrowid)
+            self._entity_ids[key] = found
+        return found
 
     def add_lessons(self, lessons: Sequence[tuple[str, str]]) -> None:
         """Journal what the entity recogniser learned."""

@@ -1,0 +1,161 @@
+"""Per-document work that needs nothing but the document, done ahead: in a worker process when one helps.
+
+Placing an article in an event must happen one article at a time, in order: each choice depends
+on the ones before. Its fingerprint, its event date, its own words' terms and the word runs the
+entity recogniser reads do not, and neither does parsing an input file. A second process does
+those for the next inputs while this one stores the current one; the results are used in input
+order, so a run with a worker stores exactly what a run without one does.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from . import dates, dedup, readers
+from .enrich import Run, find_runs
+from .models import Document, EventDate
+from .vectors import Terms, document_terms
+
+T = TypeVar("T")
+R = TypeVar("R")
+LOOKAHEAD = 4  # inputs prepared ahead: enough to keep the worker busy, few enough to bound memory
+
+
+@dataclass
+class Prepared:
+    """What an article needs before it is placed: fingerprint, event date, own terms, name runs."""
+
+    fingerprint: dedup.Fingerprint
+    when: EventDate | None
+    terms: Terms
+    runs: list[Run]
+
+
+@dataclass
+class ParsedInput:
+    """An input file parsed, with its documents prepared."""
+
+    fmt: str
+    documents: list[Document]
+    prepared: list[Prepared]
+
+
+def prepare(doc: Document, enrich_chars: int) -> Prepared:
+    """The order-free features of one document."""
+    published = doc.published.date() if doc.published else None
+    head = doc.text[:enrich_chars]
+    return Prepared(
+        dedup.fingerprint(doc.text),
+        dates.resolve_event_date(doc.text, published, doc.title),
+        document_terms(doc.title, doc.text, [li.title for li in doc.linked], doc.url),
+        find_runs(head or doc.title or ""),
+    )
+
+
+def prepare_many(docs: list[Document], enrich_chars: int) -> list[Prepared]:
+    """The order-free features of a batch of documents."""
+    return [prepare(doc, enrich_chars) for doc in docs]
+
+
+def parse_input(data: bytes, source: str, suffix: str, enrich_chars: int) -> ParsedInput:
+    """Parse one input's bytes and prepare its documents (raises readers.InputError)."""
+    parsed = readers.parse(data, source, suffix)
+    return ParsedInput(parsed.fmt, parsed.documents, prepare_many(parsed.documents, enrich_chars))
+
+
+@dataclass
+class Outcome(Generic[R]):
+    """A job's result, or the exception it raised (kept so one bad input never stops the others)."""
+
+    value: R | None = None
+    error: BaseException | None = None
+
+    def get(self) -> R:
+        """The result, or raise what the job raised."""
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Fork where there is fork (a worker starts in milliseconds and needs no re-import); else spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+class Ahead:
+    """Runs jobs ahead of their use in a worker process (or inline with workers=0), yielding in order."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: Executor | None = None
+
+    def __enter__(self) -> "Ahead":
+        if self.workers > 0:
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=_context(), initializer=_watch_parent, initargs=(os.getpid(),)
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def map(self, fn: Callable[..., R], jobs: Iterable[tuple[T, tuple]]) -> Iterator[tuple[T, Outcome[R]]]:
+        """(key, outcome of fn(*args)) for each (key, args) job, in order; jobs with args None pass through."""
+        if self._pool is None:
+            for key, args in jobs:
+                yield key, _run(fn, args)
+            return
+        pending: deque[tuple[T, Future | None]] = deque()
+        for key, args in jobs:
+            pending.append((key, None if args is None else self._pool.submit(fn, *args)))
+            if len(pending) > LOOKAHEAD * self.workers:
+                yield _collect(*pending.popleft())
+        while pending:
+            yield _collect(*pending.popleft())
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: exit when the process that started it is gone (killed, it cannot say so)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="watch-parent").start()
+
+
+def _run(fn: Callable[..., R], args: tuple | None) -> Outcome[R]:
+    """Run one job inline."""
+    if args is None:
+        return Outcome()
+    try:
+        return Outcome(fn(*args))
+    except Exception as exc:  # handed to the consumer, which reports it against its input
+        return Outcome(error=exc)
+
+
+def _collect(key: T, future: Future | None) -> tuple[T, Outcome]:
+    """Wait for one job's result."""
+    if future is None:
+        return key, Outcome()
+    try:
+        return key, Outcome(future.result())
+    except Exception as exc:
+        return key, Outcome(error=exc)
+
+
+def default_workers() -> int:
+    """One worker beside the main process where there is a second core; none on one core."""
+    return 1 if (os.cpu_count() or 1) > 1 else 0
