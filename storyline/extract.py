@@ -315,12 +315,14 @@ def _on_day(moment: datetime, day: date) -> datetime | None:
 
 # publication stamps that scripts, RDF trackback blocks and data attributes repeat in raw markup
 _SCRIPT_DATE = re.compile(
-    r"""(?i)(?:date_?published|publi(?:cation|shed|sh)_?(?:date|time)|dc:date|pubdate)["']?\s*[:=]\s*["']"""
+    r"""(?i)(?:date_?published|publi(?:cation|shed|sh)_?(?:date|time)|dc:date|pubdate|date_?creat(?:ed|ion))"""
+    r"""["']?\s*[:=]\s*["']"""
     r"""((?:19|20)\d\d-[01]\d-[0-3]\d(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d)?(?:\.\d+)?(?:Z|[+-][01]\d:?[0-5]\d)?)?)["']"""
 )
 # a case-insensitive regex over a whole page is slow; literal-led hints find the few places to try
 _SCRIPT_DATE_HINTS = tuple(
-    re.compile(hint) for hint in ("ub(?:lish|lication|date)", "UB(?:LISH|LICATION|DATE)", "c:date", "C:DATE")
+    re.compile(hint)
+    for hint in ("ub(?:lish|lication|date)", "UB(?:LISH|LICATION|DATE)", "c:date", "C:DATE", "reat(?:ed|ion)", "REAT(?:ED|ION)")
 )
 _HINT_WINDOW = (8, 90)
 
@@ -339,7 +341,7 @@ def _script_dates(html: str) -> list[datetime]:
 
 
 def _local_twin(moment: datetime, others: list[datetime]) -> datetime:
-    """A UTC stamp shown in the page's zone, when the page also writes it as local clock time."""
+    """A UTC stamp shown in the page's zone, when the page also writes it as local clock time or day."""
     for other in others:
         if other.tzinfo is not None or other.time() == time(0):
             continue
@@ -348,7 +350,29 @@ def _local_twin(moment: datetime, others: list[datetime]) -> datetime:
         # the same minute shifted by a real zone offset: that zone is the newsroom's
         if zone and abs(zone) <= _MAX_OFFSET and abs(offset - zone) < _SAME_INSTANT:
             return moment.astimezone(timezone(zone))
-    return moment
+    # a bare publication day is written in the newsroom's calendar, like a URL day
+    day = next((other.date() for other in others if other.tzinfo is None and other.time() == time(0)), None)
+    return (_on_day(moment, day) if day else None) or moment
+
+
+# stamps with an explicit UTC offset, ISO 8601 (2020-05-01T23:00:00-04:00) or RFC 2822
+# (01 May 2020 23:00:00 -0400); without the "T" only a clock with seconds counts, so that
+# time ranges ("2020-05-01 09:00-10:00") are not read as a zone
+_ZONED_STAMP = re.compile(
+    r"(?:19|20)\d\d(?:-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d(?::[0-5]\d)?|(?:-[01]\d-[0-3]\d)? [0-2]\d:[0-5]\d:[0-5]\d)"
+    r"(?:\.\d+)? ?(?:GMT|UTC)?([+-])([01]\d):?([0-5]\d)(?![\d:])"
+)
+
+
+def _page_zone(html: str) -> timezone | None:
+    """The one non-UTC offset every zoned stamp on the page agrees on, if there is one."""
+    zones: set[timedelta] = set()
+    for sign, hours, minutes in _ZONED_STAMP.findall(html):
+        offset = timedelta(hours=int(hours), minutes=int(minutes)) * (-1 if sign == "-" else 1)
+        if offset and abs(offset) <= _MAX_OFFSET and offset % _QUARTER_HOUR == timedelta(0):
+            zones.add(offset)
+    # stamps in two zones (summer and winter time, a syndicated item) leave the newsroom unknown
+    return timezone(zones.pop()) if len(zones) == 1 else None
 
 
 def find_published(
@@ -363,12 +387,15 @@ def find_published(
     article = _article_item(json_ld(tree)) if article is None else article
     day = url_date(url) or url_date(_canonical(tree, meta))
     moment = _markup_date(tree, meta, article)
+    zone = None
     if moment is not None and moment.utcoffset() == timedelta(0) and html:
         moment = _local_twin(moment, _script_dates(html))
+        # a stamp stored in UTC reads on the newsroom's clock, which its other stamps show
+        zone = _page_zone(html) if moment.utcoffset() == timedelta(0) else None
     if moment is not None:
         moment = _aware(moment)
         # stamps are often stored in UTC while the URL keeps the newsroom's day
-        return (_on_day(moment, day) if day else None) or moment
+        return (_on_day(moment, day) if day else None) or (moment.astimezone(zone) if zone else moment)
     if day is not None:
         return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     scripted = _script_dates(html) if html else []

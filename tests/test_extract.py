@@ -208,3 +208,60 @@ def test_guess_language() -> None:
     german = "Der Rat hat die Schließung beschlossen, und die Bürger sind mit der Entscheidung nicht zufrieden. " * 3
     assert guess_language(german) == "de"
     assert guess_language("too short") is None
+
+
+def _assert_utc(moment: datetime | None, expected: datetime) -> None:
+    """The same instant, still written in UTC (aware datetimes compare equal across zones)."""
+    assert moment == expected
+    assert moment is not None and moment.utcoffset() == timedelta(0)
+
+
+def test_utc_stamp_reads_on_the_page_zone() -> None:
+    # stored in UTC after midnight; the site's other stamps say it works five hours behind UTC
+    head = (
+        '<meta property="article:published_time" content="2024-03-06T02:10:00Z">'
+        '<script>var schedule = [{"start": "2024-03-05T20:00:00-05:00"}, '
+        '{"start": "Tue, 05 Mar 2024 22:00:00 -0500"}];</script>'
+    )
+    moment = _dated(head)
+    assert moment is not None
+    assert moment.date() == date(2024, 3, 5)
+    assert moment.utcoffset() == timedelta(hours=-5)
+    assert moment.astimezone(timezone.utc) == datetime(2024, 3, 6, 2, 10, tzinfo=timezone.utc)
+
+
+def test_page_zone_needs_stamps_that_agree() -> None:
+    # two zones on one page: the newsroom's is unknown, so the stamp stays in UTC
+    head = (
+        '<meta property="article:published_time" content="2024-03-06T02:10:00Z">'
+        '<script>var items = ["2024-03-05T20:00:00-05:00", "2024-03-05T21:00:00+01:00"];</script>'
+    )
+    _assert_utc(_dated(head), datetime(2024, 3, 6, 2, 10, tzinfo=timezone.utc))
+
+
+def test_time_ranges_are_not_zones() -> None:
+    head = (
+        '<meta property="article:published_time" content="2024-03-06T02:10:00Z">'
+        "<script>var hours = 'Open 2024-03-05 09:00-10:00 and 2024 14:00-10:00';</script>"
+    )
+    _assert_utc(_dated(head), datetime(2024, 3, 6, 2, 10, tzinfo=timezone.utc))
+
+
+def test_bare_day_in_page_data_gives_the_local_day() -> None:
+    # the CMS writes the creation day in the newsroom's calendar; the stamp is the next UTC day
+    head = (
+        '<meta property="article:published_time" content="2024-03-06T01:40:00Z">'
+        '<script>var page = {"DateCreation": "2024-03-05", "section": "city"};</script>'
+    )
+    moment = _dated(head)
+    assert moment is not None
+    assert moment.date() == date(2024, 3, 5)
+    assert moment.astimezone(timezone.utc) == datetime(2024, 3, 6, 1, 40, tzinfo=timezone.utc)
+
+
+def test_distant_bare_day_does_not_move_the_stamp() -> None:
+    head = (
+        '<meta property="article:published_time" content="2024-03-06T12:40:00Z">'
+        '<script>var page = {"date_published": "2024-03-05"};</script>'
+    )
+    _assert_utc(_dated(head), datetime(2024, 3, 6, 12, 40, tzinfo=timezone.utc))
