@@ -27,7 +27,11 @@ def article_dict(row: sqlite3.Row) -> dict[str, Any]:
 
 def key_quote(store: Store, article_ids: list[int]) -> dict[str, str] | None:
     """The event's most telling attributed quote: the longest with a known speaker."""
-    quotes = store.quotes(article_ids)
+    return best_quote(store.quotes(article_ids))
+
+
+def best_quote(quotes: list[sqlite3.Row]) -> dict[str, str] | None:
+    """The most telling of some quotes: the longest with a known speaker, else the longest."""
     attributed = [q for q in quotes if q["speaker"]]
     pool = attributed or quotes
     if not pool:

@@ -38,32 +38,24 @@ class SearchSQL:
 
     def active_stories(self, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
         """Stories with live events, newest development first, with their latest event; and how many."""
-        # Grouped on the covering index events_live; story rows (long signatures) are read for the page only.
-        # A story merged away keeps no events, so every group here is a live story.
+        # One indexed page of the summary the triggers of migration 004 keep (NULL dates sort last).
         rows = self.db.execute(
-            "WITH live AS (SELECT story_id, COUNT(*) AS n_events, MAX(date) AS last_date, SUM(n_articles) AS n_articles, "
-            "MAX(updated_at) AS updated_at FROM events WHERE merged_into IS NULL AND n_articles > 0 "
-            "AND story_id IS NOT NULL GROUP BY story_id), "
-            "page AS (SELECT *, COUNT(*) OVER () AS total FROM live "
-            "ORDER BY last_date IS NULL, last_date DESC, story_id DESC LIMIT ? OFFSET ?) "
-            "SELECT s.id, s.title, s.user_title, page.*, (SELECT e.id FROM events e WHERE e.story_id = s.id "
-            "AND e.merged_into IS NULL AND e.n_articles > 0 ORDER BY e.date IS NULL, e.date DESC, e.id DESC LIMIT 1) "
-            "AS latest_event FROM page JOIN stories s ON s.id = page.story_id "
-            "ORDER BY page.last_date IS NULL, page.last_date DESC, page.story_id DESC",
+            "SELECT s.id, s.title, s.user_title, m.story_id, m.n_events, m.last_date, m.n_articles, m.updated_at, "
+            "m.latest_event FROM story_summary m INDEXED BY story_summary_recent JOIN stories s ON s.id = m.story_id "
+            "ORDER BY m.last_date DESC, m.story_id DESC LIMIT ? OFFSET ?",
             (limit, offset),
         ).fetchall()
-        total = rows[0]["total"] if rows else self.db.execute(
-            "SELECT COUNT(DISTINCT story_id) FROM events WHERE merged_into IS NULL AND n_articles > 0"
-        ).fetchone()[0]
+        total = self.db.execute("SELECT COUNT(*) FROM story_summary").fetchone()[0]
         return rows, int(total)
 
-    def story_stats(self, story_id: int) -> sqlite3.Row:
+    def story_stats(self, story_id: int) -> dict[str, Any]:
         """A story's live events: how many, their reports, first and last date."""
-        return self.db.execute(
-            "SELECT COUNT(*) AS n_events, COALESCE(SUM(n_articles), 0) AS n_articles, MIN(date) AS first_day, "
-            "MAX(date) AS last_day FROM events WHERE story_id = ? AND merged_into IS NULL AND n_articles > 0",
-            (story_id,),
+        row = self.db.execute(
+            "SELECT n_events, n_articles, first_date, last_date FROM story_summary WHERE story_id = ?", (story_id,)
         ).fetchone()
+        if row is None:
+            return {"n_events": 0, "n_articles": 0, "first_day": None, "last_day": None}
+        return {"n_events": row[0], "n_articles": row[1], "first_day": row[2], "last_day": row[3]}
 
     def event_rows(self, event_ids: Sequence[int]) -> list[sqlite3.Row]:
         """Some events, in the order asked."""
@@ -74,43 +66,55 @@ class SearchSQL:
     def coverage_days(self, column: str, ids: Sequence[int]) -> list[sqlite3.Row]:
         """Reports per publication day (else the event's date) of some stories or events."""
         assert column in ("story_id", "id")
-        hint = "INDEXED BY events_live" if column == "story_id" else ""  # see story_outlets
+        if column == "story_id":
+            return self.db.execute(
+                f"SELECT story_id AS gid, day, n FROM story_day_counts WHERE story_id IN ({self._marks(ids)}) "
+                f"ORDER BY 1, 2",
+                tuple(ids),
+            ).fetchall()
         return self.db.execute(
-            f"SELECT e.{column} AS gid, COALESCE(substr(a.published, 1, 10), e.date) AS day, COUNT(*) AS n "
-            f"FROM events e {hint} JOIN articles a ON a.event_id = e.id WHERE e.{column} IN ({self._marks(ids)}) "
+            f"SELECT e.id AS gid, COALESCE(substr(a.published, 1, 10), e.date) AS day, COUNT(*) AS n "
+            f"FROM events e JOIN articles a ON a.event_id = e.id WHERE e.id IN ({self._marks(ids)}) "
             f"AND e.merged_into IS NULL AND a.merged_into IS NULL GROUP BY 1, 2 HAVING day IS NOT NULL ORDER BY 1, 2",
             tuple(ids),
         ).fetchall()
 
     def event_days(self, story_ids: Sequence[int]) -> list[sqlite3.Row]:
-        """Reports per event date of some stories (from the covering index alone: cheap for long stories)."""
+        """Reports per event date of some stories."""
         return self.db.execute(
-            f"SELECT story_id AS gid, date AS day, SUM(n_articles) AS n FROM events WHERE story_id IN "
-            f"({self._marks(story_ids)}) AND merged_into IS NULL AND n_articles > 0 AND date IS NOT NULL "
-            f"GROUP BY 1, 2 ORDER BY 1, 2",
+            f"SELECT story_id AS gid, day, n FROM story_event_days WHERE story_id IN ({self._marks(story_ids)}) "
+            f"ORDER BY 1, 2",
             tuple(story_ids),
         ).fetchall()
 
     def story_outlets(self, story_ids: Sequence[int]) -> list[sqlite3.Row]:
         """Outlets covering some stories, with their report counts, most reports first."""
-        # events_live holds story_id without the long signature rows; without statistics the planner
-        # would pick events_story and read every event row.
         return self.db.execute(
-            f"SELECT e.story_id, o.name, COUNT(*) AS n FROM events e INDEXED BY events_live "
-            f"JOIN articles a ON a.event_id = e.id JOIN outlets o ON o.id = a.outlet_id "
-            f"WHERE e.story_id IN ({self._marks(story_ids)}) "
-            f"AND e.merged_into IS NULL AND a.merged_into IS NULL GROUP BY e.story_id, o.id ORDER BY n DESC, o.name",
+            f"SELECT c.story_id, o.name, c.n FROM story_outlet_counts c JOIN outlets o ON o.id = c.outlet_id "
+            f"WHERE c.story_id IN ({self._marks(story_ids)}) ORDER BY c.n DESC, o.name",
             tuple(story_ids),
         ).fetchall()
 
     def timeline(self, story_id: int, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
-        """A page of a story's live events in date order, and how many there are."""
+        """A page of a story's live events in date order (undated last), and how many there are."""
+        stats = self.db.execute(
+            "SELECT n_events, (SELECT COUNT(*) FROM events INDEXED BY events_timeline WHERE story_id = ?1 "
+            "AND merged_into IS NULL AND n_articles > 0 AND date IS NULL) FROM story_summary WHERE story_id = ?1",
+            (story_id,),
+        ).fetchone()
+        total, undated = (int(stats[0]), int(stats[1])) if stats else (0, 0)
+        live = "FROM events INDEXED BY events_timeline WHERE story_id = ? AND merged_into IS NULL AND n_articles > 0 "
+        dated = total - undated
         ids = [r[0] for r in self.db.execute(
-            "SELECT id FROM events WHERE story_id = ? AND merged_into IS NULL AND n_articles > 0 "
-            "ORDER BY date IS NULL, date, id LIMIT ? OFFSET ?",
+            "SELECT id " + live + "AND date IS NOT NULL ORDER BY date, id LIMIT ? OFFSET ?",
             (story_id, limit, offset),
-        )]
-        return self.event_rows(ids), int(self.story_stats(story_id)["n_events"])
+        )] if offset < dated else []
+        if len(ids) < limit:
+            ids += [r[0] for r in self.db.execute(
+                "SELECT id " + live + "AND date IS NULL ORDER BY id LIMIT ? OFFSET ?",
+                (story_id, limit - len(ids), max(0, offset - dated)),
+            )]
+        return self.event_rows(ids), total
 
     def _total(self, rows: list[sqlite3.Row], sql: str, params: tuple[Any, ...]) -> int:
         """The window total of a page, counted separately only when the page is empty."""

@@ -4,6 +4,10 @@ The store is built from real texts (T17): a subset goes through the real pipelin
 dates, events, stories, the FTS triggers); the rest are variants of those articles (sentences
 rotated, dates shifted by whole years, outlets varied, some wire copies) bulk-inserted through the
 Store API into cloned events and stories, so 100,000 articles take minutes rather than an hour.
+
+While the clients measure, an ingest runs beside them in its own process: new articles (later
+variants of the real texts) through the real pipeline into the same database, one transaction each,
+as fast as it can (or at `ingest_rate` articles per second).
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ class ServingOptions:
     requests_per_client: int = 25
     workers: int = 1  # `serve --workers`
     ner: str = "fast"
+    ingest_beside: bool = True  # the pipeline ingests into the same store while the clients measure
+    ingest_rate: float = 0.0  # articles per second for that ingest; 0: as fast as it can
 
 
 def _variant_text(text: str, shift: int) -> str:
@@ -207,6 +213,66 @@ def measure(base: str, paths: list[str], clients: int, per_client: int) -> dict:
     }
 
 
+BESIDE_YEARS = 40  # the ingest beside brings news later than any stored (variants span 24 years)
+
+
+def ingest_beside(db: Path, shared: Path, rate: float, ner: str = "fast") -> None:
+    """Ingest new articles into `db` through the pipeline until killed, `rate` a second (0: flat out)."""
+    from ..settings import load
+
+    store = Store(db)
+    pipeline = Pipeline(store, load({"db": str(db), "ner": ner, "shared": str(shared)}))
+    docs = list(synthetic_corpus(shared, 2_000, seed=11))
+    result = IngestResult()
+    start = time.monotonic()
+    i = 0
+    while True:
+        base = docs[i % len(docs)]
+        years = BESIDE_YEARS + i // len(docs)
+        doc = replace(
+            base, source=f"beside:{i}", key=f"beside:{i}", text=_variant_text(base.text, i), outlet=OUTLETS[i % len(OUTLETS)],
+            published=base.published + years * YEAR if base.published else None,
+        )
+        pipeline.store_documents([doc], result)
+        i += 1
+        if i % 100 == 0:
+            pipeline.refresh()  # titles and dates of the events it touched, as `ingest` does at its end
+        if rate:
+            time.sleep(max(0.0, start + i / rate - time.monotonic()))
+
+
+class Beside:
+    """The ingest beside, in its own process (like `storyline ingest` next to `storyline serve`)."""
+
+    def __init__(self, db: Path, shared: Path, options: ServingOptions) -> None:
+        self.errors = tempfile.TemporaryFile()  # a file, not a pipe: a chatty child must never block on it
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "storyline.web.bench", "_ingest", str(db), str(shared), str(options.ingest_rate), options.ner],
+            stdout=subprocess.DEVNULL, stderr=self.errors,
+        )
+
+    def check(self, what: str) -> None:
+        """Raise with the child's last words if it has stopped."""
+        if self.proc.poll() is not None:
+            self.errors.seek(0)
+            raise RuntimeError(f"the ingest beside {what}: {self.errors.read().decode(errors='replace')[-2000:]}")
+
+    def stop(self) -> None:
+        """End the child."""
+        self.proc.terminate()
+        self.proc.wait(30)
+        self.errors.close()
+
+
+def _stored(db: Path) -> int:
+    """How many articles the store holds now."""
+    store = Store(db)
+    try:
+        return store.counts()["articles"]
+    finally:
+        store.close()
+
+
 def _serve(db: Path, workers: int) -> tuple[subprocess.Popen, str]:
     """`storyline serve` in its own process (clients and server must not share one interpreter lock)."""
     import socket
@@ -245,7 +311,14 @@ def serving_bench(settings: Settings, options: ServingOptions | None = None, db:
     counts = store.counts()
     store.close()
     proc, base = _serve(db, options.workers)
+    ingest = Beside(db, settings.shared_path(), options) if options.ingest_beside else None
+    beside: dict = {"running": ingest is not None}
+    if ingest is not None:
+        beside["rate_asked"] = options.ingest_rate or "as fast as it can"
     try:
+        if ingest is not None:
+            _wait_for_growth(db, counts["articles"], ingest)
+        before, wall = _stored(db), time.perf_counter()
         pages = {
             "stories_page": ["/"],
             "story_page_largest": [f"/stories/{largest}"],
@@ -254,7 +327,14 @@ def serving_bench(settings: Settings, options: ServingOptions | None = None, db:
             "search_api": [f"/api/v1/search?q={q}" for q in QUERIES],
         }
         results = {name: measure(base, paths, options.clients, options.requests_per_client) for name, paths in pages.items()}
+        if ingest is not None:
+            ingest.check("stopped")
+            wall = time.perf_counter() - wall
+            added = _stored(db) - before
+            beside |= {"articles": added, "seconds": round(wall, 1), "articles_per_s": round(added / wall, 1)}
     finally:
+        if ingest is not None:
+            ingest.stop()
         proc.terminate()
         proc.wait(10)
         if folder is not None:
@@ -262,7 +342,18 @@ def serving_bench(settings: Settings, options: ServingOptions | None = None, db:
     return {
         "store": {**counts, **built}, "clients": options.clients, "workers": options.workers,
         "largest_story": largest, "median_story": median_story, "queries": list(QUERIES), "results": results,
+        "ingest_beside": beside,
     }
+
+
+def _wait_for_growth(db: Path, articles: int, ingest: Beside, timeout: float = 120) -> None:
+    """Wait until the ingest beside has stored its first article (it loads its corpus first)."""
+    deadline = time.monotonic() + timeout
+    while _stored(db) <= articles:
+        ingest.check("did not start")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the ingest beside stored nothing in time")
+        time.sleep(0.5)
 
 
 def _stories(store: Store) -> tuple[int, int]:
@@ -309,3 +400,8 @@ def trigger_cost(settings: Settings, n: int = 1_000, repeats: int = 3) -> dict:
         out[f"{kind}_ms_per_article_fts"] = round(1000 / best[f"{kind}_with_fts"] - 1000 / best[f"{kind}_without_fts"], 2)
     out["articles"] = n
     return out
+
+
+if __name__ == "__main__":  # `python -m storyline.web.bench _ingest DB SHARED RATE NER`: the ingest beside
+    if sys.argv[1:2] == ["_ingest"]:
+        ingest_beside(Path(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4]), sys.argv[5])

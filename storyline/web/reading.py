@@ -111,9 +111,18 @@ def group_reports(rows: Sequence[sqlite3.Row], seen: str | None) -> list[dict[st
     return reports
 
 
-def _quote(store: Store, ids: list[int]) -> dict[str, str] | None:
-    """The event's key quote, chosen as the CLI does (from at most SQLite's variable limit of reports)."""
-    return views.key_quote(store, ids[:30000])
+QUOTE_REPORTS = 30000  # an event's key quote comes from at most this many of its reports (SQLite's variable limit)
+
+
+def _quotes(store: Store, reports: dict[Any, list[sqlite3.Row]]) -> dict[int, list[sqlite3.Row]]:
+    """The quotes of some events' reports, by event, fetched together (chosen from as the CLI does)."""
+    event_of = {r["id"]: gid for gid, rows in reports.items() for r in rows[:QUOTE_REPORTS]}
+    ids = list(event_of)
+    out: dict[int, list[sqlite3.Row]] = defaultdict(list)
+    for start in range(0, len(ids), QUOTE_REPORTS):
+        for q in store.quotes(ids[start:start + QUOTE_REPORTS]):
+            out[event_of[q["article_id"]]].append(q)
+    return out
 
 
 def event_details(store: Store, events: Sequence[sqlite3.Row], seen: str | None = None) -> list[dict[str, Any]]:
@@ -122,6 +131,7 @@ def event_details(store: Store, events: Sequence[sqlite3.Row], seen: str | None 
     coverage = _group_by(store.coverage(ids), "event_id")
     entities = _group_by(store.event_entities(ids), "event_id")
     days = _group_by(store.coverage_days("id", ids), "gid")
+    quotes = _quotes(store, coverage)
     out = []
     for e in events:
         rows = coverage[e["id"]]
@@ -134,7 +144,7 @@ def event_details(store: Store, events: Sequence[sqlite3.Row], seen: str | None 
                 "date_evidence": e["date_evidence"],
                 "title": e["title"],
                 "summary": e["summary"],
-                "quote": _quote(store, [r["id"] for r in rows]),
+                "quote": views.best_quote(quotes[e["id"]]),
                 "entities": [
                     {"name": x["name"], "kind": x["kind"], "count": x["n"]} for x in entities[e["id"]][:EVENT_ENTITIES]
                 ],
