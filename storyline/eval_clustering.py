@@ -14,6 +14,7 @@ from typing import Callable, Hashable, Sequence
 from . import __version__, readers
 from .models import Document, IngestResult
 from .settings import Settings
+from .vectors import slug_words
 
 Progress = Callable[[int, int], None]
 
@@ -36,6 +37,103 @@ def bcubed(pred: Sequence[Hashable], gold: Sequence[Hashable]) -> dict[str, floa
     return {"bcubed_f1": f1, "bcubed_p": precision, "bcubed_r": recall}
 
 
+# Peer systems: TF-IDF over the same inputs, each at the threshold that scores best on the set itself,
+# as Storyline's own defaults were chosen on these sets. The grid is coarse enough to be a fair search.
+PEER_THRESHOLDS = tuple(round(0.025 * i, 3) for i in range(1, 39))
+
+
+def tfidf_matrix(texts: Sequence[str]):  # noqa: ANN201 - a scipy sparse matrix (scikit-learn imported lazily)
+    """Unit-length TF-IDF rows (scikit-learn, English stop words, sublinear tf), fitted on the whole set."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(texts)
+
+
+def average_link(matrix, thresholds: Sequence[float] = PEER_THRESHOLDS) -> dict[float, list[int]]:  # noqa: ANN001
+    """Average-link agglomerative clustering on cosine similarity, cut at each similarity threshold."""
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    n = matrix.shape[0]
+    if n < 2:
+        return {t: [1] * n for t in thresholds}
+    sim = (matrix @ matrix.T).toarray()
+    dist = np.clip(1.0 - sim, 0.0, 2.0)
+    np.fill_diagonal(dist, 0.0)
+    tree = linkage(squareform(dist, checks=False), "average")
+    return {t: [int(c) for c in fcluster(tree, 1.0 - t, "distance")] for t in thresholds}
+
+
+def single_pass(matrix, thresholds: Sequence[float] = PEER_THRESHOLDS) -> dict[float, list[int]]:  # noqa: ANN001
+    """Single-pass clustering in row order: a row joins the most similar centroid (cosine) or opens a cluster.
+
+    A centroid is the sum of its unit rows, so a row's dot product with every centroid is the sum of its
+    dot products with their members: one sparse row of the Gram matrix per document.
+    """
+    import numpy as np
+
+    n = matrix.shape[0]
+    gram = (matrix @ matrix.T).tocsr()
+    out = {}
+    for t in thresholds:
+        labels = np.zeros(n, dtype=np.int64)
+        sq_len: list[float] = []  # squared length of each cluster's sum
+        for i in range(n):
+            lo, hi = gram.indptr[i], gram.indptr[i + 1]
+            cols, vals = gram.indices[lo:hi], gram.data[lo:hi]
+            earlier = cols < i
+            dots = np.bincount(labels[cols[earlier]], weights=vals[earlier], minlength=len(sq_len))
+            best = -1
+            if len(sq_len):
+                scores = dots / np.sqrt(np.maximum(sq_len, 1e-12))
+                j = int(np.argmax(scores))  # ties: the oldest cluster
+                if scores[j] >= t:
+                    best = j
+            if best < 0:
+                best = len(sq_len)
+                sq_len.append(0.0)
+                own = 0.0
+            else:
+                own = float(dots[best])
+            self_dot = float(vals[cols == i].sum()) if (cols == i).any() else 0.0
+            sq_len[best] += 2 * own + self_dot
+            labels[i] = best
+        out[t] = labels.tolist()
+    return out
+
+
+def peer_rows(texts: Sequence[str], gold: Sequence[Hashable], methods: Sequence[str]) -> list[dict]:
+    """TF-IDF peers' BCubed scores, each at its best threshold on this set (none when scikit-learn/scipy are missing)."""
+    try:
+        import scipy
+        import sklearn
+    except ImportError:
+        return []
+    matrix = tfidf_matrix(texts)
+    rows = []
+    for method in methods:
+        cut = average_link(matrix) if method == "average-link" else single_pass(matrix)
+        threshold, labels = max(cut.items(), key=lambda tl: (bcubed(tl[1], gold)["bcubed_f1"], -tl[0]))
+        rows.append({
+            "system": f"tfidf-{method}",
+            "version": f"scikit-learn {sklearn.__version__}, scipy {scipy.__version__}",
+            **bcubed(labels, gold),
+            "docs": len(gold),
+            "events": len(set(labels)),
+            "gold_clusters": len(set(gold)),
+            "threshold": threshold,
+            "notes": (
+                "TF-IDF (sublinear tf, English stop words, idf fitted on the whole set) with cosine "
+                + ("average-link agglomerative clustering over all documents at once (offline)" if method == "average-link"
+                   else "single-pass clustering in the same order as Storyline (online)")
+                + f"; similarity threshold {threshold} is the best of {PEER_THRESHOLDS[0]}..{PEER_THRESHOLDS[-1]} "
+                "on this set, as Storyline's defaults were chosen on it"
+            ),
+        })
+    return rows
+
+
 def _pipeline(settings: Settings):  # noqa: ANN202 - Pipeline import kept local (heavy)
     """A product pipeline over a fresh in-memory store."""
     from .ingest import Pipeline
@@ -44,9 +142,20 @@ def _pipeline(settings: Settings):  # noqa: ANN202 - Pipeline import kept local 
     return Pipeline(Store(":memory:"), settings)
 
 
+def ecbplus_docs(path: Path) -> list[dict]:
+    """The ECB+ documents in file order."""
+    return [json.loads(line) for line in (path / "docs.jsonl").open(encoding="utf-8") if line.strip()]
+
+
+def uci_rows(path: Path) -> list[dict]:
+    """The UCI aggregator's headlines in time order."""
+    with (path / "headlines.csv").open(encoding="utf-8", newline="") as fh:
+        return sorted(csv.DictReader(fh), key=lambda r: (int(r["TIMESTAMP"]), int(r["ID"])))
+
+
 def ecbplus_events(path: Path, settings: Settings, progress: Progress | None = None) -> tuple[list, list]:
     """Ingest every ECB+ document as a scraped text file would be; return (event ids, gold subtopics)."""
-    docs = [json.loads(line) for line in (path / "docs.jsonl").open(encoding="utf-8") if line.strip()]
+    docs = ecbplus_docs(path)
     pipeline = _pipeline(settings)
     result = IngestResult()
     for i, doc in enumerate(docs):
@@ -63,8 +172,7 @@ def ecbplus_events(path: Path, settings: Settings, progress: Progress | None = N
 
 def uci_events(path: Path, settings: Settings, progress: Progress | None = None) -> tuple[list, list]:
     """Replay the UCI aggregator's headlines in time order as feed items; return (event ids, gold stories)."""
-    with (path / "headlines.csv").open(encoding="utf-8", newline="") as fh:
-        rows = sorted(csv.DictReader(fh), key=lambda r: (int(r["TIMESTAMP"]), int(r["ID"])))
+    rows = uci_rows(path)
     pipeline = _pipeline(settings)
     result = IngestResult()
     for i, row in enumerate(rows):
@@ -84,9 +192,10 @@ def uci_events(path: Path, settings: Settings, progress: Progress | None = None)
     return [event_of[f"uci:{r['ID']}"] for r in rows], [r["STORY"] for r in rows]
 
 
-def eval_clustering(data: Path, settings: Settings, progress: Progress | None = None) -> dict:
-    """Score the product's event assignment on one data set (ECB+ or UCI format, told by its files)."""
-    runner = ecbplus_events if (data / "docs.jsonl").exists() else uci_events
+def eval_clustering(data: Path, settings: Settings, progress: Progress | None = None, peers: bool = True) -> dict:
+    """Score the product's event assignment on one data set (ECB+ or UCI format, told by its files), with TF-IDF peers."""
+    ecbplus = (data / "docs.jsonl").exists()
+    runner = ecbplus_events if ecbplus else uci_events
     start = time.perf_counter()
     pred, gold = runner(data, settings, progress)
     seconds = time.perf_counter() - start
@@ -99,7 +208,16 @@ def eval_clustering(data: Path, settings: Settings, progress: Progress | None = 
         event_merge_threshold=settings.event_merge_threshold,
         event_window_days=settings.event_window_days,
     )
-    return {"task": "clustering", "data": str(data), "rows": [row]}
+    rows = [row]
+    if peers:
+        # The peers read what Storyline reads: the full text, or the headline and the words of its URL.
+        if ecbplus:
+            texts = [d["text"] for d in ecbplus_docs(data)]
+            rows += peer_rows(texts, gold, ["average-link", "single-pass"])
+        else:
+            texts = [f"{r['TITLE']} {slug_words(r['URL'])}" for r in uci_rows(data)]
+            rows += peer_rows(texts, gold, ["single-pass"])
+    return {"task": "clustering", "data": str(data), "rows": rows}
 
 
 def with_overrides(settings: Settings, **values: object) -> Settings:

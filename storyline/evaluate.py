@@ -476,6 +476,11 @@ def _scalar_table(rows: list[dict[str, Any]]) -> list[str]:
     return _table(keys, body)
 
 
+def _data_label(row: dict[str, Any]) -> str:
+    """The row's data set, as " (name)", or nothing."""
+    return f" ({Path(row['data']).name})" if row.get("data") else ""
+
+
 def render_generic(section: str, result: dict[str, Any]) -> str:
     """Markdown for a result of any other task: its facts, then a table of its rows."""
     info = result.get("machine") or machine()
@@ -491,8 +496,11 @@ def render_generic(section: str, result: dict[str, Any]) -> str:
         if key not in {"task", "data", "rows", "machine", "date", "command"} and not isinstance(value, (dict, list)):
             lines.append(f"- {key}: {value}")
     lines.append("")
-    lines += _scalar_table(result.get("rows", []))
-    for note in result.get("notes", []):
+    rows = result.get("rows", [])
+    # A row's notes (how a peer was run) are sentences, not a column: they follow the table.
+    lines += _scalar_table([{k: v for k, v in row.items() if k != "notes"} for row in rows])
+    row_notes = [f"{row['system']}{_data_label(row)}: {row['notes']}" for row in rows if row.get("notes")]
+    for note in [*dict.fromkeys(row_notes), *result.get("notes", [])]:
         lines += ["", note]
     return "\n".join(lines) + "\n"
 

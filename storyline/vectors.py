@@ -27,6 +27,11 @@ LEAD_WORDS = 300  # later paragraphs drift into background
 BIGRAM_WEIGHT = 0.5  # adjacent content words: names and what was done to whom
 BIGRAM_IDF = 0.5  # a bigram's idf is this share of its two words' idfs
 NUMBER_WEIGHT = 2.0  # tolls, scores, sums and years tell same-kind events apart
+# In a full text the numbers are the details (the toll, the score, the sum, the date) that reports of
+# one happening repeat and a report of another happening of the same kind does not. Applied after the
+# term-frequency saturation, which would otherwise flatten any count-based weight. ECB+ BCubed F1 .864 -> .895
+# (eval clustering); headlines (UCI) are left as they were. 2 to 3 all score about the same.
+TEXT_NUMBER_BOOST = 2.5
 ENTITY_WEIGHT = 1.5
 ENTITY_IDF = 7.0
 SLUG_WEIGHT = 1.0
@@ -104,10 +109,14 @@ class Terms:
         self.counts[key] = self.counts.get(key, 0.0) + weight
         self.idfs[key] = max(self.idfs.get(key, 0.0), key_idf)
 
-    def vector(self) -> Vector:
-        """The unit vector: saturating term frequency times idf."""
+    def vector(self, number_boost: float = 1.0) -> Vector:
+        """The unit vector: saturating term frequency times idf (numbers' weights times `number_boost`)."""
         k1 = TF_SATURATION
-        return unit({k: v * (k1 + 1) / (v + k1) * self.idfs[k] for k, v in self.counts.items() if v > 0})
+        return unit({
+            k: v * (k1 + 1) / (v + k1) * self.idfs[k] * (number_boost if k[0] == "#" else 1.0)
+            for k, v in self.counts.items()
+            if v > 0
+        })
 
 
 class DocVector(dict[str, float]):
@@ -155,7 +164,7 @@ def finish_vector(terms: Terms, entities: Iterable[str], brief: bool) -> DocVect
     """An article's unit vector: its own terms and its entities (`brief`: a headline with no text)."""
     for name in entities:
         terms.add_key("@" + name.lower(), ENTITY_WEIGHT, ENTITY_IDF)
-    return DocVector(terms.vector(), brief=brief)
+    return DocVector(terms.vector(1.0 if brief else TEXT_NUMBER_BOOST), brief=brief)
 
 
 def document_vector(

@@ -84,3 +84,82 @@ def test_uci_format_replays_headlines_in_time_order(tmp_path):
     row = result["rows"][0]
     assert (row["docs"], row["gold_clusters"], row["events"]) == (6, 2, 2)
     assert row["bcubed_f1"] == 1.0
+
+
+def test_peer_rows_come_with_their_threshold_and_how_it_was_chosen(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("scipy")
+    from storyline.eval_clustering import PEER_THRESHOLDS
+
+    rows = [
+        {"doc_id": f"{i}_{side}", "topic": 1, "subtopic": side, "text": text}
+        for i, pair in enumerate(zip(FERRY_NORTH, FERRY_SOUTH))
+        for side, text in zip(("north", "south"), pair)
+    ]
+    (tmp_path / "docs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = eval_clustering(tmp_path, load({"ner": "fast"}, env={}))
+    peers = {row["system"]: row for row in result["rows"][1:]}
+    assert set(peers) == {"tfidf-average-link", "tfidf-single-pass"}
+    for row in peers.values():
+        assert row["version"].startswith("scikit-learn ")
+        assert row["threshold"] in PEER_THRESHOLDS and "best of" in row["notes"]
+        assert row["bcubed_f1"] == 1.0 and row["docs"] == 8  # two plainly different groundings
+    assert eval_clustering(tmp_path, load({"ner": "fast"}, env={}), peers=False)["rows"][0]["system"] == "storyline"
+
+
+def naive_single_pass(rows, t):
+    """The textbook loop: each row joins the centroid (sum of members) most similar to it, or opens one."""
+    import numpy as np
+
+    sums, labels = [], []
+    for x in rows:
+        scores = [float(x @ c) / np.linalg.norm(c) if c.any() else 0.0 for c in sums]
+        j = int(np.argmax(scores)) if scores else -1
+        if j < 0 or scores[j] < t:
+            sums.append(np.zeros_like(x))
+            j = len(sums) - 1
+        sums[j] = sums[j] + x
+        labels.append(j)
+    return labels
+
+
+def test_single_pass_equals_the_textbook_loop():
+    np = pytest.importorskip("numpy")
+    sparse = pytest.importorskip("scipy.sparse")
+    from storyline.eval_clustering import single_pass
+
+    rng = np.random.default_rng(7)
+    dense = rng.random((40, 12)) * (rng.random((40, 12)) < 0.3)
+    dense[5] = 0.0  # a row with no terms opens its own cluster
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    dense = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
+    got = single_pass(sparse.csr_matrix(dense), (0.2, 0.4, 0.6))
+    for t, labels in got.items():
+        assert labels == naive_single_pass(dense, t), t
+    assert len(set(got[0.6])) > len(set(got[0.2]))
+
+
+def test_average_link_cuts_at_the_similarity_threshold():
+    np = pytest.importorskip("numpy")
+    sparse = pytest.importorskip("scipy.sparse")
+    from storyline.eval_clustering import average_link
+
+    # Two pairs of near-identical rows, the pairs at right angles.
+    rows = np.array([[1.0, 0.1, 0], [1.0, 0.0, 0], [0, 0, 1.0], [0, 0.1, 1.0]])
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    cut = average_link(sparse.csr_matrix(rows), (0.5, 0.999))
+    assert cut[0.5][0] == cut[0.5][1] != cut[0.5][2] == cut[0.5][3]
+    assert len(set(cut[0.999])) == 4
+
+
+def test_clustering_table_puts_row_notes_below_it():
+    from storyline.evaluate import render
+
+    result = {"task": "clustering", "data": "x", "rows": [
+        {"system": "storyline", "bcubed_f1": 0.9},
+        {"system": "tfidf-single-pass", "bcubed_f1": 0.8, "threshold": 0.25, "notes": "threshold best on this set"},
+    ]}
+    text = render("clustering", result)
+    header = next(line for line in text.splitlines() if line.startswith("| system"))
+    assert "notes" not in header and "threshold" in header
+    assert "tfidf-single-pass: threshold best on this set" in text

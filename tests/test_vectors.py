@@ -144,3 +144,40 @@ def test_add_member_sums_vectors_and_widens_the_span():
     c = index.add_member(5, {"a": 0.6, "c": 0.8}, date(2024, 1, 1))
     assert c.n == 2 and (c.first_day, c.last_day) == (date(2024, 1, 1), date(2024, 1, 2))
     assert c.terms == {"a": 1.4, "c": 0.8}  # the heaviest terms only
+
+
+# Two storms of one kind told in the same words; only the figures (and the day) differ.
+STORM_1 = (
+    "Storm floods coastal towns",
+    "A storm flooded coastal towns overnight, leaving 14 people dead and 2,300 homes without power, "
+    "officials said on Tuesday. Rescue crews evacuated 850 residents as rivers rose 3.2 metres.",
+)
+STORM_1_AGAIN = (
+    "Coastal flooding kills 14",
+    "Rivers rose 3.2 metres and 850 residents had to be evacuated after a storm swept the coast; 14 died and "
+    "2,300 homes lost power, emergency services reported on Tuesday.",
+)
+STORM_2 = (
+    "Storm floods coastal towns",
+    "A storm flooded coastal towns overnight, leaving 6 people dead and 41,000 homes without power, "
+    "officials said on Friday. Rescue crews evacuated 1,200 residents as rivers rose 4.5 metres.",
+)
+
+
+def test_a_full_texts_figures_tell_two_storms_apart(monkeypatch):
+    import storyline.vectors as vectors
+
+    same, other = cosine(vec(STORM_1), vec(STORM_1_AGAIN)), cosine(vec(STORM_1), vec(STORM_2))
+    assert same > other  # the same figures outweigh the same wording
+    # Without the boost the wording wins: the boost is what does it.
+    monkeypatch.setattr(vectors, "TEXT_NUMBER_BOOST", 1.0)
+    assert cosine(vec(STORM_1), vec(STORM_1_AGAIN)) < cosine(vec(STORM_1), vec(STORM_2))
+
+
+def test_numbers_are_boosted_in_full_texts_only():
+    import storyline.vectors as vectors
+
+    text = document_vector("Quake of 6.1 kills 40", "A quake of magnitude 6.1 killed 40 people in the hills.")
+    brief = document_vector("Quake of 6.1 kills 40", "")
+    assert text["#40"] / text["quake"] > brief["#40"] / brief["quake"]
+    assert brief == document_vector("Quake of 6.1 kills 40", "") and vectors.TEXT_NUMBER_BOOST > 1
