@@ -79,6 +79,12 @@ class Pipeline:
             self._enricher.replay(self.store.lessons(), int(seen), int(runs))
         return self._enricher
 
+    def warm_up(self) -> None:
+        """Load the entity recogniser (and its model, in the tiers that use one) before the first article needs it."""
+        enricher = self.enricher
+        if enricher.ner != "fast":
+            enricher.nlp  # noqa: B018 - the property loads the model
+
     def _enrich(self, title: str, text: str, runs: list[Run] | None = None) -> Enrichment:
         """Enrich one article and journal what the recogniser learned, in the current transaction."""
         enricher = self.enricher
@@ -121,7 +127,7 @@ class Pipeline:
         workers = self.settings.workers if len(files) >= PARALLEL_MIN else 0
         with Ahead(workers) as ahead:
             jobs = ((job, job.args(self.settings.enrich_chars)) for job in map(self._read, files))
-            for i, (job, outcome) in enumerate(ahead.map(parse_input, jobs)):
+            for i, (job, outcome) in enumerate(ahead.map(parse_input, jobs, idle=self.warm_up)):
                 if progress:
                     progress(job.source, i, len(files))
                 self._ingest_job(job, outcome, result)
@@ -184,7 +190,9 @@ class Pipeline:
 
     def _store_parsed(self, source: str, sha: str, data: bytes, parsed: ParsedInput, result: IngestResult) -> None:
         """Store a parsed input's documents with its raw bytes."""
-        self.store_documents(parsed.documents, result, raw=(source, sha, parsed.fmt, data), prepared=parsed.prepared)
+        self.store_documents(
+            parsed.documents, result, raw=(source, sha, parsed.fmt, data), prepared=parsed.prepared, packed=parsed.packed
+        )
         log.info("ingested", extra={"source": source, "format": parsed.fmt, "documents": len(parsed.documents)})
 
     def store_documents(
@@ -193,13 +201,14 @@ class Pipeline:
         result: IngestResult,
         raw: tuple[str, str, str, bytes] | None = None,
         prepared: list[Prepared] | None = None,
+        packed: bytes | None = None,
     ) -> None:
-        """Store the documents of one input, with its raw bytes, in one transaction."""
+        """Store the documents of one input, with its raw bytes, in one transaction (`prepared`, `packed`: done ahead)."""
         prepared = prepared or prepare_many(docs, self.settings.enrich_chars)
         try:
             with self.store.transaction():
                 self._sync_corrections()
-                batch = Batch(self.store.add_raw(*raw) if raw else None)
+                batch = Batch(self.store.add_raw(*raw, packed=packed) if raw else None)
                 for doc, prep in zip(docs, prepared):
                     self.add_document(doc, batch, result, prep)
                 self.finish(batch)
@@ -211,7 +220,7 @@ class Pipeline:
         """Store batches of documents (one transaction each), preparing the next ones in a worker."""
         with Ahead(self.settings.workers) as ahead:
             jobs = ((docs, (docs, self.settings.enrich_chars)) for docs in batches)
-            for docs, outcome in ahead.map(prepare_many, jobs):
+            for docs, outcome in ahead.map(prepare_many, jobs, idle=self.warm_up):
                 self.store_documents(docs, result, prepared=outcome.get())
 
     def ingest_warc(self, path: Path, result: IngestResult) -> None:

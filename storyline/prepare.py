@@ -22,6 +22,7 @@ from typing import Generic, TypeVar
 from . import dates, dedup, readers
 from .enrich import Run, find_runs
 from .models import Document, EventDate
+from .store.base import pack
 from .vectors import Terms, document_terms
 
 T = TypeVar("T")
@@ -46,6 +47,7 @@ class ParsedInput:
     fmt: str
     documents: list[Document]
     prepared: list[Prepared]
+    packed: bytes  # the input's bytes as the store keeps them
 
 
 def prepare(doc: Document, enrich_chars: int) -> Prepared:
@@ -68,7 +70,7 @@ def prepare_many(docs: list[Document], enrich_chars: int) -> list[Prepared]:
 def parse_input(data: bytes, source: str, suffix: str, enrich_chars: int) -> ParsedInput:
     """Parse one input's bytes and prepare its documents (raises readers.InputError)."""
     parsed = readers.parse(data, source, suffix)
-    return ParsedInput(parsed.fmt, parsed.documents, prepare_many(parsed.documents, enrich_chars))
+    return ParsedInput(parsed.fmt, parsed.documents, prepare_many(parsed.documents, enrich_chars), pack(data))
 
 
 @dataclass
@@ -110,8 +112,13 @@ class Ahead:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def map(self, fn: Callable[..., R], jobs: Iterable[tuple[T, tuple]]) -> Iterator[tuple[T, Outcome[R]]]:
-        """(key, outcome of fn(*args)) for each (key, args) job, in order; jobs with args None pass through."""
+    def map(
+        self, fn: Callable[..., R], jobs: Iterable[tuple[T, tuple]], idle: Callable[[], object] | None = None
+    ) -> Iterator[tuple[T, Outcome[R]]]:
+        """(key, outcome of fn(*args)) for each (key, args) job, in order; jobs with args None pass through.
+
+        `idle` runs once, when the first jobs are with the workers: this process would only wait.
+        """
         if self._pool is None:
             for key, args in jobs:
                 yield key, _run(fn, args)
@@ -120,7 +127,12 @@ class Ahead:
         for key, args in jobs:
             pending.append((key, None if args is None else self._pool.submit(fn, *args)))
             if len(pending) > LOOKAHEAD * self.workers:
+                if idle is not None:
+                    idle()
+                    idle = None
                 yield _collect(*pending.popleft())
+        if idle is not None and pending:
+            idle()
         while pending:
             yield _collect(*pending.popleft())
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Iterable, Mapping
 
-from wordfreq import zipf_frequency
+from .summarize import zipf  # wordfreq's table read directly: its tokenizer dominates otherwise
 
 Vector = dict[str, float]
 
@@ -42,16 +42,16 @@ TF_SATURATION = 2.0  # BM25's k1: a word repeated keeps adding, ever less
 @lru_cache(maxsize=500_000)
 def idf(word: str) -> float:
     """Inverse document frequency of a word, from general English word frequencies (fixed, order-free)."""
-    return max(0.0, MAX_IDF - zipf_frequency(word, "en"))
+    return max(0.0, MAX_IDF - zipf(word))
 
 
 @lru_cache(maxsize=500_000)
 def term_idf(token: str) -> float:
     """The matching weight of a word or number; 0 for words too common to say anything."""
-    zipf = zipf_frequency(token, "en")
-    if zipf >= STOP_ZIPF and not token[0].isdigit():
+    z = zipf(token)
+    if z >= STOP_ZIPF and not token[0].isdigit():
         return 0.0
-    return max(0.0, WEIGHT_CEILING - zipf)
+    return max(0.0, WEIGHT_CEILING - z)
 
 
 @lru_cache(maxsize=500_000)
@@ -141,7 +141,7 @@ def slug_words(url: str | None) -> str:
     if not url:
         return ""
     path = url.split("://", 1)[-1].partition("/")[2].split("?", 1)[0].lower()
-    return " ".join(w for w in _SLUG_WORD.findall(path) if zipf_frequency(w, "en") >= SLUG_MIN_ZIPF)
+    return " ".join(w for w in _SLUG_WORD.findall(path) if zipf(w) >= SLUG_MIN_ZIPF)
 
 
 def document_terms(

@@ -39,6 +39,11 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def pack(content: bytes) -> bytes:
+    """An input's bytes as stored: zlib at its fastest level (a fifth of the size, at ~1 ms per 100 KB page)."""
+    return zlib.compress(content, 1)
+
+
 class StoreError(RuntimeError):
     """The database cannot be opened or is not a Storyline store."""
 
@@ -109,11 +114,11 @@ class CoreStore:
         ).fetchone()
         return row is not None
 
-    def add_raw(self, source: str, sha256: str, fmt: str, content: bytes) -> int:
-        """Keep the original bytes of an input; return its id."""
+    def add_raw(self, source: str, sha256: str, fmt: str, content: bytes, packed: bytes | None = None) -> int:
+        """Keep the original bytes of an input (`packed`: pack(content), if done ahead); return its id."""
         cur = self.db.execute(
             "INSERT INTO raw_inputs (source, sha256, format, content, ingested_at) VALUES (?, ?, ?, ?, ?)",
-            (source, sha256, fmt, zlib.compress(content, 6), utcnow()),
+            (source, sha256, fmt, pack(content) if packed is None else packed, utcnow()),
         )
         return int(cur.lastrowid)
 

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Sequence
 
 from ..models import Document, Enrichment
 
-from .base import _iso, utcnow
+from .base import _iso, pack, utcnow
 
 
 class ExportSQL:
@@ -151,4 +151,4 @@ class ExportSQL:
 
     def import_raw(self, values: dict[str, Any]) -> None:
         """Insert one stored input, `content` given as its original bytes."""
-        self.import_row("raw_inputs", values | {"content": zlib.compress(values["content"], 6)})
+        self.import_row("raw_inputs", values | {"content": pack(values["content"])})
