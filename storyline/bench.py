@@ -86,13 +86,13 @@ def synthetic_corpus(shared: Path, n: int, seed: int = 7) -> Iterator[Document]:
         round_ += 1
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory in MB of this process plus its largest finished child (the prepare worker).
+def peak_rss_mb(workers: int = 0) -> float:
+    """Peak resident memory in MB of this process plus `workers` times its largest finished child.
 
-    An upper bound: a forked child also counts the pages it still shares with this process.
+    An upper bound: a forked worker also counts the pages it still shares with this process.
     """
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (own + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    return (own + workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 
 
 def run_text_path(shared: Path, n: int, settings: Settings, db: Path, batch: int = BenchOptions.batch) -> dict:
@@ -117,7 +117,7 @@ def run_text_path(shared: Path, n: int, settings: Settings, db: Path, batch: int
         "seconds": total_s,
         "ingest_seconds": ingest_s,
         "articles_per_s": n / total_s,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(settings.workers),
         "events": counts["events"],
         "stories": counts["stories"],
         "duplicates": result.duplicates,
