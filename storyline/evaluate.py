@@ -20,6 +20,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from . import targets
+
 LOGGER = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -557,7 +559,12 @@ def render_serving(serve: dict[str, Any]) -> str:
 
 
 def render(section: str, result: dict[str, Any]) -> str:
-    """Markdown for one benchmark result, without the section markers."""
+    """Markdown for one benchmark result with its targets checked, without the section markers."""
+    return _render_body(section, result) + "".join(f"{line}\n" for line in targets.lines(section, result))
+
+
+def _render_body(section: str, result: dict[str, Any]) -> str:
+    """Markdown for one benchmark result's figures."""
     if section == "bench":
         return render_bench(result)
     if section == "bench-serving":

@@ -1,0 +1,157 @@
+"""The targets the issues set for each benchmark, checked against a result: met or missed, and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+STORYLINE = "storyline"
+Check = tuple[str, float | None, str, bool]  # (what, measured, target as text, met?)
+
+
+def _rows(result: dict[str, Any], system: str, data: str | None = None) -> list[dict[str, Any]]:
+    """Rows of one system (and data set, by folder name)."""
+    return [
+        r for r in result.get("rows", [])
+        if r.get("system") == system and (data is None or Path(str(r.get("data", ""))).name == data)
+    ]
+
+
+def _value(rows: list[dict[str, Any]], key: str) -> float | None:
+    """A metric of the first row, if any."""
+    return float(rows[0][key]) if rows and rows[0].get(key) is not None else None
+
+
+def _at_least(what: str, value: float | None, target: float, fmt: str = ".3f") -> Check:
+    """A check that a value reaches a target."""
+    return what, value, f"≥ {target:{fmt}}", value is not None and value >= target
+
+
+def _extraction(result: dict[str, Any]) -> list[Check]:
+    """F1 ≥ .965 at ≥ 0.8× the speed of plain trafilatura, same run."""
+    ours = _rows(result, STORYLINE)
+    reference = _rows(result, str(result.get("reference")))
+    speed = _value(ours, "pages_per_s")
+    peer = _value(reference, "pages_per_s")
+    return [
+        _at_least("F1", _value(ours, "f1"), 0.965),
+        _at_least("speed / trafilatura no_fallback", speed / peer if speed and peer else None, 0.8, ".2f"),
+    ]
+
+
+def _dates(result: dict[str, Any]) -> list[Check]:
+    """Exact-day accuracy ≥ .93."""
+    return [_at_least("exact-day accuracy", _value(_rows(result, STORYLINE), "accuracy"), 0.93)]
+
+
+def _clustering(result: dict[str, Any]) -> list[Check]:
+    """BCubed F1 ≥ .93 on ECB+ and ≥ .85 on the UCI stream."""
+    return [
+        _at_least("ECB+ BCubed F1", _value(_rows(result, STORYLINE, "ecbplus"), "bcubed_f1"), 0.93),
+        _at_least("UCI BCubed F1", _value(_rows(result, STORYLINE, "uci-news-aggregator"), "bcubed_f1"), 0.85),
+    ]
+
+
+def _timelines(result: dict[str, Any]) -> list[Check]:
+    """Above Datewise on AR1, AR2 and date F1."""
+    ours, datewise = _rows(result, STORYLINE), _rows(result, "Datewise")
+    checks = []
+    for key, label in (("ar1_f", "AR1 F"), ("ar2_f", "AR2 F"), ("date_f1", "date F1")):
+        value, bar = _value(ours, key), _value(datewise, key)
+        met = value is not None and bar is not None and value > bar
+        checks.append((label, value, f"> {bar:.3f} (Datewise)" if bar is not None else "> Datewise", met))
+    return checks
+
+
+def _serving(serve: dict[str, Any]) -> list[Check]:
+    """Search p95 ≤ 50 ms and pages p95 ≤ 100 ms."""
+    search, page = serve.get("search_p95_ms"), serve.get("page_p95_ms")
+    return [
+        ("search p95 ms", search, "≤ 50", search is not None and search <= 50),
+        ("pages p95 ms", page, "≤ 100", page is not None and page <= 100),
+    ]
+
+
+def _bench(result: dict[str, Any]) -> list[Check]:
+    """Text path ≥ 300/s at 100k, time(100k)/time(10k) ≤ 11, RSS ≤ 1 GB; HTML ≥ 0.8× trafilatura; serving."""
+    text = result["text_path"]
+    sizes = list(text["sizes"])
+    largest = sizes.index(max(sizes))
+    ratio = text.get("time_ratio_last_two")
+    checks = [
+        _at_least(f"text path articles/s at {sizes[largest]}", text["articles_per_s"][largest], 300, ".0f"),
+        (f"time({sizes[-1]}) / time({sizes[-2]})" if len(sizes) > 1 else "time ratio", ratio, "≤ 11",
+         ratio is not None and ratio <= 11),
+        ("peak RSS MB", max(text["peak_rss_mb"]), "≤ 1024", max(text["peak_rss_mb"]) <= 1024),
+        _at_least("HTML path / trafilatura no_fallback", result["html_path"]["ratio"], 0.8, ".2f"),
+    ]
+    if "serving" in result:
+        checks += _serving(result["serving"])
+    return checks
+
+
+CHECKS: dict[str, Callable[[dict[str, Any]], list[Check]]] = {
+    "extraction": _extraction,
+    "dates": _dates,
+    "clustering": _clustering,
+    "timelines": _timelines,
+    "bench": _bench,
+    "bench-serving": lambda result: _serving(result["serving"]),
+}
+
+
+# Why a target is missed, as far as the measurements show; printed only under a missed target.
+WHY: dict[str, str] = {
+    "exact-day accuracy": (
+        "{undated_gold} of the 200 gold entries carry no date, and several others give a day the page "
+        "itself contradicts (the UTC day where the page shows its local day, or the reverse). The one "
+        "further rule that would win a page here (a wiki diff dated from dateModified) holds only for "
+        "MediaWiki pages, so it is not used."
+    ),
+    "ECB+ BCubed F1": (
+        "each ECB+ topic pairs a happening with a same-kind sibling (another quake, another hiring) "
+        "that shares most of its words. Bag-of-words features, ours and the TF-IDF peers in this run "
+        "alike, separate them at about .89 to .90: the wrong joins happen when the sibling's first "
+        "report meets a young event at similarity .25 to .35, where right joins happen too."
+    ),
+    "UCI BCubed F1": (
+        "the replay merges same-topic stories the aggregator keeps apart (daily market reports, one "
+        "company's separate stories). A one-day window would reach about .85 only by exploiting that "
+        "each aggregator story arrives within about a minute, so it is not used."
+    ),
+    "text path articles/s": (
+        "placing articles in events and stories, entity recognition with the lexicon it learns as it "
+        "goes, and the SQLite writes (FTS5 index, summary triggers) run one article at a time in the "
+        "main process, in input order; the order-free work runs in the prepare workers. The profile "
+        "above shows the stages."
+    ),
+    "HTML path / trafilatura no_fallback": (
+        "our extraction alone costs slightly more than plain trafilatura (see eval extraction), and "
+        "each page then goes through the text path; with the prepare workers and the main process "
+        "sharing two cores the ceiling is about 0.9x, before start-up and the end-of-run refresh."
+    ),
+    "search p95 ms": (
+        "{clients} clients share two cores with the ingest running beside them, so requests queue; "
+        "see the per-page table for one page's cost."
+    ),
+    "pages p95 ms": "as for search: the clients and the ingest share two cores.",
+}
+
+
+def lines(section: str, result: dict[str, Any]) -> list[str]:
+    """Markdown lines: the section's targets, what was measured, met or MISSED, and why where missed."""
+    check = CHECKS.get(section)
+    if check is None:
+        return []
+    out = ["", "Targets (from the issues):", "", "| target | measured | required | |", "|---|---|---|---|"]
+    reasons: list[str] = []
+    facts = {"undated_gold": result.get("undated_gold", "?"), "clients": (result.get("serving") or {}).get("clients", 8)}
+    for what, value, required, met in check(result):
+        shown = "—" if value is None else f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+        out.append(f"| {what} | {shown} | {required} | {'met' if met else '**MISSED**'} |")
+        reason = next((text for key, text in WHY.items() if what.startswith(key)), None)
+        if not met and reason:
+            reasons.append(f"Why {what} is missed: {reason.format(**facts)}")
+    for reason in dict.fromkeys(reasons):
+        out += ["", reason]
+    return out
