@@ -7,12 +7,14 @@ import gzip
 import io
 import itertools
 import json
+import os
 import pstats
 import random
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -86,13 +88,58 @@ def synthetic_corpus(shared: Path, n: int, seed: int = 7) -> Iterator[Document]:
         round_ += 1
 
 
-def peak_rss_mb(workers: int = 0) -> float:
-    """Peak resident memory in MB of this process plus `workers` times its largest finished child.
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    An upper bound: a forked worker also counts the pages it still shares with this process.
-    """
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (own + workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+
+def _pss_kb(pid: int) -> int:
+    """A process's proportional set size in kB (shared pages split between their sharers); 0 if gone."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of a process (Linux /proc)."""
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return [int(c) for t in tasks for c in (t / "children").read_text().split()]
+    except OSError:
+        return []
+
+
+class PeakMemory:
+    """Samples the memory of this process and its workers together (PSS, so a page the forked
+    workers share with this process counts once); falls back to this process's peak RSS."""
+
+    def __init__(self, every_s: float = 0.25) -> None:
+        self.every_s = every_s
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="peak-memory")
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(self.every_s):
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(pid) for pid in [me, *_children(me)]))
+
+    @property
+    def mb(self) -> float:
+        """The peak total in MB (this process's peak RSS where /proc has no PSS)."""
+        return self.peak_kb / 1024 if self.peak_kb else peak_rss_mb()
 
 
 def run_text_path(shared: Path, n: int, settings: Settings, db: Path, batch: int = BenchOptions.batch) -> dict:
@@ -105,11 +152,12 @@ def run_text_path(shared: Path, n: int, settings: Settings, db: Path, batch: int
     pipeline = Pipeline(store, settings)
     result = IngestResult()
     corpus = synthetic_corpus(shared, n)  # streamed: the corpus must not count as the pipeline's memory
-    start = time.perf_counter()
-    pipeline.store_batches(iter(lambda: list(itertools.islice(corpus, batch)), []), result)
-    ingest_s = time.perf_counter() - start
-    pipeline.refresh()
-    total_s = time.perf_counter() - start
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        pipeline.store_batches(iter(lambda: list(itertools.islice(corpus, batch)), []), result)
+        ingest_s = time.perf_counter() - start
+        pipeline.refresh()
+        total_s = time.perf_counter() - start
     counts = store.counts()
     store.close()
     return {
@@ -117,7 +165,7 @@ def run_text_path(shared: Path, n: int, settings: Settings, db: Path, batch: int
         "seconds": total_s,
         "ingest_seconds": ingest_s,
         "articles_per_s": n / total_s,
-        "peak_rss_mb": peak_rss_mb(settings.workers),
+        "peak_rss_mb": memory.mb,  # this process and its workers together (PSS)
         "events": counts["events"],
         "stories": counts["stories"],
         "duplicates": result.duplicates,

@@ -523,7 +523,7 @@ def render_bench(result: dict[str, Any]) -> str:
         "",
     ]
     lines += _table(
-        ["articles", "articles/s (median)", "seconds", "peak RSS MB", "runs"],
+        ["articles", "articles/s (median)", "seconds", "peak memory MB (PSS, with workers)", "runs"],
         [[str(n), _number(r, 1), _number(sec, 1), _number(m, 0), str(k)]
          for n, r, sec, m, k in zip(text["sizes"], text["articles_per_s"], text["seconds"], text["peak_rss_mb"], text["runs"])],
     )

@@ -82,7 +82,7 @@ def _bench(result: dict[str, Any]) -> list[Check]:
         _at_least(f"text path articles/s at {sizes[largest]}", text["articles_per_s"][largest], 300, ".0f"),
         (f"time({sizes[-1]}) / time({sizes[-2]})" if len(sizes) > 1 else "time ratio", ratio, "≤ 11",
          ratio is not None and ratio <= 11),
-        ("peak RSS MB", max(text["peak_rss_mb"]), "≤ 1024", max(text["peak_rss_mb"]) <= 1024),
+        ("peak memory MB", max(text["peak_rss_mb"]), "≤ 1024", max(text["peak_rss_mb"]) <= 1024),
         _at_least("HTML path / trafilatura no_fallback", result["html_path"]["ratio"], 0.8, ".2f"),
     ]
     if "serving" in result:

@@ -31,7 +31,7 @@ def test_bench_checks_every_path_the_issue_names():
     assert marks == {
         "text path articles/s at 100000": True,
         "time(100000) / time(10000)": False,
-        "peak RSS MB": False,
+        "peak memory MB": False,
         "HTML path / trafilatura no_fallback": True,
         "search p95 ms": True,
         "pages p95 ms": False,
