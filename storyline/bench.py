@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from statistics import median
@@ -208,23 +208,32 @@ def text_path(settings: Settings, opts: BenchOptions, progress: Progress | None 
 
 
 def profile_text_path(settings: Settings, n: int) -> list[tuple[str, float]]:
-    """Where the text path spends its time: cumulative seconds per Storyline stage at size n."""
+    """Where the text path spends its time: cumulative seconds per Storyline stage at size n.
+
+    Profiled in one process (workers=0), so the stages the prepare workers take over show too.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         prof = cProfile.Profile()
         prof.enable()
-        run_text_path(settings.shared_path(), n, settings, Path(tmp) / "p.db")
+        run_text_path(settings.shared_path(), n, replace(settings, workers=0), Path(tmp) / "p.db")
         prof.disable()
     stats = pstats.Stats(prof, stream=io.StringIO())
     stages = {
-        "dedup (fingerprints)": ("dedup.py", "fingerprint"),
+        "prepare, in the workers: all of it": ("prepare.py", "prepare"),
+        "prepare: fingerprint (dedup)": ("dedup.py", "fingerprint"),
+        "prepare: event date": ("dates.py", "resolve_event_date"),
+        "prepare: own terms": ("vectors.py", "document_terms"),
+        "prepare: name runs": ("enrich.py", "find_runs"),
         "enrich (entities, keywords, quotes)": ("enrich.py", "enrich"),
-        "event dates": ("dates.py", "resolve_event_date"),
-        "vectors": ("vectors.py", "document_vector"),
-        "event assignment": ("events.py", "candidates"),
+        "event assignment (search)": ("events.py", "candidates"),
+        "event signatures": ("events.py", "add"),
+        "story threading": ("stories.py", "thread"),
         "coverage matching": ("events.py", "match_coverage"),
-        "refresh (titles, summaries)": ("ingest.py", "refresh"),
-        "store writes": ("store.py", "insert_article"),
-        "whole ingest": ("ingest.py", "store_documents"),
+        "article rows (with FTS5 and summary triggers)": ("base.py", "insert_article"),
+        "entities and quotes rows": ("base.py", "save_enrichment"),
+        "commits": ("base.py", "transaction"),
+        "refresh (titles, dates, summaries)": ("ingest.py", "refresh"),
+        "whole ingest, before the refresh": ("ingest.py", "store_batches"),
     }
     found = []
     for label, (module, func) in stages.items():
@@ -367,15 +376,18 @@ def run_all(settings: Settings, opts: BenchOptions, progress: Progress | None = 
     """Every benchmark the issue names, as one JSON-able dict."""
     text = text_path(settings, opts, progress)
     stages = profile_text_path(settings, min(opts.profile_size, max(opts.sizes)))
-    return {
+    result = {
         "task": "bench",
         "text_path": text,
         "text_path_profile": [{"stage": label, "seconds": sec} for label, sec in stages],
+        "profile_size": min(opts.profile_size, max(opts.sizes)),
         "html_path": html_path(settings, repeats=1 if opts.repeats == 1 else 3),
         "polling": polling(settings, feeds=opts.polling_feeds),
-        "serving": serving(settings, opts.serving_articles),
-        "settings": {"ner": settings.ner, "batch": opts.batch, "repeats": opts.repeats},
+        "settings": {"ner": settings.ner, "workers": settings.workers, "batch": opts.batch, "repeats": opts.repeats},
     }
+    if opts.serving_articles:  # 0: measured on its own (`--only serving`), as it takes the longest
+        result["serving"] = serving(settings, opts.serving_articles)
+    return result
 
 
 def main(argv: list[str]) -> None:

@@ -530,7 +530,8 @@ def render_bench(result: dict[str, Any]) -> str:
     if "time_ratio_last_two" in text:
         lines += ["", f"time({text['sizes'][-1]}) / time({text['sizes'][-2]}) = {text['time_ratio_last_two']:.2f} "
                   f"(size ratio {text['sizes'][-1] / text['sizes'][-2]:.0f})."]
-    lines += ["", "Where the text path spends its time (cProfile, cumulative seconds):", ""]
+    lines += ["", f"Where the text path spends its time (cProfile at {result.get('profile_size', 'n')} articles, all in one "
+              "process so the prepare workers' stages show too; cumulative seconds):", ""]
     lines += _table(["stage", "seconds"], [[p["stage"], _number(p["seconds"], 2)] for p in result["text_path_profile"]])
     html = result["html_path"]
     lines += ["", "### HTML path (`ingest` of the aeb pages vs plain `trafilatura.extract(no_fallback=True)`)", ""]

@@ -267,7 +267,7 @@ def bench(
     ner: Optional[str] = typer.Option(None, help="Entity recognition tier to measure."),
     sizes: Optional[str] = typer.Option(None, help="Text-path sizes, comma-separated (default 1000,10000,100000)."),
     repeats: Optional[int] = typer.Option(None, help="Runs per text-path size below 100k (the median is reported)."),
-    serving_articles: Optional[int] = typer.Option(None, help="Articles stored for the serving figures (default 100000)."),
+    serving_articles: Optional[int] = typer.Option(None, help="Articles stored for the serving figures (default 100000; 0 leaves serving out)."),
     only: Optional[str] = typer.Option(None, help="Measure one path only: serving (written to its own section)."),
 ) -> None:
     """Measure the product's code paths (text, HTML, serving, polling) and write docs/benchmarks.md."""
@@ -280,7 +280,7 @@ def bench(
         opts = replace(opts, sizes=tuple(int(x) for x in sizes.split(",")))
     if repeats:
         opts = replace(opts, repeats=repeats)
-    if serving_articles:
+    if serving_articles is not None:
         opts = replace(opts, serving_articles=serving_articles)
     with Progress(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("", total=None)
