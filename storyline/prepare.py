@@ -9,6 +9,7 @@ order, so a run with a worker stores exactly what a run without one does.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -102,6 +103,9 @@ class Ahead:
 
     def __enter__(self) -> "Ahead":
         if self.workers > 0:
+            # A forked worker's garbage collector would walk (and so copy) every object this process
+            # holds; frozen objects are left alone, so a worker stays small however big this one is.
+            gc.freeze()
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=_context(), initializer=_watch_parent, initargs=(os.getpid(),)
             )
@@ -111,6 +115,7 @@ class Ahead:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            gc.unfreeze()
 
     def map(
         self, fn: Callable[..., R], jobs: Iterable[tuple[T, tuple]], idle: Callable[[], object] | None = None

@@ -249,70 +249,43 @@ class Centroid:
 
 
 class CentroidIndex:
-    """Active centroids with an inverted index on their heaviest terms and their stretch of time.
-
-    A posting is (term, time bucket): a search looks only at groups whose window reaches the
-    bucket of the day searched, so a busy topic's groups from other weeks cost nothing.
-    """
+    """Active centroids with an inverted index on their heaviest terms, searched by date window."""
 
     def __init__(self, window_days: int, max_terms: int = 120, probe_terms: int = 12) -> None:
         self.window = timedelta(days=window_days)
         self.max_terms = max_terms
         self.probe_terms = probe_terms
-        self.bucket_days = max(7, window_days)
         self.items: dict[int, Centroid] = {}
-        self.postings: dict[tuple[str, int | None], set[int]] = {}
+        self.postings: dict[str, set[int]] = {}
 
     def __len__(self) -> int:
         return len(self.items)
-
-    def _buckets(self, c: Centroid) -> range | tuple[None]:
-        """The time buckets a centroid's window reaches (None for an undated group)."""
-        if c.first_ord > c.last_ord:
-            return (None,)
-        w, size = self.window.days, self.bucket_days
-        return range((c.first_ord - w) // size, (c.last_ord + w) // size + 1)
-
-    def _bucket(self, day: date | None) -> int | None:
-        """The time bucket of a day searched."""
-        return None if day is None else day.toordinal() // self.bucket_days
 
     def put(self, centroid: Centroid) -> None:
         """Add or replace a centroid."""
         old = self.items.get(centroid.id)
         self.items[centroid.id] = centroid
-        buckets = self._buckets(centroid)
-        if old is not None and self._buckets(old) != buckets:
-            self._unpost_all(old)
-            old = None
         before = old.terms.keys() if old else set()
         # A new member changes few of a group's heaviest terms: only those postings move.
         for term in before - centroid.terms.keys():
-            for b in buckets:
-                self._unpost((term, b), centroid.id)
+            self._unpost(term, centroid.id)
         for term in centroid.terms.keys() - before:
-            for b in buckets:
-                self.postings.setdefault((term, b), set()).add(centroid.id)
+            self.postings.setdefault(term, set()).add(centroid.id)
 
     def remove(self, cid: int) -> None:
         """Drop a centroid."""
         old = self.items.pop(cid, None)
         if old:
-            self._unpost_all(old)
+            for term in old.terms:
+                self._unpost(term, cid)
 
-    def _unpost_all(self, c: Centroid) -> None:
-        """Take a centroid off every posting it is on."""
-        for term in c.terms:
-            for b in self._buckets(c):
-                self._unpost((term, b), c.id)
-
-    def _unpost(self, key: tuple[str, int | None], cid: int) -> None:
-        """Take a centroid off one posting."""
-        ids = self.postings.get(key)
+    def _unpost(self, term: str, cid: int) -> None:
+        """Take a centroid off one term's postings."""
+        ids = self.postings.get(term)
         if ids:
             ids.discard(cid)
             if not ids:
-                del self.postings[key]
+                del self.postings[term]
 
     def in_window(self, centroid: Centroid, day: date | None) -> bool:
         """Whether a day falls within the window around a centroid's span."""
@@ -323,15 +296,14 @@ class CentroidIndex:
 
     def search(self, vec: Mapping[str, float], day: date | None) -> list[tuple[float, int]]:
         """Centroids sharing a heavy term with the vector, in the window, best first."""
-        bucket = self._bucket(day)
         candidates: set[int] = set()
         for term in top_terms(vec, self.probe_terms):
-            candidates |= self.postings.get((term, bucket), set())
+            candidates |= self.postings.get(term, set())
         items = self.items
         if day is None:
-            near = [items[cid] for cid in candidates]
+            near = [c for c in map(items.__getitem__, candidates) if c.first_day is None]
         else:
-            # in_window on day numbers: a bucket still holds groups a few days out of reach.
+            # in_window on day numbers: a busy topic puts thousands of groups behind one term.
             d, w = day.toordinal(), self.window.days
             near = [c for c in map(items.__getitem__, candidates) if c.first_ord - w <= d <= c.last_ord + w]
         scored = [(c.similarity(vec), c.id) for c in near]

@@ -201,6 +201,7 @@ def _eval_run(task: str, data: Optional[Path], as_json: bool, write: bool) -> No
         "task": task,
         "data": " + ".join(r["data"] for r in results),
         "rows": [row | {"data": r["data"]} for r in results for row in r["rows"]],
+        "notes": list(dict.fromkeys(note for r in results for note in r.get("notes", []))),
     }
     if write:
         evaluate.write_benchmarks(task, result)
