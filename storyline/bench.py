@@ -117,7 +117,7 @@ class PeakMemory:
     """Samples the memory of this process and its workers together (PSS, so a page the forked
     workers share with this process counts once); falls back to this process's peak RSS."""
 
-    def __init__(self, every_s: float = 0.25) -> None:
+    def __init__(self, every_s: float = 1.0) -> None:
         self.every_s = every_s
         self.peak_kb = 0
         self._stop = threading.Event()
@@ -133,7 +133,7 @@ class PeakMemory:
 
     def _run(self) -> None:
         me = os.getpid()
-        while not self._stop.wait(self.every_s):
+        while not self._stop.wait(self.every_s):  # reading smaps walks page tables: not too often
             self.peak_kb = max(self.peak_kb, sum(_pss_kb(pid) for pid in [me, *_children(me)]))
 
     @property

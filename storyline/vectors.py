@@ -249,22 +249,51 @@ class Centroid:
 
 
 class CentroidIndex:
-    """Active centroids with an inverted index on their heaviest terms, searched by date window."""
+    """Active centroids with an inverted index on their heaviest terms, searched by date window.
+
+    Centroids are also filed by stretch of time (buckets of at least a week that their window
+    reaches), so a search looks only at the groups of its day's bucket that share a heavy term:
+    a topic's groups from other months cost nothing, however many there are.
+    """
 
     def __init__(self, window_days: int, max_terms: int = 120, probe_terms: int = 12) -> None:
         self.window = timedelta(days=window_days)
         self.max_terms = max_terms
         self.probe_terms = probe_terms
+        self.bucket_days = max(7, window_days)
         self.items: dict[int, Centroid] = {}
         self.postings: dict[str, set[int]] = {}
+        self.buckets: dict[int | None, set[int]] = {}
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def _buckets_of(self, c: Centroid) -> range | tuple[None]:
+        """The time buckets a centroid's window reaches (None for an undated group)."""
+        if c.first_ord > c.last_ord:
+            return (None,)
+        w, size = self.window.days, self.bucket_days
+        return range((c.first_ord - w) // size, (c.last_ord + w) // size + 1)
+
+    def _file(self, c: Centroid, buckets: range | tuple[None], add: bool) -> None:
+        """File a centroid under (or take it out of) its time buckets."""
+        for b in buckets:
+            if add:
+                self.buckets.setdefault(b, set()).add(c.id)
+            elif (ids := self.buckets.get(b)) is not None:
+                ids.discard(c.id)
+                if not ids:
+                    del self.buckets[b]
 
     def put(self, centroid: Centroid) -> None:
         """Add or replace a centroid."""
         old = self.items.get(centroid.id)
         self.items[centroid.id] = centroid
+        before_buckets = self._buckets_of(old) if old else ()
+        after_buckets = self._buckets_of(centroid)
+        if before_buckets != after_buckets:
+            self._file(centroid, before_buckets, add=False)
+            self._file(centroid, after_buckets, add=True)
         before = old.terms.keys() if old else set()
         # A new member changes few of a group's heaviest terms: only those postings move.
         for term in before - centroid.terms.keys():
@@ -276,6 +305,7 @@ class CentroidIndex:
         """Drop a centroid."""
         old = self.items.pop(cid, None)
         if old:
+            self._file(old, self._buckets_of(old), add=False)
             for term in old.terms:
                 self._unpost(term, cid)
 
@@ -296,9 +326,12 @@ class CentroidIndex:
 
     def search(self, vec: Mapping[str, float], day: date | None) -> list[tuple[float, int]]:
         """Centroids sharing a heavy term with the vector, in the window, best first."""
+        near_ids = self.buckets.get(None if day is None else day.toordinal() // self.bucket_days, set())
         candidates: set[int] = set()
         for term in top_terms(vec, self.probe_terms):
-            candidates |= self.postings.get(term, set())
+            ids = self.postings.get(term)
+            if ids:
+                candidates |= near_ids & ids  # set & set walks the smaller one
         items = self.items
         if day is None:
             near = [c for c in map(items.__getitem__, candidates) if c.first_day is None]

@@ -135,7 +135,7 @@ def test_removing_a_group_leaves_no_postings():
     index = CentroidIndex(window_days=3)
     index.put(Centroid(1, {"a": 1.0, "b": 1.0}, 1, date(2024, 1, 1), date(2024, 1, 20)))
     index.remove(1)
-    assert index.postings == {} and len(index) == 0
+    assert index.postings == {} and index.buckets == {} and len(index) == 0
 
 
 def test_add_member_sums_vectors_and_widens_the_span():
