@@ -14,17 +14,17 @@ STORY_OUTLETS = 4  # outlets named on a story card
 EVENT_ENTITIES = 8
 
 
-def _group_by(rows: Iterable[sqlite3.Row], key: str) -> dict[Any, list[sqlite3.Row]]:
-    """Rows grouped by one column, order kept."""
-    out: dict[Any, list[sqlite3.Row]] = defaultdict(list)
+def _group_by(rows: Iterable[Any], key: str | int) -> dict[Any, list[Any]]:
+    """Rows (sqlite3.Row or tuples) grouped by one column, order kept."""
+    out: dict[Any, list[Any]] = defaultdict(list)
     for r in rows:
         out[r[key]].append(r)
     return out
 
 
-def _days(rows: Iterable[sqlite3.Row]) -> list[dict[str, Any]]:
-    """Per-day counts as dicts."""
-    return [{"day": r["day"], "n": r["n"]} for r in rows]
+def _days(rows: Iterable[tuple[int, str, int]]) -> list[dict[str, Any]]:
+    """Per-day counts, (id, day, count) tuples from the store, as dicts."""
+    return [{"day": day, "n": n} for _, day, n in rows]
 
 
 def event_ref(row: sqlite3.Row | None) -> dict[str, Any] | None:
@@ -40,7 +40,7 @@ def story_cards(store: Store, limit: int, offset: int) -> tuple[list[dict[str, A
     ids = [r["id"] for r in rows]
     latest = {e["id"]: e for e in store.event_rows([r["latest_event"] for r in rows if r["latest_event"]])}
     outlets = _group_by(store.story_outlets(ids), "story_id")
-    days = _group_by(store.event_days(ids), "gid")  # by event date: the index answers, however long the story
+    days = _group_by(store.event_days(ids), 0)  # by event date: the index answers, however long the story
     cards = [
         {
             "id": r["id"],
@@ -130,7 +130,7 @@ def event_details(store: Store, events: Sequence[sqlite3.Row], seen: str | None 
     ids = [e["id"] for e in events]
     coverage = _group_by(store.coverage(ids), "event_id")
     entities = _group_by(store.event_entities(ids), "event_id")
-    days = _group_by(store.coverage_days("id", ids), "gid")
+    days = _group_by(store.coverage_days("id", ids), 0)
     quotes = _quotes(store, coverage)
     out = []
     for e in events:
