@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import date, datetime, timezone
 from importlib import resources
+from types import SimpleNamespace
 
 import pytest
 
@@ -206,3 +207,16 @@ def test_filters_apply_before_the_newest_are_taken(store, monkeypatch):
     assert one["total"] == 1 and one["total_is_lower_bound"] is (len(of_outlet) > 1)
     assert [h["id"] for h in search(store, SearchQuery("kim", story_id=newest["event"]["story_id"]))["items"]] == [newest["id"]]
     assert search(store, SearchQuery("kim", outlet="Nobody"))["total"] == 0
+
+
+def test_the_search_page_says_when_the_total_is_a_lower_bound(store, monkeypatch):
+    from storyline.web.app import templates
+
+    page = templates().get_template("search.html")
+    context = {"title": "t", "q": "putin", "start": None, "end": None, "outlet": "", "entity": "", "story": None, "pager": None,
+               "request": SimpleNamespace(url="/search")}
+    monkeypatch.setattr(search_mod, "NEWEST_RANKED", 2)
+    assert "2+ results for" in page.render(results=search(store, SearchQuery("putin")), **context)
+    monkeypatch.setattr(search_mod, "NEWEST_RANKED", 1_000)
+    full = search(store, SearchQuery("putin"))
+    assert f"{full['total']} results for" in page.render(results=full, **context)
