@@ -1,4 +1,4 @@
-"""Coverage-per-day bar charts as plain geometry, drawn as inline SVG by the templates (no script)."""
+"""Coverage-per-day bar charts as plain geometry and inline SVG rects (no script)."""
 
 from __future__ import annotations
 
