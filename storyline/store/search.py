@@ -206,30 +206,34 @@ class SearchSQL:
         )
         return {r["id"]: r for r in rows}
 
-    def _search_where(self, filters: dict[str, Any]) -> list[str]:
-        """SQL conditions on the article `a` for a search's filters (named parameters from `filters`)."""
-        where = []
+    def _search_where(self, filters: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """SQL conditions for a search's filters: on the article row `a`, and on the match's id alone."""
+        row, ids = [], []
         if filters.get("start"):
-            where.append("substr(COALESCE(a.published, a.event_day), 1, 10) >= :start")
+            row.append("substr(COALESCE(a.published, a.event_day), 1, 10) >= :start")
         if filters.get("end"):
-            where.append("substr(COALESCE(a.published, a.event_day), 1, 10) <= :end")
+            row.append("substr(COALESCE(a.published, a.event_day), 1, 10) <= :end")
         if filters.get("outlet"):
-            where.append("a.outlet_id IN (SELECT id FROM outlets WHERE name = :outlet)")
+            row.append("a.outlet_id IN (SELECT id FROM outlets WHERE name = :outlet)")
+        # Entity and story come from indexes as sets of ids, with no lookup into the big article rows
+        # (the unary + keeps them filters on the scan newest-first rather than lookups of each id).
         if filters.get("entity"):
-            where.append("a.id IN (SELECT ae.article_id FROM article_entities ae JOIN entities n "
-                         "ON n.id = ae.entity_id WHERE n.name = :entity COLLATE NOCASE)")
+            ids.append("+articles_fts.rowid IN (SELECT ae.article_id FROM article_entities ae JOIN entities n "
+                       "ON n.id = ae.entity_id WHERE n.name = :entity COLLATE NOCASE)")
         if filters.get("story_id"):
-            where.append("a.event_id IN (SELECT id FROM events WHERE story_id = :story_id)")
-        return where
+            ids.append("+articles_fts.rowid IN (SELECT id FROM articles WHERE event_id IN "
+                       "(SELECT id FROM events WHERE story_id = :story_id))")
+        return row, ids
 
-    def _newest_scored(self, where: list[str], params: dict[str, Any], newest: int) -> list[tuple[int, float]]:
+    def _newest_scored(self, filters: dict[str, Any], params: dict[str, Any], newest: int) -> list[tuple[int, float]]:
         """(id, bm25 score) of the newest `newest` + 1 matches that pass the filters, newest (highest id) first."""
         # The index yields matches in id order, so this reads only as far back as it must; bm25 (which
         # only works in the query that holds the MATCH) weighs the title 8 times the text.
-        join = f"JOIN articles a ON a.id = articles_fts.rowid WHERE {' AND '.join(where)} AND " if where else "WHERE "
+        row, ids = self._search_where(filters)
+        join = "JOIN articles a ON a.id = articles_fts.rowid " if row else ""
         rows = self.db.execute(
             f"SELECT articles_fts.rowid, bm25(articles_fts, 8.0, 1.0, 0.0) FROM articles_fts {join}"
-            "articles_fts MATCH :match ORDER BY articles_fts.rowid DESC LIMIT :pool",
+            f"WHERE {' AND '.join(['articles_fts MATCH :match', *row, *ids])} ORDER BY articles_fts.rowid DESC LIMIT :pool",
             {**params, "pool": newest + 1},
         )
         return [(int(r[0]), float(r[1])) for r in rows]
@@ -243,7 +247,7 @@ class SearchSQL:
         hidden = "merged" if filters.get("duplicates") else "copy OR merged"
         words = f"{{title text}} : ({match})"
         params = {**filters, "match": f"{words} NOT flags : ({hidden})"}
-        pool = self._newest_scored(self._search_where(filters), params, newest)
+        pool = self._newest_scored(filters, params, newest)
         ranked = sorted(pool[:newest], key=lambda h: (h[1], h[0]))[offset:offset + limit]  # best first, then oldest
         ids = ",".join(str(i) for i, _ in ranked) or "NULL"  # integers from the index itself
         rows = {r["id"]: r for r in self.db.execute(self._SEARCH_PAGE.format(ids=ids))}
