@@ -125,12 +125,14 @@ def _quotes(store: Store, reports: dict[Any, list[sqlite3.Row]]) -> dict[int, li
     return out
 
 
-def event_details(store: Store, events: Sequence[sqlite3.Row], seen: str | None = None) -> list[dict[str, Any]]:
-    """Events with their grouped reports, outlets, entities, key quote and coverage per day."""
+def event_details(
+    store: Store, events: Sequence[sqlite3.Row], seen: str | None = None, days: bool = True
+) -> list[dict[str, Any]]:
+    """Events with their grouped reports, outlets, entities, key quote and (unless `days` is false) coverage per day."""
     ids = [e["id"] for e in events]
     coverage = _group_by(store.coverage(ids), "event_id")
     entities = _group_by(store.event_entities(ids), "event_id")
-    days = _group_by(store.coverage_days("id", ids), 0)
+    per_day = _group_by(store.coverage_days("id", ids), 0) if days else {}
     quotes = _quotes(store, coverage)
     out = []
     for e in events:
@@ -152,7 +154,7 @@ def event_details(store: Store, events: Sequence[sqlite3.Row], seen: str | None 
                 "n_reports": len(rows),
                 "n_independent": sum(1 for r in rows if r["duplicate_of"] is None),
                 "reports": group_reports(rows, seen),
-                "coverage": _days(days[e["id"]]),
+                "coverage": _days(per_day.get(e["id"], [])),
                 "created_at": e["created_at"],
                 "updated_at": e["updated_at"],
                 "new": bool(seen and e["created_at"] > seen),
@@ -162,10 +164,12 @@ def event_details(store: Store, events: Sequence[sqlite3.Row], seen: str | None 
     return out
 
 
-def timeline(store: Store, story_id: int, limit: int, offset: int, seen: str | None = None) -> tuple[list[dict[str, Any]], int]:
-    """A page of a story's events in date order, in detail."""
+def timeline(
+    store: Store, story_id: int, limit: int, offset: int, seen: str | None = None, days: bool = True
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of a story's events in date order, in detail (coverage per day of each unless `days` is false)."""
     rows, total = store.timeline(story_id, limit, offset)
-    return event_details(store, rows, seen), total
+    return event_details(store, rows, seen, days), total
 
 
 def event_page(store: Store, story_id: int | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
