@@ -556,6 +556,10 @@ def render_serving(serve: dict[str, Any]) -> str:
     lines += _table(["page", "p50 ms", "p95 ms", "requests/s"],
                     [[name, _number(r["p50_ms"], 1), _number(r["p95_ms"], 1), _number(r.get("requests_per_s"), 1)]
                      for name, r in serve.get("detail", {}).items()])
+    beside = serve.get("ingest_beside") or {}
+    if beside.get("running"):
+        lines += ["", f"An ingest ran beside the clients: asked {beside.get('rate_asked')}, "
+                      f"achieved {beside.get('articles_per_s')} articles/s ({beside.get('articles')} in {beside.get('seconds')} s)."]
     return "\n".join(lines) + "\n"
 
 

@@ -13,6 +13,9 @@ from .store import Store
 MARK_START, MARK_END = "\x02", "\x03"  # what the store puts around matched words
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w+", re.UNICODE)
+# A search ranks by relevance only among the newest matches (by arrival): a news tracker's readers want
+# recent reports, and ranking every match of a common word in a large store costs far too much.
+NEWEST_RANKED = 1_000  # prefix* queries too: their cost is in reading the terms' lists, not in the pool
 
 
 @dataclass(frozen=True)
@@ -94,10 +97,15 @@ def _hit(row: Any, marks: Any, score: float) -> dict[str, Any]:
 
 
 def search(store: Store, query: SearchQuery) -> dict[str, Any]:
-    """One page of ranked matches: {total, limit, offset, items: [...]} with highlighted title and snippet."""
+    """A page of the newest NEWEST_RANKED matches (filters first) ranked by relevance, highlighted."""
+    # Up to NEWEST_RANKED matches, all are ranked and counted; beyond, `total` is NEWEST_RANKED and
+    # `total_is_lower_bound` is true, and older matches are not returned.
     expression = fts_expression(query.q)
+    page = {"query": query.q, "total": 0, "total_is_lower_bound": False, "limit": query.limit, "offset": query.offset}
     if not expression:
-        return {"query": query.q, "total": 0, "limit": query.limit, "offset": query.offset, "items": []}
-    found, total = store.search_articles(expression, _filters(query), query.limit, query.offset)
+        return page | {"items": []}
+    found, total, more = store.search_articles(
+        expression, _filters(query), query.limit, query.offset, NEWEST_RANKED
+    )
     items = [_hit(r, marks, score) for r, marks, score in found]
-    return {"query": query.q, "total": total, "limit": query.limit, "offset": query.offset, "items": items}
+    return page | {"total": total, "total_is_lower_bound": more, "items": items}

@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 from datetime import date, datetime, timezone
 from importlib import resources
+from types import SimpleNamespace
 
 import pytest
 
 from storyline.ingest import Pipeline
 from storyline.models import Document, IngestResult
+from storyline import search as search_mod
 from storyline.search import SearchQuery, fts_expression, marked_html, search
 from storyline.settings import load
 from storyline.store import Store
@@ -160,3 +162,61 @@ def test_snippets_of_long_texts_fall_back_to_the_lead(tmp_path):
     store.insert_article(doc("long", "Valley report", text, "Valley News", "2024-01-01"), None)
     hit = search(store, SearchQuery("zeppelin"))["items"][0]
     assert hit["snippet"].startswith("The valley report opens here.") and "<mark>" not in hit["snippet_html"]
+
+
+def _full_bm25(store: Store, words: str) -> list[int]:
+    """Every original matching, ranked by bm25 over the whole index (what search did before the pool)."""
+    match = f"{{title text}} : ({fts_expression(words)}) AND flags : (original)"
+    rows = store.db.execute(
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY bm25(articles_fts, 8.0, 1.0, 0.0), rowid",
+        (match,),
+    )
+    return [r[0] for r in rows]
+
+
+def test_up_to_the_pool_every_match_is_ranked_by_full_bm25(store, monkeypatch):
+    ranked = _full_bm25(store, "putin")
+    assert len(ranked) >= 4
+    monkeypatch.setattr(search_mod, "NEWEST_RANKED", len(ranked))
+    out = search(store, SearchQuery("putin", limit=100))
+    assert [h["id"] for h in out["items"]] == ranked
+    assert out["total"] == len(ranked) and out["total_is_lower_bound"] is False
+
+
+def test_beyond_the_pool_only_the_newest_matches_are_ranked(store, monkeypatch):
+    ranked = _full_bm25(store, "putin")
+    newest = set(sorted(ranked)[-3:])
+    monkeypatch.setattr(search_mod, "NEWEST_RANKED", 3)
+    out = search(store, SearchQuery("putin", limit=100))
+    assert [h["id"] for h in out["items"]] == [i for i in ranked if i in newest]
+    assert out["total"] == 3 and out["total_is_lower_bound"] is True
+    later = search(store, SearchQuery("putin", limit=2, offset=2))
+    assert [h["id"] for h in later["items"]] == [i for i in ranked if i in newest][2:] and later["total_is_lower_bound"]
+
+
+def test_filters_apply_before_the_newest_are_taken(store, monkeypatch):
+    every = search(store, SearchQuery("kim", limit=100))["items"]
+    newest = max(every, key=lambda h: h["id"])
+    outlet = next(h["outlet"] for h in sorted(every, key=lambda h: h["id"]) if h["outlet"] not in (None, newest["outlet"]))
+    of_outlet = [h["id"] for h in search(store, SearchQuery("kim", outlet=outlet, limit=100))["items"]]
+    assert of_outlet and newest["id"] not in of_outlet
+    monkeypatch.setattr(search_mod, "NEWEST_RANKED", 1)
+    # The newest match overall is another outlet's, yet this outlet's own newest match is found.
+    one = search(store, SearchQuery("kim", outlet=outlet))
+    assert [h["id"] for h in one["items"]] == [max(of_outlet)]
+    assert one["total"] == 1 and one["total_is_lower_bound"] is (len(of_outlet) > 1)
+    assert [h["id"] for h in search(store, SearchQuery("kim", story_id=newest["event"]["story_id"]))["items"]] == [newest["id"]]
+    assert search(store, SearchQuery("kim", outlet="Nobody"))["total"] == 0
+
+
+def test_the_search_page_says_when_the_total_is_a_lower_bound(store, monkeypatch):
+    from storyline.web.app import templates
+
+    page = templates().get_template("search.html")
+    context = {"title": "t", "q": "putin", "start": None, "end": None, "outlet": "", "entity": "", "story": None, "pager": None,
+               "request": SimpleNamespace(url="/search")}
+    monkeypatch.setattr(search_mod, "NEWEST_RANKED", 2)
+    assert "2+ results for" in page.render(results=search(store, SearchQuery("putin")), **context)
+    monkeypatch.setattr(search_mod, "NEWEST_RANKED", 1_000)
+    full = search(store, SearchQuery("putin"))
+    assert f"{full['total']} results for" in page.render(results=full, **context)

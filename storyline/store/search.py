@@ -63,29 +63,35 @@ class SearchSQL:
         rows = {r["id"]: r for r in found}
         return [rows[i] for i in event_ids if i in rows]
 
-    def coverage_days(self, column: str, ids: Sequence[int]) -> list[sqlite3.Row]:
-        """Reports per publication day (else the event's date) of some stories or events."""
+    def _tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Rows as plain tuples (cheaper than sqlite3.Row by the thousand)."""
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql, params).fetchall()
+
+    def coverage_days(self, column: str, ids: Sequence[int]) -> list[tuple[int, str, int]]:
+        """(story or event id, day, reports) per publication day (else the event's date) of some stories or events."""
         assert column in ("story_id", "id")
         if column == "story_id":
-            return self.db.execute(
+            return self._tuples(
                 f"SELECT story_id AS gid, day, n FROM story_day_counts WHERE story_id IN ({self._marks(ids)}) "
                 f"ORDER BY 1, 2",
                 tuple(ids),
-            ).fetchall()
-        return self.db.execute(
+            )
+        return self._tuples(
             f"SELECT e.id AS gid, COALESCE(substr(a.published, 1, 10), e.date) AS day, COUNT(*) AS n "
             f"FROM events e JOIN articles a ON a.event_id = e.id WHERE e.id IN ({self._marks(ids)}) "
             f"AND e.merged_into IS NULL AND a.merged_into IS NULL GROUP BY 1, 2 HAVING day IS NOT NULL ORDER BY 1, 2",
             tuple(ids),
-        ).fetchall()
+        )
 
-    def event_days(self, story_ids: Sequence[int]) -> list[sqlite3.Row]:
-        """Reports per event date of some stories."""
-        return self.db.execute(
+    def event_days(self, story_ids: Sequence[int]) -> list[tuple[int, str, int]]:
+        """(story id, event date, reports) of some stories."""
+        return self._tuples(
             f"SELECT story_id AS gid, day, n FROM story_event_days WHERE story_id IN ({self._marks(story_ids)}) "
             f"ORDER BY 1, 2",
             tuple(story_ids),
-        ).fetchall()
+        )
 
     def story_outlets(self, story_ids: Sequence[int]) -> list[sqlite3.Row]:
         """Outlets covering some stories, with their report counts, most reports first."""
@@ -200,44 +206,54 @@ class SearchSQL:
         )
         return {r["id"]: r for r in rows}
 
-    def search_articles(
-        self, match: str, filters: dict[str, Any], limit: int, offset: int
-    ) -> tuple[list[tuple[sqlite3.Row, sqlite3.Row | None, float]], int]:
-        """Ranked matches (article, highlights, score) and their total; filters as in search.SearchQuery."""
-        shown = "original OR copy" if filters.get("duplicates") else "original"
-        words = f"{{title text}} : ({match})"
-        params = {**filters, "match": f"{words} AND flags : ({shown})", "limit": limit, "offset": offset}
-        where = []
+    def _search_where(self, filters: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """SQL conditions for a search's filters: on the article row `a`, and on the match's id alone."""
+        row, ids = [], []
         if filters.get("start"):
-            where.append("substr(COALESCE(a.published, a.event_day), 1, 10) >= :start")
+            row.append("substr(COALESCE(a.published, a.event_day), 1, 10) >= :start")
         if filters.get("end"):
-            where.append("substr(COALESCE(a.published, a.event_day), 1, 10) <= :end")
+            row.append("substr(COALESCE(a.published, a.event_day), 1, 10) <= :end")
         if filters.get("outlet"):
-            where.append("a.outlet_id IN (SELECT id FROM outlets WHERE name = :outlet)")
+            row.append("a.outlet_id IN (SELECT id FROM outlets WHERE name = :outlet)")
+        # Entity and story come from indexes as sets of ids, with no lookup into the big article rows
+        # (the unary + keeps them filters on the scan newest-first rather than lookups of each id).
         if filters.get("entity"):
-            where.append("a.id IN (SELECT ae.article_id FROM article_entities ae JOIN entities n "
-                         "ON n.id = ae.entity_id WHERE n.name = :entity COLLATE NOCASE)")
+            ids.append("+articles_fts.rowid IN (SELECT ae.article_id FROM article_entities ae JOIN entities n "
+                       "ON n.id = ae.entity_id WHERE n.name = :entity COLLATE NOCASE)")
         if filters.get("story_id"):
-            where.append("a.event_id IN (SELECT id FROM events WHERE story_id = :story_id)")
-        # bm25 only works in the query that holds the MATCH; the title weighs 8 times the text.
-        ranked = "SELECT rowid, bm25(articles_fts, 8.0, 1.0, 0.0) AS score FROM articles_fts WHERE articles_fts MATCH :match"
-        if where:  # filters on article columns: rank, then look each match up
-            sql = (f"SELECT f.rowid AS id, f.score, COUNT(*) OVER () AS total FROM ({ranked}) f JOIN articles a "
-                   f"ON a.id = f.rowid WHERE {' AND '.join(where)} ORDER BY f.score, f.rowid LIMIT :limit OFFSET :offset")
-        else:  # the index alone answers: no lookups into the big article rows
-            sql = f"SELECT rowid AS id, score, 0 AS total FROM ({ranked}) ORDER BY score, rowid LIMIT :limit OFFSET :offset"
-        hits = self.db.execute(sql, params).fetchall()
-        if where:
-            total = int(hits[0]["total"]) if hits else int(self.db.execute(
-                f"SELECT COUNT(*) FROM ({ranked}) f JOIN articles a ON a.id = f.rowid WHERE {' AND '.join(where)}", params
-            ).fetchone()[0])
-        else:
-            count = self.db.execute("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH :match", params)
-            total = int(count.fetchone()[0])
-        ids = ",".join(str(int(h["id"])) for h in hits) or "NULL"  # integers from the index itself
+            ids.append("+articles_fts.rowid IN (SELECT id FROM articles WHERE event_id IN "
+                       "(SELECT id FROM events WHERE story_id = :story_id))")
+        return row, ids
+
+    def _newest_scored(self, filters: dict[str, Any], params: dict[str, Any], newest: int) -> list[tuple[int, float]]:
+        """(id, bm25 score) of the newest `newest` + 1 matches that pass the filters, newest (highest id) first."""
+        # The index yields matches in id order, so this reads only as far back as it must; bm25 (which
+        # only works in the query that holds the MATCH) weighs the title 8 times the text.
+        row, ids = self._search_where(filters)
+        join = "JOIN articles a ON a.id = articles_fts.rowid " if row else ""
+        rows = self.db.execute(
+            f"SELECT articles_fts.rowid, bm25(articles_fts, 8.0, 1.0, 0.0) FROM articles_fts {join}"
+            f"WHERE {' AND '.join(['articles_fts MATCH :match', *row, *ids])} ORDER BY articles_fts.rowid DESC LIMIT :pool",
+            {**params, "pool": newest + 1},
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def search_articles(
+        self, match: str, filters: dict[str, Any], limit: int, offset: int, newest: int
+    ) -> tuple[list[tuple[sqlite3.Row, sqlite3.Row | None, float]], int, bool]:
+        """The newest `newest` matches (filters first) ranked: (article, highlights, score), their count, whether more match."""
+        # Originals only, unless duplicates are asked for: said with NOT, as bm25 counts each phrase in
+        # the whole index and `original` is nearly every row (same matches, same scores: flags has one value).
+        hidden = "merged" if filters.get("duplicates") else "copy OR merged"
+        words = f"{{title text}} : ({match})"
+        params = {**filters, "match": f"{words} NOT flags : ({hidden})"}
+        pool = self._newest_scored(filters, params, newest)
+        ranked = sorted(pool[:newest], key=lambda h: (h[1], h[0]))[offset:offset + limit]  # best first, then oldest
+        ids = ",".join(str(i) for i, _ in ranked) or "NULL"  # integers from the index itself
         rows = {r["id"]: r for r in self.db.execute(self._SEARCH_PAGE.format(ids=ids))}
-        marked = self._marked(words, ids) if hits else {}
-        return [(rows[h["id"]], marked.get(h["id"]), float(h["score"])) for h in hits if h["id"] in rows], total
+        marked = self._marked(words, ids) if ranked else {}
+        found = [(rows[i], marked.get(i), score) for i, score in ranked if i in rows]
+        return found, min(len(pool), newest), len(pool) > newest
 
     def record_correction(self, action: str, params: dict[str, Any], result: dict[str, Any]) -> int:
         """Append a user edit to the audit log."""

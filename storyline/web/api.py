@@ -146,7 +146,7 @@ def search(
     limit: Limit = 20,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    """Articles matching all the words, best first, with matches highlighted."""
+    """Articles matching all the words, best first among the newest 1,000 matches, with matches highlighted."""
     query = search_mod.SearchQuery(q, start, end, outlet, entity, story_id, duplicates, limit, offset)
     return search_mod.search(store, query)
 

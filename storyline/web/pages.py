@@ -77,7 +77,8 @@ def story_page(request: Request, store: StoreDep, story_id: Id, page: PageNo = 1
     if story["merged_into"] is not None:
         return RedirectResponse(f"/stories/{story['merged_into']}", status_code=MOVED)
     seen = valid_seen(request.cookies.get("seen"))
-    events, total = reading.timeline(store, story_id, EVENTS_PER_PAGE, (page - 1) * EVENTS_PER_PAGE, seen)
+    # The page charts the story, not each event: no per-event coverage days.
+    events, total = reading.timeline(store, story_id, EVENTS_PER_PAGE, (page - 1) * EVENTS_PER_PAGE, seen, days=False)
     chart = coverage_chart(story["coverage"], width=720, height=72, max_bars=90, min_days=7)
     response = render(
         request, "story.html", title=story["title"], story=story, events=events, chart=chart, seen=seen,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
-from markupsafe import Markup
+from jinja2.filters import do_urlencode
+from markupsafe import Markup, escape
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _SEEN = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
@@ -38,6 +41,24 @@ def when(value: str | None) -> str:
     if not value:
         return ""
     return value[:10] if len(value) <= 10 or value[11:16] == "00:00" else f"{value[:10]} {value[11:16]}"
+
+
+@lru_cache(maxsize=4096)
+def url_value(text: str) -> str:
+    """Text quoted for a URL (Jinja's urlencode), remembered: the same entity names recur on every page."""
+    return do_urlencode(text)
+
+
+def entity_links(items: list[dict[str, Any]]) -> Markup:
+    """Entities as a list of links that search for them (built here: a page can show hundreds)."""
+    if not items:
+        return Markup("")
+    links = "".join(
+        f'<li class="entity {escape(e["kind"])}"><a href="/search?q={escape(url_value(e["name"]))}&amp;'
+        f'entity={escape(url_value(e["name"]))}">{escape(e["name"])}</a></li>'
+        for e in items
+    )
+    return Markup(f'<ul class="entities">{links}</ul>')
 
 
 def marked(html: str) -> Markup:

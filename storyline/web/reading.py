@@ -14,17 +14,17 @@ STORY_OUTLETS = 4  # outlets named on a story card
 EVENT_ENTITIES = 8
 
 
-def _group_by(rows: Iterable[sqlite3.Row], key: str) -> dict[Any, list[sqlite3.Row]]:
-    """Rows grouped by one column, order kept."""
-    out: dict[Any, list[sqlite3.Row]] = defaultdict(list)
+def _group_by(rows: Iterable[Any], key: str | int) -> dict[Any, list[Any]]:
+    """Rows (sqlite3.Row or tuples) grouped by one column, order kept."""
+    out: dict[Any, list[Any]] = defaultdict(list)
     for r in rows:
         out[r[key]].append(r)
     return out
 
 
-def _days(rows: Iterable[sqlite3.Row]) -> list[dict[str, Any]]:
-    """Per-day counts as dicts."""
-    return [{"day": r["day"], "n": r["n"]} for r in rows]
+def _days(rows: Iterable[tuple[int, str, int]]) -> list[dict[str, Any]]:
+    """Per-day counts, (id, day, count) tuples from the store, as dicts."""
+    return [{"day": day, "n": n} for _, day, n in rows]
 
 
 def event_ref(row: sqlite3.Row | None) -> dict[str, Any] | None:
@@ -40,7 +40,7 @@ def story_cards(store: Store, limit: int, offset: int) -> tuple[list[dict[str, A
     ids = [r["id"] for r in rows]
     latest = {e["id"]: e for e in store.event_rows([r["latest_event"] for r in rows if r["latest_event"]])}
     outlets = _group_by(store.story_outlets(ids), "story_id")
-    days = _group_by(store.event_days(ids), "gid")  # by event date: the index answers, however long the story
+    days = _group_by(store.event_days(ids), 0)  # by event date: the index answers, however long the story
     cards = [
         {
             "id": r["id"],
@@ -125,12 +125,14 @@ def _quotes(store: Store, reports: dict[Any, list[sqlite3.Row]]) -> dict[int, li
     return out
 
 
-def event_details(store: Store, events: Sequence[sqlite3.Row], seen: str | None = None) -> list[dict[str, Any]]:
-    """Events with their grouped reports, outlets, entities, key quote and coverage per day."""
+def event_details(
+    store: Store, events: Sequence[sqlite3.Row], seen: str | None = None, days: bool = True
+) -> list[dict[str, Any]]:
+    """Events with their grouped reports, outlets, entities, key quote and (unless `days` is false) coverage per day."""
     ids = [e["id"] for e in events]
     coverage = _group_by(store.coverage(ids), "event_id")
     entities = _group_by(store.event_entities(ids), "event_id")
-    days = _group_by(store.coverage_days("id", ids), "gid")
+    per_day = _group_by(store.coverage_days("id", ids), 0) if days else {}
     quotes = _quotes(store, coverage)
     out = []
     for e in events:
@@ -152,7 +154,7 @@ def event_details(store: Store, events: Sequence[sqlite3.Row], seen: str | None 
                 "n_reports": len(rows),
                 "n_independent": sum(1 for r in rows if r["duplicate_of"] is None),
                 "reports": group_reports(rows, seen),
-                "coverage": _days(days[e["id"]]),
+                "coverage": _days(per_day.get(e["id"], [])),
                 "created_at": e["created_at"],
                 "updated_at": e["updated_at"],
                 "new": bool(seen and e["created_at"] > seen),
@@ -162,10 +164,12 @@ def event_details(store: Store, events: Sequence[sqlite3.Row], seen: str | None 
     return out
 
 
-def timeline(store: Store, story_id: int, limit: int, offset: int, seen: str | None = None) -> tuple[list[dict[str, Any]], int]:
-    """A page of a story's events in date order, in detail."""
+def timeline(
+    store: Store, story_id: int, limit: int, offset: int, seen: str | None = None, days: bool = True
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of a story's events in date order, in detail (coverage per day of each unless `days` is false)."""
     rows, total = store.timeline(story_id, limit, offset)
-    return event_details(store, rows, seen), total
+    return event_details(store, rows, seen, days), total
 
 
 def event_page(store: Store, story_id: int | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:

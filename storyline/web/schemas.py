@@ -178,9 +178,14 @@ class SearchHit(BaseModel):
 
 
 class SearchPage(Page[SearchHit]):
-    """A page of search results."""
+    """A page of search results: the newest matches (1,000 at most), ranked by relevance."""
 
     query: str
+    total: int = Field(
+        description="matches ranked: all of them when `total_is_lower_bound` is false; otherwise more matched, and only "
+        "the newest `total` (by arrival, after the filters) are ranked and can be paged through"
+    )
+    total_is_lower_bound: bool = Field(False, description="more articles match than `total`; older ones are not returned")
 
 
 class Correction(BaseModel):
