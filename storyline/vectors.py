@@ -248,6 +248,9 @@ class Centroid:
         )
 
 
+MAX_BUCKETS = 64  # a group spanning years is filed once, as "wide", not under every week of it
+
+
 class CentroidIndex:
     """Active centroids with an inverted index on their heaviest terms, searched by date window.
 
@@ -263,19 +266,20 @@ class CentroidIndex:
         self.bucket_days = max(7, window_days)
         self.items: dict[int, Centroid] = {}
         self.postings: dict[str, set[int]] = {}
-        self.buckets: dict[int | None, set[int]] = {}
+        self.buckets: dict[int | str | None, set[int]] = {}
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def _buckets_of(self, c: Centroid) -> range | tuple[None]:
-        """The time buckets a centroid's window reaches (None for an undated group)."""
+    def _buckets_of(self, c: Centroid) -> range | tuple[int | str | None]:
+        """The time buckets a centroid's window reaches (None: undated; "wide": more than MAX_BUCKETS)."""
         if c.first_ord > c.last_ord:
             return (None,)
         w, size = self.window.days, self.bucket_days
-        return range((c.first_ord - w) // size, (c.last_ord + w) // size + 1)
+        reach = range((c.first_ord - w) // size, (c.last_ord + w) // size + 1)
+        return reach if len(reach) <= MAX_BUCKETS else ("wide",)
 
-    def _file(self, c: Centroid, buckets: range | tuple[None], add: bool) -> None:
+    def _file(self, c: Centroid, buckets: range | tuple[int | str | None], add: bool) -> None:
         """File a centroid under (or take it out of) its time buckets."""
         for b in buckets:
             if add:
@@ -327,6 +331,8 @@ class CentroidIndex:
     def search(self, vec: Mapping[str, float], day: date | None) -> list[tuple[float, int]]:
         """Centroids sharing a heavy term with the vector, in the window, best first."""
         near_ids = self.buckets.get(None if day is None else day.toordinal() // self.bucket_days, set())
+        if day is not None and "wide" in self.buckets:
+            near_ids = near_ids | self.buckets["wide"]
         candidates: set[int] = set()
         for term in top_terms(vec, self.probe_terms):
             ids = self.postings.get(term)

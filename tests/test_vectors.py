@@ -181,3 +181,15 @@ def test_numbers_are_boosted_in_full_texts_only():
     brief = document_vector("Quake of 6.1 kills 40", "")
     assert text["#40"] / text["quake"] > brief["#40"] / brief["quake"]
     assert brief == document_vector("Quake of 6.1 kills 40", "") and vectors.TEXT_NUMBER_BOOST > 1
+
+
+def test_a_group_spanning_years_is_found_on_any_day_of_its_span():
+    index = CentroidIndex(window_days=3)
+    index.put(Centroid(1, {"quake": 1.0}, 2, date(2010, 1, 1), date(2030, 1, 1)))
+    index.put(Centroid(2, {"quake": 1.0}, 1, date(2020, 6, 1), date(2020, 6, 2)))
+    assert index.buckets.keys() >= {"wide"} and len(index.buckets) < 10  # not filed under a thousand weeks
+    assert [gid for _, gid in index.search({"quake": 1.0}, date(2020, 6, 3))] == [1, 2]
+    assert [gid for _, gid in index.search({"quake": 1.0}, date(2025, 3, 3))] == [1]
+    assert index.search({"quake": 1.0}, date(2031, 1, 1)) == []
+    index.remove(1)
+    assert "wide" not in index.buckets
