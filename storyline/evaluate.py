@@ -515,7 +515,7 @@ def render_bench(result: dict[str, Any]) -> str:
         "## Speed and memory (`storyline bench`)",
         "",
         f"- command: `{result.get('command') or _command('bench')}`",
-        f"- date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
+        f"- date: {result.get('date') or datetime.now(timezone.utc).isoformat(timespec='seconds')}",
         f"- machine: {info.get('cpu')}, {info.get('cores')} cores, Python {info.get('python')}",
         f"- settings: {result.get('settings')}",
         "",

@@ -294,6 +294,8 @@ def bench(
             }
         else:
             result = bench_mod.run_all(conf, opts, lambda done, total: bar.update(task, completed=done, total=total))
+            result["command"] = shlex.join(["storyline", *sys.argv[1:]])
+            result["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     if write:
         evaluate.write_benchmarks("bench-serving" if only == "serving" else "bench", result)
     if as_json:
