@@ -186,7 +186,8 @@ class Pipeline:
         if self.store.raw_exists(source, sha):
             result.unchanged += 1
             return
-        self._store_parsed(source, sha, data, parse_input(data, source, suffix, self.settings.enrich_chars), result)
+        parsed = parse_input(data, source, suffix, self.settings.enrich_chars, ahead=False)
+        self._store_parsed(source, sha, data, parsed, result)
 
     def _store_parsed(self, source: str, sha: str, data: bytes, parsed: ParsedInput, result: IngestResult) -> None:
         """Store a parsed input's documents with its raw bytes."""
@@ -204,13 +205,12 @@ class Pipeline:
         packed: bytes | None = None,
     ) -> None:
         """Store the documents of one input, with its raw bytes, in one transaction (`prepared`, `packed`: done ahead)."""
-        prepared = prepared or prepare_many(docs, self.settings.enrich_chars)
         try:
             with self.store.transaction():
                 self._sync_corrections()
                 batch = Batch(self.store.add_raw(*raw, packed=packed) if raw else None)
-                for doc, prep in zip(docs, prepared):
-                    self.add_document(doc, batch, result, prep)
+                for i, doc in enumerate(docs):
+                    self.add_document(doc, batch, result, prepared[i] if prepared else None)
                 self.finish(batch)
         except BaseException:
             self.reset()
@@ -249,7 +249,7 @@ class Pipeline:
 
             revise(self, doc, known, batch, result)
             return None
-        prep = prep or prepare(doc, self.settings.enrich_chars)
+        prep = prep or prepare(doc, self.settings.enrich_chars)  # inline: only what is not stored yet
         fp, when = prep.fingerprint, prep.when
         dup_of, dup_kind = self._duplicate_of(fp)
         if dup_of is not None:

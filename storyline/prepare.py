@@ -68,10 +68,14 @@ def prepare_many(docs: list[Document], enrich_chars: int) -> list[Prepared]:
     return [prepare(doc, enrich_chars) for doc in docs]
 
 
-def parse_input(data: bytes, source: str, suffix: str, enrich_chars: int) -> ParsedInput:
-    """Parse one input's bytes and prepare its documents (raises readers.InputError)."""
+def parse_input(data: bytes, source: str, suffix: str, enrich_chars: int, ahead: bool = True) -> ParsedInput:
+    """Parse one input's bytes (raises readers.InputError) and, `ahead` of storing, prepare its documents.
+
+    Inline (ahead=False) the documents are prepared as they are stored, skipping those stored before.
+    """
     parsed = readers.parse(data, source, suffix)
-    return ParsedInput(parsed.fmt, parsed.documents, prepare_many(parsed.documents, enrich_chars), pack(data))
+    prepared = prepare_many(parsed.documents, enrich_chars) if ahead else []
+    return ParsedInput(parsed.fmt, parsed.documents, prepared, pack(data))
 
 
 @dataclass
@@ -172,7 +176,3 @@ def _collect(key: T, future: Future | None) -> tuple[T, Outcome]:
     except Exception as exc:
         return key, Outcome(error=exc)
 
-
-def default_workers() -> int:
-    """One worker beside the main process where there is a second core; none on one core."""
-    return 1 if (os.cpu_count() or 1) > 1 else 0

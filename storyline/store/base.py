@@ -174,13 +174,17 @@ class CoreStore:
          "outlet_id", "keywords", "event_day", "event_day_method", "event_day_evidence", "published"}
     )
 
-    def update_article(self, article_id: int, **cols: Any) -> None:
-        """Set some columns of an article."""
-        bad = set(cols) - self._ARTICLE_COLUMNS
+    def _set(self, table: str, key: str, allowed: frozenset[str], row_id: int, cols: dict[str, Any]) -> None:
+        """Set some columns of one row, refusing any column not in `allowed` (names go into the SQL)."""
+        bad = set(cols) - allowed
         if bad:
             raise ValueError(f"not updatable: {sorted(bad)}")
         sets = ", ".join(f"{k} = ?" for k in cols)
-        self.db.execute(f"UPDATE articles SET {sets} WHERE id = ?", (*cols.values(), article_id))
+        self.db.execute(f"UPDATE {table} SET {sets} WHERE {key} = ?", (*cols.values(), row_id))
+
+    def update_article(self, article_id: int, **cols: Any) -> None:
+        """Set some columns of an article."""
+        self._set("articles", "id", self._ARTICLE_COLUMNS, article_id, cols)
 
     def article(self, article_id: int) -> sqlite3.Row | None:
         """One article with its outlet name."""
@@ -303,17 +307,12 @@ class CoreStore:
         ).fetchall()
 
     _EVENT_COLUMNS = frozenset(
-        {"story_id", "title", "date", "date_method", "date_evidence", "summary", "n_articles", "dirty"}
+        {"story_id", "title", "date", "date_method", "date_evidence", "summary", "n_articles", "dirty", "updated_at"}
     )
 
     def update_event(self, event_id: int, **cols: Any) -> None:
         """Set some columns of an event."""
-        bad = set(cols) - self._EVENT_COLUMNS
-        if bad:
-            raise ValueError(f"not updatable: {sorted(bad)}")
-        cols["updated_at"] = utcnow()
-        sets = ", ".join(f"{k} = ?" for k in cols)
-        self.db.execute(f"UPDATE events SET {sets} WHERE id = ?", (*cols.values(), event_id))
+        self._set("events", "id", self._EVENT_COLUMNS, event_id, {**cols, "updated_at": utcnow()})
 
     def event(self, event_id: int) -> sqlite3.Row | None:
         """One event."""

@@ -75,11 +75,7 @@ class CollectionSQL:
 
     def update_feed(self, feed_id: int, **cols: Any) -> None:
         """Set some columns of a subscription."""
-        bad = set(cols) - self._FEED_COLUMNS
-        if bad:
-            raise ValueError(f"not updatable: {sorted(bad)}")
-        sets = ", ".join(f"{k} = ?" for k in cols)
-        self.db.execute(f"UPDATE feeds SET {sets} WHERE id = ?", (*cols.values(), feed_id))
+        self._set("feeds", "id", self._FEED_COLUMNS, feed_id, cols)
 
     def link_feed_items(self, feed_id: int, keys: Sequence[str]) -> list[int]:
         """Record which stored articles a feed listed; return the ids it had not listed before."""
@@ -124,11 +120,7 @@ class CollectionSQL:
 
     def update_page(self, article_id: int, **cols: Any) -> None:
         """Set some columns of a queued page."""
-        bad = set(cols) - self._PAGE_COLUMNS
-        if bad:
-            raise ValueError(f"not updatable: {sorted(bad)}")
-        sets = ", ".join(f"{k} = ?" for k in cols)
-        self.db.execute(f"UPDATE pages SET {sets} WHERE article_id = ?", (*cols.values(), article_id))
+        self._set("pages", "article_id", self._PAGE_COLUMNS, article_id, cols)
 
     def page(self, article_id: int) -> sqlite3.Row | None:
         """The fetch state of an article's page."""
