@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
@@ -50,13 +51,18 @@ FERRY_SOUTH = [
 ]
 
 
-def test_ecbplus_format_keeps_two_same_kind_happenings_apart(tmp_path):
+def _write_ferries(folder: Path) -> None:
+    """The two ferry groundings as an ECB+-format set: one subtopic each."""
     rows = [
         {"doc_id": f"{i}_{side}", "topic": 1, "subtopic": side, "text": text}
         for i, pair in enumerate(zip(FERRY_NORTH, FERRY_SOUTH))
         for side, text in zip(("north", "south"), pair)
     ]
-    (tmp_path / "docs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (folder / "docs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_ecbplus_format_keeps_two_same_kind_happenings_apart(tmp_path):
+    _write_ferries(tmp_path)
     result = eval_clustering(tmp_path, load({"ner": "fast"}, env={}))
     row = result["rows"][0]
     assert row["docs"] == 8 and row["gold_clusters"] == 2
@@ -91,12 +97,7 @@ def test_peer_rows_come_with_their_threshold_and_how_it_was_chosen(tmp_path):
     pytest.importorskip("scipy")
     from storyline.eval_clustering import PEER_THRESHOLDS
 
-    rows = [
-        {"doc_id": f"{i}_{side}", "topic": 1, "subtopic": side, "text": text}
-        for i, pair in enumerate(zip(FERRY_NORTH, FERRY_SOUTH))
-        for side, text in zip(("north", "south"), pair)
-    ]
-    (tmp_path / "docs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    _write_ferries(tmp_path)
     result = eval_clustering(tmp_path, load({"ner": "fast"}, env={}))
     peers = {row["system"]: row for row in result["rows"][1:]}
     assert set(peers) == {"tfidf-average-link", "tfidf-single-pass"}
