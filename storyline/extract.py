@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from dateutil import parser as dateparser
 from htmldate import find_date
@@ -375,6 +375,51 @@ def _page_zone(html: str) -> timezone | None:
     return timezone(zones.pop()) if len(zones) == 1 else None
 
 
+# Unix times (seconds, or milliseconds) that social, forum and blog pages render as "2 hours ago"
+_EPOCH_ATTRIBUTES = ("data-time", "data-timestamp", "data-utime", "data-time-ms")
+_EPOCH_XPATH = " | ".join(f"descendant-or-self::*/@{name}" for name in _EPOCH_ATTRIBUTES)
+_EPOCH = re.compile(r"\d{10}(?:\d{3})?")
+
+
+def _address(url: str | None) -> tuple[str, str, str] | None:
+    """Host, path and query of an http(s) URL: what two links to the same page share."""
+    host = _host(url)
+    if not host or url is None:
+        return None
+    parts = urlsplit(url.strip())
+    return host, parts.path.rstrip("/"), parts.query
+
+
+def _own_addresses(tree: HtmlElement, meta: dict[str, str], url: str | None) -> set[tuple[str, str, str]]:
+    """Every address the page gives itself, unless it is the site's front page (linked from all pages)."""
+    found = (_address(address) for address in (url, _canonical(tree, meta), meta.get("og:url")))
+    return {address for address in found if address and (address[1] or address[2])}
+
+
+def _stamp_in(element: _Element) -> datetime | None:
+    """The first machine-readable timestamp in an element: <time datetime>, then a Unix time."""
+    for value in element.xpath("descendant-or-self::*/@datetime"):
+        if moment := _plausible(parse_datetime(value)):
+            return _aware(moment)
+    for value in element.xpath(_EPOCH_XPATH):
+        if _EPOCH.fullmatch(value := value.strip()):
+            seconds = int(value) / (1000 if len(value) == 13 else 1)
+            if moment := _plausible(datetime.fromtimestamp(seconds, timezone.utc)):
+                return moment
+    return None
+
+
+def _permalink_date(tree: HtmlElement, meta: dict[str, str], url: str | None) -> datetime | None:
+    """The timestamp a post carries on its permalink, the link back to this very page."""
+    own = _own_addresses(tree, meta, url)
+    base = url or _canonical(tree, meta) or ""
+    for link in tree.iterfind(".//a[@href]") if own else ():
+        # the machine-readable stamp, not the link's text: that is shown in the reader's zone
+        if _address(urljoin(base, link.get("href", "").strip())) in own and (moment := _stamp_in(link)):
+            return moment
+    return None
+
+
 def find_published(
     tree: HtmlElement,
     url: str | None = None,
@@ -401,6 +446,9 @@ def find_published(
     scripted = _script_dates(html) if html else []
     if scripted:
         return _aware(scripted[0])
+    # blogs, forums and social posts stamp the link to the post itself (hAtom's rel="bookmark")
+    if permalinked := _permalink_date(tree, meta, url):
+        return permalinked
     # media uploads are filed by day, and the lead image is uploaded with the story
     if image_day := url_date(meta.get("og:image")):
         return datetime(image_day.year, image_day.month, image_day.day, tzinfo=timezone.utc)

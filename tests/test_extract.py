@@ -265,3 +265,43 @@ def test_distant_bare_day_does_not_move_the_stamp() -> None:
         '<script>var page = {"date_published": "2024-03-05"};</script>'
     )
     _assert_utc(_dated(head), datetime(2024, 3, 6, 12, 40, tzinfo=timezone.utc))
+
+
+def _post_page(post: str, own_url: str = "") -> str:
+    """A blog, forum or social post page: the given markup, then the paragraphs, no dated meta tags."""
+    body = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    head = f'<title>Pier thread</title><link rel="canonical" href="{own_url}">' if own_url else ""
+    return f"<html><head>{head}</head><body>{post}<div>{body}</div></body></html>"
+
+
+def test_permalink_unix_time_dates_the_post() -> None:
+    # the clock shown is the reader's (4 Feb); the Unix time on the post's own link is 5 Feb in UTC;
+    # the earlier post linked above it is another page and does not count
+    post = (
+        '<a href="/harbourwatch/posts/48102"><span data-time="1706000400">Jan 23</span></a>'
+        '<a href="/harbourwatch/posts/48213" title="11:40 PM - 4 Feb 2024">'
+        '<span data-time-ms="1707118800000">Feb 4</span></a>'
+    )
+    page = _post_page(post, "https://social.example/harbourwatch/posts/48213")
+    moment = extract_date(page, "https://social.example/harbourwatch/posts/48213/photo/1")
+    assert moment == datetime(2024, 2, 5, 7, 40, tzinfo=timezone.utc)
+
+
+def test_permalink_time_element_dates_the_post() -> None:
+    # a theme whose <time> has no "published" class: the bookmark link to the post itself tells it apart
+    post = (
+        '<aside><a href="https://pier.example/notes/winter-tides/"><time datetime="2024-01-10T08:00:00+01:00">'
+        "10 January</time></a></aside>"
+        '<a href="https://pier.example/notes/ferry-pier-closes/" rel="bookmark">'
+        '<time class="entry-date" datetime="2024-03-05T18:20:00+01:00">5 March</time></a>'
+    )
+    page = _post_page(post, "https://pier.example/notes/ferry-pier-closes/")
+    moment = extract_date(page, "https://pier.example/notes/ferry-pier-closes/?utm_source=feed")
+    assert moment == datetime(2024, 3, 5, 18, 20, tzinfo=timezone(timedelta(hours=1)))
+
+
+def test_front_page_link_is_no_permalink() -> None:
+    # every page links its front page; on the front page itself that link dates nothing
+    post = '<a href="/"><span data-timestamp="1706000400">Updated</span></a>'
+    moment = extract_date(_post_page(post), "https://pier.example/")
+    assert moment is None or moment.date() != date(2024, 1, 23)
