@@ -6,6 +6,7 @@ import heapq
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -197,9 +198,9 @@ def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
 
 def dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     """Dot product of two sparse vectors."""
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b.get(k, 0.0) for k, v in a.items())
+    common = a.keys() & b.keys()  # in C: most terms of two texts differ
+    # fsum is exactly rounded, so the set's hash order (which varies by process) cannot change a score.
+    return math.fsum([a[k] * b[k] for k in common])
 
 
 def top_terms(vec: Mapping[str, float], n: int) -> Vector:
@@ -241,7 +242,7 @@ class Centroid:
         data = json.loads(signature or "{}")
         return cls(
             cid,
-            dict(data.get("t", {})),
+            {sys.intern(k): v for k, v in data.get("t", {}).items()},
             int(data.get("n", 0)),
             date.fromisoformat(first_day) if first_day else None,
             date.fromisoformat(last_day) if last_day else None,
@@ -354,6 +355,9 @@ class CentroidIndex:
         c = self.items.get(cid) or Centroid(cid)
         terms = dict(c.terms)
         for k, v in vec.items():
+            # Interned: a vector's words arrive as fresh strings (from a worker, from JSON); the
+            # thousands of centroids and postings that keep a word then share one copy of it.
+            k = sys.intern(k)
             terms[k] = terms.get(k, 0.0) + v
         updated = Centroid(
             cid,

@@ -50,3 +50,33 @@ def test_not_a_database_is_a_clear_error(tmp_path):
     bogus.write_bytes(b"these are my notes, not a database" * 100)
     with pytest.raises(StoreError, match="notes.db"):
         Store(bogus)
+
+
+@pytest.mark.parametrize("table", ["events", "stories"])
+def test_overlapping_groups_are_found_through_indexes(table):
+    store = Store(":memory:")
+    with store.transaction():
+        spans = {
+            "march": ("2024-03-01", "2024-03-20"),
+            "april": ("2024-04-10", "2024-04-12"),
+            "long": ("2023-12-01", "2024-06-01"),
+            "undated": (None, None),
+        }
+        ids = {}
+        for name, (first, last) in spans.items():
+            ids[name] = store.create_group(table, first)
+            store.save_centroid(table, ids[name], "{}", first, last)
+        gone = store.create_group(table, "2024-03-05")
+        store.db.execute(f"UPDATE {table} SET merged_into = ? WHERE id = ?", (ids["march"], gone))
+    found = [row["id"] for row in store.overlapping(table, "2024-03-15", "2024-03-31")]
+    assert found == sorted([ids["march"], ids["long"], ids["undated"]])
+    # Reading every group on each load made ingest slow down as the archive grew.
+    sql = store.overlapping_sql(table)
+    plan = " | ".join(row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + sql, ("2024-03-15", "2024-03-31")))
+    assert f"SCAN {table} |" not in plan + " |" and f"INDEX {table}_span" in plan, plan
+
+
+def test_dirty_stories_are_found_through_an_index():
+    store = Store(":memory:")
+    plan = store.db.execute("EXPLAIN QUERY PLAN SELECT id FROM stories WHERE dirty = 1 ORDER BY id LIMIT 5").fetchall()
+    assert "stories_dirty" in plan[0][3]
