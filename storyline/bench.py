@@ -117,7 +117,7 @@ class PeakMemory:
     """Samples the memory of this process and its workers together (PSS, so a page the forked
     workers share with this process counts once); falls back to this process's peak RSS."""
 
-    def __init__(self, every_s: float = 1.0) -> None:
+    def __init__(self, every_s: float = 2.5) -> None:
         self.every_s = every_s
         self.peak_kb = 0
         self._stop = threading.Event()

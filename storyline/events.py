@@ -105,6 +105,7 @@ class GroupAssigner:
         for gid, g in gaps.items():
             if g > keep:
                 self.index.remove(gid)
+        self.index.compact()
         # Every group overlapping the new span is at most `keep` days away, so it stayed.
         reach = timedelta(days=keep)
         self.span = (max(self.span[0], day - reach), min(self.span[1], day + reach))

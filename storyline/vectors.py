@@ -369,7 +369,12 @@ class CentroidIndex:
         self.put(updated)
         return updated
 
-    def evict_before(self, day: date) -> None:
-        """Forget centroids whose span ended before a day minus the window."""
-        for cid in [cid for cid, c in self.items.items() if c.last_day and c.last_day + self.window < day]:
-            self.remove(cid)
+    def compact(self) -> None:
+        """Rebuild the postings and buckets at their present sizes.
+
+        A Python set keeps the table of the most it ever held: after many groups are let go, the
+        postings of a topic's common words would otherwise hold memory for thousands of ids each.
+        """
+        for table in (self.postings, self.buckets):
+            for key, ids in table.items():
+                table[key] = set(ids)  # one at a time, so the old table is freed as the new one is made
