@@ -346,9 +346,26 @@ class CentroidIndex:
             # in_window on day numbers: a busy topic puts thousands of groups behind one term.
             d, w = day.toordinal(), self.window.days
             near = [c for c in map(items.__getitem__, candidates) if c.first_ord - w <= d <= c.last_ord + w]
-        scored = [(c.similarity(vec), c.id) for c in near]
+        scored = self._cosines(vec, near)
         scored.sort(key=lambda sc: (-sc[0], sc[1]))
         return scored
+
+    def _cosines(self, vec: Mapping[str, float], near: list[Centroid]) -> list[tuple[float, int]]:
+        """(Centroid.similarity, id) of each centroid, found term by term through the postings.
+
+        Every term of a centroid is posted, so walking the vector's terms meets exactly the terms
+        each dot product sums: the same figures as one dot product per candidate, at a fraction of
+        the cost when hundreds of a busy topic's groups are candidates.
+        """
+        products: dict[int, list[float]] = {c.id: [] for c in near}
+        ids = products.keys()
+        items, postings = self.items, self.postings
+        for term, weight in vec.items():
+            posted = postings.get(term)
+            if posted:
+                for cid in ids & posted:
+                    products[cid].append(weight * items[cid].terms[term])
+        return [(math.fsum(products[c.id]) / c.length if c.length else 0.0, c.id) for c in near]
 
     def add_member(self, cid: int, vec: Mapping[str, float], day: date | None) -> Centroid:
         """Fold a member's vector and day into a centroid (created if new)."""
