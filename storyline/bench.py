@@ -367,6 +367,7 @@ def serving(settings: Settings, articles: int) -> dict:
         "page_p50_ms": max(p["p50_ms"] for p in pages),
         "page_p95_ms": max(p["p95_ms"] for p in pages),
         "clients": result["clients"],
+        "workers": result["workers"],
         "ingest_beside": result["ingest_beside"],
         "detail": res,
     }

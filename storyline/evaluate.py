@@ -552,7 +552,8 @@ def render_bench(result: dict[str, Any]) -> str:
 
 def render_serving(serve: dict[str, Any]) -> str:
     """Markdown for the serving figures: latency of the main pages under concurrent clients."""
-    lines = [f"### Serving (`storyline serve`, {serve.get('clients')} concurrent clients, {serve['articles']} articles stored)", ""]
+    server = f"`storyline serve --workers {serve['workers']}`" if serve.get("workers") else "`storyline serve`"
+    lines = [f"### Serving ({server}, {serve.get('clients')} concurrent clients, {serve['articles']} articles stored)", ""]
     lines += _table(["page", "p50 ms", "p95 ms", "requests/s"],
                     [[name, _number(r["p50_ms"], 1), _number(r["p95_ms"], 1), _number(r.get("requests_per_s"), 1)]
                      for name, r in serve.get("detail", {}).items()])
