@@ -126,18 +126,21 @@ WHY: dict[str, str] = {
         "above shows the stages."
     ),
     "time(": (
-        "not located yet. The profile above is taken at a few thousand articles; at 100,000 the "
-        "per-article cost is about 1.4 times the 10,000 figure. A profile at that size is the next "
-        "step."
+        "a profile of the main process at 50,000 to 56,000 articles (py-spy) found the mirror "
+        "of events and stories reading every group each time it loaded a stretch of days; migration "
+        "006 gives that query indexes, and at 46,000 articles loading no longer shows. What is left is "
+        "spread over the per-article SQLite writes: the article row with its FTS5 entry (about 16% of "
+        "the main process), entity rows (7%) and commits (7%). These cost more as the file grows past "
+        "a gigabyte with SQLite's page cache at its 2 MB default; that is a lead, not yet measured."
     ),
     "peak memory MB": (
-        "the figure adds up the main process and both prepare workers (PSS). At 30,000 articles the "
-        "main process alone peaked at about 600 MB and the workers added about 370 MB; shrinking "
-        "the workers' word caches changed nothing. The main process's resident memory grows faster "
-        "than its live Python objects: tracemalloc saw about 100 MB of live growth against about "
-        "420 MB of RSS growth over 9,000 articles. The allocator is holding memory that was freed, "
-        "and the cause is not tracked down yet. With one process and no workers the figure was "
-        "649 MB before the workers came in."
+        "the figure adds up the main process and both prepare workers (PSS); the workers hold about "
+        "120 MB each. Most of the main process's growth is its mirror of the events and stories near "
+        "the days being ingested: up to 5,000 of each, each with a 120-term signature and that "
+        "signature's postings. A Python set keeps the table of the most it ever held, so postings are "
+        "now rebuilt when the mirror is trimmed. At 36,000 articles that cut the live set memory from "
+        "116 to 74 MB, but resident memory stayed where it was, because the allocator keeps what was "
+        "freed. The benchmark's own source texts (T17) take about 46 MB of the main process."
     ),
     "HTML path / trafilatura no_fallback": (
         "our extraction alone costs slightly more than plain trafilatura (see eval extraction), and "
