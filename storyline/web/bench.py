@@ -53,7 +53,7 @@ class ServingOptions:
     pipeline_articles: int = 4_000  # real T17 texts through the full pipeline; the rest are variants
     clients: int = 8
     requests_per_client: int = 25
-    workers: int = 2  # `serve --workers`: one per core (measured better than one; see docs/benchmarks.md)
+    workers: int = 2  # `serve --workers`: one per core; lower p95 than one server process when measured side by side
     ner: str = "fast"
     ingest_beside: bool = True  # the pipeline ingests into the same store while the clients measure
     ingest_rate: float = GDELT_X4_RATE  # articles per second for that ingest; 0: as fast as it can
