@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Callable
 
@@ -13,7 +12,7 @@ from . import dedup, readers
 from .enrich import Run
 from .events import GroupAssigner, bridge, match_coverage, refresh, summarize_event, summary_sources
 from .models import Document, Enrichment, IngestResult
-from .prepare import Ahead, Outcome, ParsedInput, Prepared, parse_input, prepare, prepare_many
+from .prepare import Ahead, Outcome, ParsedInput, Prepared, parse_input, prepare
 from .settings import Settings
 from .stories import StoryThreader, retitle
 from .store import Store
@@ -215,13 +214,6 @@ class Pipeline:
         except BaseException:
             self.reset()
             raise
-
-    def store_batches(self, batches: Iterable[list[Document]], result: IngestResult) -> None:
-        """Store batches of documents (one transaction each), preparing the next ones in a worker."""
-        with Ahead(self.settings.workers) as ahead:
-            jobs = ((docs, (docs, self.settings.enrich_chars)) for docs in batches)
-            for docs, outcome in ahead.map(prepare_many, jobs, idle=self.warm_up):
-                self.store_documents(docs, result, prepared=outcome.get())
 
     def ingest_warc(self, path: Path, result: IngestResult) -> None:
         """Stream a WARC archive's pages into the store in bounded batches, one transaction each."""

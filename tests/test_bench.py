@@ -1,6 +1,7 @@
 """The benchmark runs on a small size and reports what the issue asks for (no timings asserted)."""
 
-from storyline.bench import html_path, polling, run_text_path, synthetic_corpus
+from storyline import readers
+from storyline.bench import html_path, polling, run_text_path, synthetic_corpus, write_feeds
 from storyline.dedup import fingerprint, jaccard
 from storyline.settings import load
 
@@ -21,6 +22,18 @@ def test_text_path_small(shared, tmp_path):
     result = run_text_path(shared, 60, settings, tmp_path / "b.db", batch=10)
     assert result["articles"] == 60 and result["articles_per_s"] > 0 and result["peak_rss_mb"] > 0
     assert 0 < result["events"] <= 60
+    assert result["new"] + result["duplicates"] == 60
+
+
+def test_bench_feeds_read_back_as_the_corpus(shared, tmp_path):
+    docs = list(synthetic_corpus(shared, 23))
+    assert write_feeds(iter(docs), tmp_path, 10) == 3
+    files = sorted(tmp_path.iterdir())
+    read = [d for f in files for d in readers.parse(f.read_bytes(), str(f), f.suffix).documents]
+    assert [len(readers.parse(f.read_bytes(), str(f), f.suffix).documents) for f in files] == [10, 10, 3]
+    assert [d.text.split() for d in read] == [d.text.split() for d in docs]  # feeds keep one line per paragraph
+    assert [d.published for d in read] == [d.published for d in docs]
+    assert len({d.key for d in read}) == 23
 
 
 def test_polling_cycle_counts_every_feed(tmp_path):
