@@ -339,8 +339,9 @@ class Pipeline:
         done = 0
         ids = self.store.dirty_events(chunk)
         # Summaries are most of the work and need only the members' texts: with many events to
-        # redo, worker processes write them (this one mostly waits, so it may use one more).
-        workers = self.settings.workers + 1 if self.settings.workers and len(ids) >= PARALLEL_MIN else 0
+        # redo, worker processes write them. No more workers than ingest uses: a third on two cores
+        # was no faster (10,000 articles: 14.1 s against 12.8 s) and held 60 MB more at the peak.
+        workers = self.settings.workers if len(ids) >= PARALLEL_MIN else 0
         with Ahead(workers) as ahead:
             while ids:
                 with self.store.transaction():

@@ -24,6 +24,7 @@ from . import dates, dedup, readers
 from .enrich import Run, find_runs
 from .models import Document, EventDate
 from .store.base import pack
+from .summarize import word_table
 from .vectors import Terms, document_terms
 
 T = TypeVar("T")
@@ -107,6 +108,8 @@ class Ahead:
 
     def __enter__(self) -> "Ahead":
         if self.workers > 0:
+            # The jobs weigh words by wordfreq's table; read before forking, one copy serves every worker.
+            word_table()
             # A forked worker's garbage collector would walk (and so copy) every object this process
             # holds; frozen objects are left alone, so a worker stays small however big this one is.
             gc.freeze()

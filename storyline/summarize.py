@@ -150,11 +150,21 @@ class _Candidate:
     score: float = 0.0
 
 
+# The arguments wordfreq passes itself (zipf_frequency's fallback below): its cache is keyed by them,
+# and other arguments would build a second 320,000-word table (about 28 MB) in every process.
+WORDLIST = ("en", "best")
+
+
+def word_table() -> dict[str, float]:
+    """wordfreq's English frequency table, as wordfreq itself caches it."""
+    return get_frequency_dict(*WORDLIST)
+
+
 @lru_cache(maxsize=1 << 18)
 def zipf(word: str) -> float:
     """English zipf frequency of a word; wordfreq's table is read directly as its tokenizer is slow."""
-    freq = get_frequency_dict("en").get(word) if word.isalpha() else None
-    return round(math.log10(freq) + 9, 2) if freq else zipf_frequency(word, "en")
+    freq = word_table().get(word) if word.isalpha() else None
+    return round(math.log10(freq) + 9, 2) if freq else zipf_frequency(word, *WORDLIST)
 
 
 def _idf(word: str) -> float:

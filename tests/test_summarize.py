@@ -129,3 +129,16 @@ def test_keywords_standalone() -> None:
     terms = keywords("Drought empties reservoir", text, [("Lake Vale", 3)])
     assert set(terms[:2]) == {"reservoir", "drought"}  # in the title and twice in the text
     assert "lake vale" in terms and "the" not in terms
+
+
+def test_word_weights_share_wordfreqs_one_table():
+    # A lookup with other arguments than wordfreq's own would build a second 28 MB table per process.
+    import wordfreq
+
+    from storyline.summarize import word_table, zipf
+
+    assert word_table() is wordfreq.get_frequency_dict("en", "best")
+    zipf("pledge")
+    tables = wordfreq.get_frequency_dict.cache_info().currsize
+    assert zipf("g20") > 0  # not a plain word: answered by wordfreq's own tokenizing lookup
+    assert wordfreq.get_frequency_dict.cache_info().currsize == tables
