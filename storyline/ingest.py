@@ -130,7 +130,8 @@ class Pipeline:
                 if progress:
                     progress(job.source, i, len(files))
                 self._ingest_job(job, outcome, result)
-        self.refresh()
+            # The same workers: forked while this process was small, they hold far less than new ones would.
+            self.refresh(ahead=ahead)
         if progress:
             progress("", len(files), len(files))
         return result
@@ -334,26 +335,34 @@ class Pipeline:
                 self.stories.thread(event_id, centroid, centroid.first_day)
             self.store.touch_event(event_id)
 
-    def refresh(self, chunk: int = 200) -> int:
-        """Recompute titles, dates and summaries of the events and stories ingest touched; return how many."""
-        done = 0
+    def refresh(self, chunk: int = 200, ahead: Ahead | None = None) -> int:
+        """Recompute titles, dates and summaries of the events and stories ingest touched; return how many.
+
+        `ahead`: worker processes to write the summaries with, else started here when worth it.
+        """
         ids = self.store.dirty_events(chunk)
-        # Summaries are most of the work and need only the members' texts: with many events to
-        # redo, worker processes write them. No more workers than ingest uses: a third on two cores
-        # was no faster (10,000 articles: 14.1 s against 12.8 s) and held 60 MB more at the peak.
-        workers = self.settings.workers if len(ids) >= PARALLEL_MIN else 0
-        with Ahead(workers) as ahead:
-            while ids:
-                with self.store.transaction():
-                    self._sync_corrections()
-                    jobs = (
-                        ((event_id, members), (summary_sources(members), self.settings.summary_sentences))
-                        for event_id, members in ((i, self.store.event_members(i)) for i in ids)
-                    )
-                    for (event_id, members), outcome in ahead.map(summarize_event, jobs):
-                        refresh(self.store, event_id, self.events.centroid(event_id), self.settings, members, outcome.get())
-                done += len(ids)
-                ids = self.store.dirty_events(chunk)
+        if ahead is None or ahead.workers == 0:
+            # Summaries are most of the work and need only the members' texts: with many events to
+            # redo, worker processes write them. No more workers than ingest uses: a third on two cores
+            # was no faster (10,000 articles: 14.1 s against 12.8 s) and held 60 MB more at the peak.
+            with Ahead(self.settings.workers if len(ids) >= PARALLEL_MIN else 0) as own:
+                return self._refresh(ids, chunk, own)
+        return self._refresh(ids, chunk, ahead)
+
+    def _refresh(self, ids: list[int], chunk: int, ahead: Ahead) -> int:
+        """Refresh the dirty events (the first chunk of them is `ids`), then retitle the dirty stories."""
+        done = 0
+        while ids:
+            with self.store.transaction():
+                self._sync_corrections()
+                jobs = (
+                    ((event_id, members), (summary_sources(members), self.settings.summary_sentences))
+                    for event_id, members in ((i, self.store.event_members(i)) for i in ids)
+                )
+                for (event_id, members), outcome in ahead.map(summarize_event, jobs):
+                    refresh(self.store, event_id, self.events.centroid(event_id), self.settings, members, outcome.get())
+            done += len(ids)
+            ids = self.store.dirty_events(chunk)
         while ids := self.store.dirty_stories(chunk):
             with self.store.transaction():
                 for story_id in ids:
