@@ -521,6 +521,9 @@ def render_bench(result: dict[str, Any]) -> str:
         "",
         "### Text path (dedup, enrichment, event assignment, threading, SQLite with FTS), articles built from T17 texts",
         "",
+        f"The articles are written as JSON Feed files of {result.get('settings', {}).get('batch', 25)} articles each before the clock starts; "
+        "`ingest` reads them (one transaction per file), its end-of-run refresh included.",
+        "",
     ]
     lines += _table(
         ["articles", "articles/s (median)", "seconds", "peak memory MB (PSS, with workers)", "runs"],

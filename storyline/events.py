@@ -80,7 +80,10 @@ class GroupAssigner:
             return
         w = self.index.window + timedelta(days=1)
         lo, hi = day - w, day + w
-        if self.span is None:
+        if self.span is None or lo > self.span[1] or hi < self.span[0]:
+            # A jump past the mirrored days starts a new span: stretching the old one over the gap
+            # would read every group of the days between, which grows with the archive. Groups
+            # mirrored before stay until trimmed; a later load skips them, so memory keeps its copy.
             self._load(lo, hi)
             self.span = (lo, hi)
         else:

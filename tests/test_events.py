@@ -79,6 +79,20 @@ def test_the_mirror_is_trimmed_yet_still_finds_old_groups(store, monkeypatch):
         assert found == assigner(store).candidates(unit({"council": 1.0, f"vote{made.index(gid)}": 1.0}), d)
 
 
+def test_a_jump_in_time_reads_no_groups_of_the_days_between(store):
+    a = assigner(store)
+    v = unit({"strike": 1.0, "port": 1.0})
+    early, middle, late = (group(a, {"strike": 1.0, "port": 1.0}, DAY + timedelta(days=d)) for d in (0, 100, 200))
+    fresh = assigner(store)
+    fresh.candidates(v, DAY)
+    found = fresh.candidates(v, DAY + timedelta(days=200))
+    assert [g for _, g in found] == [late]
+    assert early in fresh.index.items and middle not in fresh.index.items
+    # Coming back to the middle days reads them then, and chooses as a fresh mirror would.
+    assert fresh.candidates(v, DAY + timedelta(days=99)) == assigner(store).candidates(v, DAY + timedelta(days=99))
+    assert middle in fresh.index.items
+
+
 def test_undated_reports_meet_only_undated_groups(store):
     a = assigner(store)
     dated = group(a, {"strike": 1.0, "port": 1.0}, DAY)

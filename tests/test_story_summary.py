@@ -106,6 +106,27 @@ def test_ingest_keeps_the_summaries_fresh(store):
     assert_fresh(store)
 
 
+def test_event_touches_adjust_the_summary_in_place_or_recount(store):
+    # Counts and forward last changes adjust the story's row in place; anything else recounts.
+    sid = _story_with_events(store, 2)
+    latest, *_ = store.timeline(sid, 1, 0)[0]
+    other = next(e for e in store.timeline(sid, 10, 0)[0] if e["id"] != latest["id"])
+    changes = [
+        ("n_articles = n_articles + 3, updated_at = '2999-01-01T00:00:00+00:00'", latest["id"]),
+        ("n_articles = n_articles - 1", other["id"]),
+        ("updated_at = '2000-01-01T00:00:00+00:00'", latest["id"]),  # backwards: the story's latest change moves
+        ("updated_at = '2998-01-01T00:00:00+00:00'", other["id"]),
+        ("n_articles = 0", other["id"]),  # no longer live: one event fewer
+        ("n_articles = 2", other["id"]),
+    ]
+    for change, event_id in changes:
+        store.db.execute(f"UPDATE events SET {change} WHERE id = ?", (event_id,))
+        assert_fresh(store)
+    for event_id in (latest["id"], other["id"]):
+        store.touch_event(event_id)
+        assert_fresh(store)
+
+
 def test_corrections_keep_the_summaries_fresh(store):
     fix = Corrector(store, SETTINGS)
     sid = store.db.execute("SELECT story_id FROM events WHERE date = '2026-01-09'").fetchone()[0]
