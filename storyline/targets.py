@@ -126,12 +126,14 @@ WHY: dict[str, str] = {
         "above shows the stages."
     ),
     "time(": (
-        "a profile of the main process at 50,000 to 56,000 articles (py-spy) found the mirror "
-        "of events and stories reading every group each time it loaded a stretch of days; migration "
-        "006 gives that query indexes, and at 46,000 articles loading no longer shows. What is left is "
-        "spread over the per-article SQLite writes: the article row with its FTS5 entry (about 16% of "
-        "the main process), entity rows (7%) and commits (7%). These cost more as the file grows past "
-        "a gigabyte with SQLite's page cache at its 2 MB default; that is a lead, not yet measured."
+        "py-spy profiles of the main process during one 100,000-article run, at about 10,000, 45,000 "
+        "and 80,000 articles, showed two costs growing with the archive: loading events and stories "
+        "into the mirror (3.7% of the main process, then 9.3%), because a jump between far-apart days "
+        "read every group of the days between, and the story-summary triggers (2.8%, then 5.8%), "
+        "because every touch of an event recounted its whole story. Both are fixed (the mirror keeps "
+        "to the days in play; migration 007 adjusts a story's summary in place). What the same "
+        "profiles show still growing is smaller: near-duplicate candidates (1.2%, then 3.1%: the "
+        "bench's variants of one text pile up in the same hash bands)."
     ),
     "peak memory MB": (
         "the figure adds up the main process and both prepare workers (PSS). At 100,000 articles the "
@@ -145,7 +147,8 @@ WHY: dict[str, str] = {
         "then goes through the text path (entity recognition, events, SQLite with FTS5), spaCy is "
         "loaded once, and the run ends with the refresh of titles and summaries. The prepare workers "
         "and the main process share two cores, so 0.8x needs all of it within about 2.5x "
-        "trafilatura's CPU time."
+        "trafilatura's CPU time. Each system reads the pages for only a few seconds, so the ratio "
+        "swings with the machine's speed: two runs on 2026-12-02 gave 0.79 and 0.59."
     ),
     "search p95 ms": (
         "{clients} clients share two cores with the ingest running beside them, so requests queue; "
