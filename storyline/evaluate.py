@@ -540,6 +540,9 @@ def render_bench(result: dict[str, Any]) -> str:
     lines += ["", "### HTML path (`ingest` of the aeb pages vs plain `trafilatura.extract(no_fallback=True)`)", ""]
     lines += _table(["pages", "storyline pages/s", "trafilatura pages/s", "ratio"],
                     [[str(html["pages"]), _number(html["pages_per_s"], 1), _number(html["trafilatura_pages_per_s"], 1), _number(html["ratio"], 2)]])
+    if html.get("ratios"):
+        lines += ["", f"The ratio is the median of {len(html['ratios'])} runs, each system timed side by side within a run: "
+                  + ", ".join(_number(r, 2) for r in html["ratios"]) + "."]
     if "polling" in result:
         poll = result["polling"]
         lines += ["", "### Polling (`watch --once` over loopback feeds)", ""]

@@ -148,7 +148,8 @@ WHY: dict[str, str] = {
         "loaded once, and the run ends with the refresh of titles and summaries. The prepare workers "
         "and the main process share two cores, so 0.8x needs all of it within about 2.5x "
         "trafilatura's CPU time. Each system reads the pages for only a few seconds, so the ratio "
-        "swings with the machine's speed: two runs on 2026-12-02 gave 0.79 and 0.59."
+        "swings with the machine's speed (two runs of the whole bench on 2026-12-02, an hour apart, "
+        "gave 0.79 and 0.59); the runs above show the spread."
     ),
     "search p95 ms": (
         "{clients} clients share two cores with the ingest running beside them, so requests queue; "

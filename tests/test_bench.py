@@ -40,3 +40,10 @@ def test_polling_cycle_counts_every_feed(tmp_path):
     result = polling(load({"ner": "fast"}, env={}), feeds=20, hosts=2, delay_s=0.01)
     assert (result["polled"], result["failed"], result["stored"]) == (20, 0, 100)
     assert result["cycle_s"] >= result["politeness_floor_s"]
+
+
+def test_html_path_reports_the_side_by_side_ratio(shared):
+    result = html_path(load({"ner": "fast", "shared": str(shared)}, env={}), repeats=1)
+    assert result["pages"] == 181 and result["pages_per_s"] > 0 and result["trafilatura_pages_per_s"] > 0
+    assert result["ratios"] == [result["ratio"]]
+    assert result["ratio"] == result["pages_per_s"] / result["trafilatura_pages_per_s"]
