@@ -273,12 +273,22 @@ def find_runs(text: str) -> list[Run]:
     return runs
 
 
+@lru_cache(maxsize=2)
+def load_model(name: str) -> Any:
+    """A spaCy pipeline with only its NER (and the small model's own tok2vec), loaded once per process.
+
+    Loading takes ~0.5 s; running NER leaves the pipeline as it was, so every Enricher can share one.
+    """
+    import spacy
+
+    return spacy.load(name, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"])
+
+
 class Enricher:
     """Adds entities, keywords and quotes to articles, learning a name lexicon as it goes."""
 
-    def __init__(self, ner: str = "auto", options: EnrichOptions | None = None, nlp: Any = None) -> None:
-        """Choose the NER tier: "spacy" (quality), "fast" (lexicon and cues) or "auto" (fast + some spaCy);
-        `nlp` reuses a spaCy pipeline already loaded (its NER is all that is run)."""
+    def __init__(self, ner: str = "auto", options: EnrichOptions | None = None) -> None:
+        """Choose the NER tier: "spacy" (quality), "fast" (lexicon and cues) or "auto" (fast + some spaCy)."""
         if ner not in NER_MODES:
             raise ValueError(f"ner must be one of {NER_MODES}, not {ner!r}")
         self.ner = ner
@@ -288,7 +298,6 @@ class Enricher:
         self.seen = 0
         self.spacy_runs = 0
         self.learned: list[tuple[str, str]] = []
-        self._nlp: Any = nlp
         self._lex_kind: dict[str, str] = {}
         self._first_names: set[str] = set()
         # Full names spaCy found, by first and last word, so "auto" can expand a lone "Putin".
@@ -334,20 +343,10 @@ class Enricher:
         self._kinds.clear()
         self._vote(name, kind)
 
-    def loaded_model(self) -> Any:
-        """The spaCy pipeline if it was loaded, else None (so another Enricher can reuse it)."""
-        return self._nlp
-
     @property
     def nlp(self) -> Any:
-        """The spaCy pipeline, loaded on first use with only its NER (the small model's own tok2vec)."""
-        if self._nlp is None:
-            import spacy
-
-            self._nlp = spacy.load(
-                self.options.model, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
-            )
-        return self._nlp
+        """The spaCy pipeline (its NER), loaded on first use."""
+        return load_model(self.options.model)
 
     # ---- lexicon ----------------------------------------------------------------------------
 

@@ -60,7 +60,6 @@ class Pipeline:
         self.settings = settings
         self._enricher = enricher
         self._own_enricher = enricher is None  # ours to journal and rebuild; a caller's is left alone
-        self._nlp = None
         self._corrections_seen = store.corrections_version()
         self.events = GroupAssigner(
             store, "events", settings.event_window_days, settings.event_threshold, settings.event_headline_threshold
@@ -73,7 +72,7 @@ class Pipeline:
         if self._enricher is None:
             from .enrich import Enricher
 
-            self._enricher = Enricher(ner=self.settings.ner, nlp=self._nlp)
+            self._enricher = Enricher(ner=self.settings.ner)
             seen, runs = self.store.get_state("enrich_budget", "0 0").split()
             self._enricher.replay(self.store.lessons(), int(seen), int(runs))
         return self._enricher
@@ -112,9 +111,8 @@ class Pipeline:
         """Drop in-memory state that a rolled-back transaction may have left ahead of the store."""
         self.events.reset()
         self.stories.reset()
-        if self._own_enricher and self._enricher is not None:
-            self._nlp = self._enricher.loaded_model()  # keep the model; rebuild the lexicon from the store
-            self._enricher = None
+        if self._own_enricher:
+            self._enricher = None  # rebuilt from the store's lessons; the model itself is loaded once per process
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -124,6 +122,8 @@ class Pipeline:
         files = list(readers.iter_files(paths))
         # A worker pays off over many inputs; a few files are parsed here rather than fork for them.
         workers = self.settings.workers if len(files) >= PARALLEL_MIN else 0
+        if workers:
+            readers.preload(files)
         with Ahead(workers) as ahead:
             jobs = ((job, job.args(self.settings.enrich_chars)) for job in map(self._read, files))
             for i, (job, outcome) in enumerate(ahead.map(parse_input, jobs, idle=self.warm_up)):

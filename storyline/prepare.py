@@ -30,6 +30,7 @@ from .vectors import Terms, document_terms
 T = TypeVar("T")
 R = TypeVar("R")
 LOOKAHEAD = 4  # inputs prepared ahead: enough to keep the worker busy, few enough to bound memory
+WARM_LOOKAHEAD = 16  # inputs handed out while this process warms up (loads a model) and would not collect
 
 
 @dataclass
@@ -136,13 +137,19 @@ class Ahead:
                 yield key, _run(fn, args)
             return
         pending: deque[tuple[T, Future | None]] = deque()
+        limit = LOOKAHEAD * self.workers
+        window = WARM_LOOKAHEAD * self.workers if idle is not None else limit
         for key, args in jobs:
             pending.append((key, None if args is None else self._pool.submit(fn, *args)))
-            if len(pending) > LOOKAHEAD * self.workers:
+            if len(pending) > window:
                 if idle is not None:
                     idle()
                     idle = None
                 yield _collect(*pending.popleft())
+                if window > limit:
+                    # results banked during the warm-up are taken two per new job, back down to the usual bound
+                    window -= 1
+                    yield _collect(*pending.popleft())
         if idle is not None and pending:
             idle()
         while pending:

@@ -52,6 +52,12 @@ def iter_files(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
+def preload(paths: list[Path]) -> None:
+    """Import the parsers these inputs need now: worker processes forked next inherit them, not import each."""
+    if any(path.suffix.lower() in HTML_SUFFIXES for path in paths):
+        from . import extract  # noqa: F401 - trafilatura, htmldate and dateparser take ~0.3 s to import
+
+
 def is_warc(path: Path) -> bool:
     """Whether a file is a WARC archive (.warc or .warc.gz)."""
     return any(path.name.lower().endswith(suffix) for suffix in WARC_SUFFIXES)

@@ -149,7 +149,7 @@ def test_spacy_tier_on_own_story(spacy_enricher: Enricher) -> None:
 
 
 def test_auto_runs_spacy_within_budget_and_learns(spacy_enricher: Enricher) -> None:
-    enricher = Enricher("auto", EnrichOptions(spacy_every=100, warmup=1), nlp=spacy_enricher.nlp)
+    enricher = Enricher("auto", EnrichOptions(spacy_every=100, warmup=1))
     items = [(TITLE, TEXT)] * 5
     results = enricher.enrich_many(items)
     assert enricher.spacy_runs == 1  # warm-up allowance only
@@ -211,12 +211,20 @@ def test_replayed_lessons_rebuild_the_same_auto_lexicon(spacy_enricher: Enricher
          "Mirela Vostrikova said, after Tallowmere residents objected to night traffic."),
     ]
     later = ("Night traffic curbed", "Vostrikova said Ostrander Shipping Group lorries will avoid Tallowmere at night.")
-    live = Enricher(ner="auto", options=EnrichOptions(warmup=2, min_unknown=1), nlp=spacy_enricher.loaded_model())
+    live = Enricher(ner="auto", options=EnrichOptions(warmup=2, min_unknown=1))
     for title, text in first:
         live.enrich(title, text)
     assert live.learned, "auto should have asked spaCy about the unknown names"
-    restarted = Enricher(ner="auto", options=EnrichOptions(warmup=2, min_unknown=1), nlp=spacy_enricher.loaded_model())
+    restarted = Enricher(ner="auto", options=EnrichOptions(warmup=2, min_unknown=1))
     restarted.replay(list(live.learned), live.seen, live.spacy_runs)
     assert restarted.enrich(*later) == live.enrich(*later)
     fresh = Enricher(ner="fast")
     assert fresh.enrich(*later) != live.enrich(*later)
+
+
+def test_enrichers_share_one_loaded_model(spacy_enricher: Enricher) -> None:
+    # Loading costs ~0.5 s: a second Enricher (a new Pipeline, a reset after a rollback) must not pay it again.
+    assert Enricher("auto").nlp is spacy_enricher.nlp
+    before = spacy_enricher.enrich(TITLE, TEXT)
+    Enricher("spacy").enrich(TITLE, TEXT + " Oslo welcomed Mirela Vostrikova.")
+    assert spacy_enricher.enrich(TITLE, TEXT) == before  # another Enricher's documents leave no trace

@@ -7,7 +7,7 @@ import pytest
 from test_ingest import _write_corpus, ingest, snapshot
 
 from storyline.models import Document
-from storyline.prepare import Ahead, prepare
+from storyline.prepare import LOOKAHEAD, WARM_LOOKAHEAD, Ahead, prepare
 from storyline.store import Store
 
 
@@ -28,6 +28,28 @@ def test_ahead_keeps_input_order_and_keeps_each_error_with_its_job(workers):
     with pytest.raises(ValueError, match="three is refused"):
         values["job3"].get()
     assert values["skipped"].value is None and values["skipped"].error is None
+
+
+def test_ahead_hands_out_more_inputs_while_this_process_warms_up():
+    handed = []
+
+    def jobs():
+        for i in range(200):
+            handed.append(i)
+            yield i, (i,)
+
+    at_idle = []
+    out, leads = [], []
+    with Ahead(2) as ahead:
+        for key, outcome in ahead.map(_square_or_fail, jobs(), idle=lambda: at_idle.append(len(handed))):
+            leads.append(len(handed) - len(out))
+            out.append((key, outcome))
+    # the workers get a bank of inputs to work through while idle() runs, not the usual few ...
+    assert at_idle == [WARM_LOOKAHEAD * 2 + 1]
+    # ... and once it is taken, no more than usual are held ahead
+    assert max(leads[100:180]) == LOOKAHEAD * 2 + 1
+    assert [key for key, _ in out] == list(range(200))
+    assert out[199][1].get() == 199 * 199
 
 
 def _parent_of_worker(_: int) -> int:

@@ -76,3 +76,17 @@ def test_bad_inputs_say_what_is_wrong(data, suffix, message):
 def test_detects_html_by_content_without_suffix():
     page = b"<!doctype html><html><head><title>x</title></head><body><p>hello</p></body></html>"
     assert readers.detect(page, "") == "html"
+
+
+@pytest.mark.parametrize(("names", "imported"), [(["a.txt", "b.md"], False), (["a.txt", "page.HTML"], True)])
+def test_preload_imports_the_page_extractor_only_for_pages(names, imported):
+    # Run in a fresh interpreter: this one has long imported everything.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from storyline import readers; "
+        f"readers.preload([Path(n) for n in {names!r}]); print('storyline.extract' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(imported)
