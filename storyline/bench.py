@@ -29,6 +29,7 @@ from .settings import Settings
 Progress = Callable[[int, int], None]
 T17 = "data/timelines/t17"
 AEB = "data/extraction/aeb"
+HTML_REPEATS = 7  # side-by-side runs of a few seconds each on a machine whose speed drifts: the median of 7 holds still
 
 
 @dataclass(frozen=True)
@@ -176,9 +177,14 @@ def run_text_path(shared: Path, n: int, settings: Settings, db: Path, batch: int
     write_feeds(synthetic_corpus(shared, n), folder, batch)
     store = Store(db)
     pipeline = Pipeline(store, settings)
+    clock: dict[int, float] = {}  # files done -> seconds since the start
+
+    def progress(_source: str, done: int, _total: int) -> None:
+        clock.setdefault(done, time.perf_counter() - start)
+
     with PeakMemory() as memory:
         start = time.perf_counter()
-        result = pipeline.ingest_paths([folder])
+        result = pipeline.ingest_paths([folder], progress)
         total_s = time.perf_counter() - start
     if result.failed:
         raise RuntimeError(f"bench inputs failed: {result.errors[:3]}")
@@ -193,7 +199,23 @@ def run_text_path(shared: Path, n: int, settings: Settings, db: Path, batch: int
         "stories": counts["stories"],
         "new": result.new,
         "duplicates": result.duplicates,
+        "tenths_articles_per_s": tenths(clock, n, batch),
     }
+
+
+def tenths(clock: dict[int, float], n: int, batch: int) -> list[float | None]:
+    """Articles/s over each tenth of a run's input files (`clock`: files done -> seconds), the last with the refresh.
+
+    None for a tenth without a file of its own (fewer than ten files).
+    """
+    files = max(clock)
+    bounds = [round(k * files / 10) for k in range(11)]
+    rates: list[float | None] = []
+    for a, b in zip(bounds, bounds[1:]):
+        articles = min(b * batch, n) - min(a * batch, n)
+        seconds = clock[b] - clock[a]
+        rates.append(articles / seconds if b > a and seconds > 0 else None)
+    return rates
 
 
 def _child(args: list[str]) -> dict:
@@ -225,6 +247,8 @@ def text_path(settings: Settings, opts: BenchOptions, progress: Progress | None 
         "peak_rss_mb": [max(r["peak_rss_mb"] for r in runs[s]) for s in sizes],
         "seconds": seconds,
         "runs": [len(runs[s]) for s in sizes],
+        # the rate through each tenth of the (first) run at each size: does it fall as the archive grows?
+        "tenths_articles_per_s": [runs[s][0]["tenths_articles_per_s"] for s in sizes],
     }
     if len(sizes) >= 2:
         out["time_ratio_last_two"] = seconds[-1] / seconds[-2]
@@ -415,7 +439,7 @@ def run_all(settings: Settings, opts: BenchOptions, progress: Progress | None = 
         "text_path": text,
         "text_path_profile": [{"stage": label, "seconds": sec} for label, sec in stages],
         "profile_size": min(opts.profile_size, max(opts.sizes)),
-        "html_path": html_path(settings, repeats=1 if opts.repeats == 1 else 5),
+        "html_path": html_path(settings, repeats=1 if opts.repeats == 1 else HTML_REPEATS),
         "polling": polling(settings, feeds=opts.polling_feeds),
         "settings": {"ner": settings.ner, "workers": settings.workers, "batch": opts.batch, "repeats": opts.repeats},
     }

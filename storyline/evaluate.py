@@ -530,6 +530,11 @@ def render_bench(result: dict[str, Any]) -> str:
         [[str(n), _number(r, 1), _number(sec, 1), _number(m, 0), str(k)]
          for n, r, sec, m, k in zip(text["sizes"], text["articles_per_s"], text["seconds"], text["peak_rss_mb"], text["runs"])],
     )
+    if text.get("tenths_articles_per_s"):
+        lines += ["", "Articles/s through each tenth of the run's input files (the first run at each size; the last tenth "
+                  "includes the end-of-run refresh):", ""]
+        lines += _table(["articles", *(f"{k}/10" for k in range(1, 11))],
+                        [[str(n), *("" if r is None else _number(r, 0) for r in rates)] for n, rates in zip(text["sizes"], text["tenths_articles_per_s"])])
     if "time_ratio_last_two" in text:
         lines += ["", f"time({text['sizes'][-1]}) / time({text['sizes'][-2]}) = {text['time_ratio_last_two']:.2f} "
                   f"(size ratio {text['sizes'][-1] / text['sizes'][-2]:.0f})."]

@@ -64,6 +64,15 @@ _CAPTION = re.compile(
     r",\s*(?:left|right|centre|center|second (?:left|right)|front|rear)\s*,|\((?:[LRC]|left|right)\)",
     re.IGNORECASE,
 )
+# Every branch of _CAPTION needs one of these in the lower-cased sentence (or a sentence starting "by"):
+# an ASCII sentence with none of them cannot match, and most sentences are spared the slow
+# case-insensitive search. Non-ASCII sentences always get the search (© and Unicode case folding).
+_CAPTION_CUES = (
+    "photo", "image", "picture", "credit", "reuters/", "afp/", "click here", "read more", "subscribe", "sign up",
+    "sign in", "log in", "newsletter", "all rights reserved", "cookie", "comment", "published", "updated",
+    "edited by", "written by", "follow us", "copyright", "@", "http", "[", "(", "left", "right", "centre",
+    "center", "front", "rear",
+)
 _DATELINE = re.compile(
     r"^(?:[A-Z][A-Za-z.'/ -]{1,40},?\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s*)?)?"
     r"\((?:Reuters|AP|AFP|CNN|Yonhap|BBC|UPI|Xinhua|dpa|Bloomberg)\)\s*[-–—:]+\s*"
@@ -198,7 +207,16 @@ def _usable(sentence: str) -> bool:
         return False
     if sentence.count('"') % 2 or sentence.count("“") != sentence.count("”"):
         return False  # a fragment of a quotation split across sentences
-    return not _CAPTION.search(sentence)
+    return not _is_caption(sentence)
+
+
+def _is_caption(sentence: str) -> bool:
+    """Whether a sentence reads as a caption, credit, byline or site chrome (_CAPTION, cue-checked first)."""
+    if sentence.isascii():
+        lower = sentence.lower()
+        if not lower.startswith("by") and not any(cue in lower for cue in _CAPTION_CUES):
+            return False
+    return _CAPTION.search(sentence) is not None
 
 
 def _candidates(docs: list[tuple[str, str]]) -> list[_Candidate]:

@@ -1,7 +1,7 @@
 """The benchmark runs on a small size and reports what the issue asks for (no timings asserted)."""
 
 from storyline import readers
-from storyline.bench import html_path, polling, run_text_path, synthetic_corpus, write_feeds
+from storyline.bench import html_path, polling, run_text_path, synthetic_corpus, tenths, write_feeds
 from storyline.dedup import fingerprint, jaccard
 from storyline.settings import load
 
@@ -23,6 +23,17 @@ def test_text_path_small(shared, tmp_path):
     assert result["articles"] == 60 and result["articles_per_s"] > 0 and result["peak_rss_mb"] > 0
     assert 0 < result["events"] <= 60
     assert result["new"] + result["duplicates"] == 60
+    rates = result["tenths_articles_per_s"]
+    assert len(rates) == 10 and sum(r is not None for r in rates) == 6  # six files of ten: six tenths hold one
+
+
+def test_tenths_rate_each_tenth_of_the_files():
+    # 20 files of 10 articles, the last holding 5: 1 s a file for the first half, then 2 s a file.
+    clock = {i: float(i) if i <= 10 else 10.0 + 2 * (i - 10) for i in range(21)}
+    rates = tenths(clock, 195, 10)
+    assert rates[:5] == [10.0] * 5  # 20 articles in 2 s
+    assert rates[5:9] == [5.0] * 4  # 20 articles in 4 s
+    assert rates[9] == 15 / 4  # the short last file
 
 
 def test_bench_feeds_read_back_as_the_corpus(shared, tmp_path):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from storyline import summarize as summarize_mod
 from storyline.summarize import clean_title, find_quotes, keywords, split_sentences, summarize
 
 DOC_A = (
@@ -142,3 +145,32 @@ def test_word_weights_share_wordfreqs_one_table():
     tables = wordfreq.get_frequency_dict.cache_info().currsize
     assert zipf("g20") > 0  # not a plain word: answered by wordfreq's own tokenizing lookup
     assert wordfreq.get_frequency_dict.cache_info().currsize == tables
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Rescue workers carry a survivor from the rubble in this photo taken on Monday.",
+        "GETTY IMAGES shows the harbour at dawn before the storm reached the town.",
+        "By Maria Lindqvist, harbour correspondent for the evening edition of the paper.",
+        "Readers can follow us on every platform for updates from the harbour town.",
+        "Send your tips to the newsroom at tips@example.org before the council meets.",
+        "The full report is online at https://example.org/harbour for all readers.",
+        "The mayor, left, and the harbour master, right, opened the new ferry terminal.",
+        "Councillors voted on the harbour plan late on Tuesday evening. [HARBOUR DESK]",
+        "Councillors voted on the harbour plan late on Tuesday evening (Reuters)",
+        "The harbour master (R) spoke to reporters after the vote on Tuesday evening.",
+        "© Harbour Gazette, every word of this report belongs to the paper and its staff.",
+        "Click here to read the council's full statement on the harbour plan today.",
+    ],
+)
+def test_caption_cues_never_spare_a_caption(sentence):
+    # The cue check only skips the slow search: each branch of the caption pattern must still be found.
+    assert summarize_mod._CAPTION.search(sentence) is not None
+    assert summarize_mod._is_caption(sentence)
+    assert not summarize_mod._usable(sentence)
+
+
+def test_caption_cues_leave_plain_sentences_alone():
+    plain = "The council approved the harbour plan on Tuesday after a long debate."
+    assert not summarize_mod._is_caption(plain) and summarize_mod._usable(plain)
