@@ -298,6 +298,8 @@ def choose_title(members: list[sqlite3.Row], centroid: Centroid) -> str:
         [m for m in members if m["title"]],
     )
     for pool in pools:
+        if len(pool) == 1:
+            return pool[0]["title"]  # most events have one report: nothing to weigh
         if pool:
             best = max(pool, key=lambda m: (centroid.similarity(headline_vector(m["title"])), -m["id"]))
             return best["title"]

@@ -176,6 +176,7 @@ def zipf(word: str) -> float:
     return round(math.log10(freq) + 9, 2) if freq else zipf_frequency(word, *WORDLIST)
 
 
+@lru_cache(maxsize=1 << 18)
 def _idf(word: str) -> float:
     """Background rarity of a word from its zipf frequency (common words weigh little)."""
     return max(0.3, 7.0 - zipf(word))
