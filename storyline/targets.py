@@ -126,17 +126,18 @@ WHY: dict[str, str] = {
         "above shows the stages."
     ),
     "time(": (
-        "the table of tenths above shows where. Through the 100,000-article run the rate holds at about "
-        "the same level from its second tenth to its ninth (10,000 to 90,000 articles stored): there, "
-        "the cost of an article does not grow with the archive. It grows over about the first 10,000 "
-        "articles, which are all of the smaller run; stage timers on a 60,000-article run put most of "
-        "that rise in the event search. The corpus starts with the original T17 texts, and its later "
-        "rounds, same-topic variants mixing sentences from the whole topic, meet more candidate events "
-        "in the window. The last "
-        "tenth holds the end-of-run refresh, whose summaries of every new event take its rate below "
-        "half the others'. Earlier py-spy profiles found two costs that did grow with the archive (the "
-        "mirror reading every group between far-apart days; story-summary triggers recounting whole "
-        "stories): both are fixed."
+        "the table of tenths above shows how the rate moves through each run. The cost of an article "
+        "rises over about the first 10,000 articles, which are all of the smaller run; stage timers on "
+        "a 60,000-article run put most of that rise in the event search (the corpus starts with the "
+        "original T17 texts, and its later rounds, same-topic variants mixing sentences from the whole "
+        "topic, meet more candidate events in the window) and found it flat from 20,000 to 60,000. "
+        "The last tenth holds the end-of-run refresh, whose summaries of every new event take its rate "
+        "below half the others'. The two sizes run as separate processes minutes apart, and this "
+        "machine's speed drifts by up to 1.5x within an hour, so the ratio moves between bench runs: "
+        "13.1, 11.6 and 16.1 in three runs on 2026-12-02, with little code changed between them. "
+        "Earlier py-spy profiles found two costs that did grow with the archive (the mirror reading "
+        "every group between far-apart days; story-summary triggers recounting whole stories): both "
+        "are fixed."
     ),
     "peak memory MB": (
         "the figure adds up the main process and both prepare workers (PSS). At 100,000 articles the "
@@ -151,7 +152,7 @@ WHY: dict[str, str] = {
         "and summaries. The prepare workers and the main process share two cores, so 0.8x needs all "
         "of it within about 2.5x trafilatura's CPU time; measured with CPU clocks it takes 2.2x to "
         "3x. Each system reads the pages for only a few seconds and this machine's speed drifts, so "
-        "the side-by-side runs above spread widely; the median sits just below the target."
+        "the side-by-side runs above spread widely."
     ),
     "search p95 ms": (
         "{clients} clients share two cores with the ingest running beside them, so requests queue; "
