@@ -224,21 +224,34 @@ def _child(args: list[str]) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+SINGLE_RUN_FROM = 100_000  # text-path sizes this large run once: one run takes a quarter of an hour
+
+
+def schedule(sizes: tuple[int, ...], repeats: int) -> list[int]:
+    """The order of the text-path runs: up through the sizes, back down, and so on; a large size once.
+
+    This machine's speed drifts over the minutes a large run takes: a smaller size measured both
+    before and after it brackets the drift, where back-to-back repeats would meet only one side of it.
+    """
+    order: list[int] = []
+    for r in range(repeats):
+        for size in sizes if r % 2 == 0 else sizes[::-1]:
+            if size < SINGLE_RUN_FROM or size not in order:
+                order.append(size)
+    return order
+
+
 def text_path(settings: Settings, opts: BenchOptions, progress: Progress | None = None) -> dict:
     """Articles/s and peak RSS at each size (median of repeats), and time(largest)/time(previous)."""
     runs: dict[int, list[dict]] = {}
-    steps = len(opts.sizes) * opts.repeats
-    done = 0
-    for size in opts.sizes:
-        repeats = opts.repeats if size < 100_000 else 1
-        for _ in range(repeats):
-            with tempfile.TemporaryDirectory() as tmp:
-                runs.setdefault(size, []).append(
-                    _child(["_text", str(size), settings.shared_path().as_posix(), str(Path(tmp) / "bench.db"), settings.ner])
-                )
-            done += 1
-            if progress:
-                progress(done, steps)
+    order = schedule(tuple(opts.sizes), opts.repeats)
+    for done, size in enumerate(order, 1):
+        with tempfile.TemporaryDirectory() as tmp:
+            runs.setdefault(size, []).append(
+                _child(["_text", str(size), settings.shared_path().as_posix(), str(Path(tmp) / "bench.db"), settings.ner])
+            )
+        if progress:
+            progress(done, len(order))
     sizes = list(runs)
     seconds = [median(r["seconds"] for r in runs[s]) for s in sizes]
     out = {
@@ -247,6 +260,7 @@ def text_path(settings: Settings, opts: BenchOptions, progress: Progress | None 
         "peak_rss_mb": [max(r["peak_rss_mb"] for r in runs[s]) for s in sizes],
         "seconds": seconds,
         "runs": [len(runs[s]) for s in sizes],
+        "order": order,
         # the rate through each tenth of the (first) run at each size: does it fall as the archive grows?
         "tenths_articles_per_s": [runs[s][0]["tenths_articles_per_s"] for s in sizes],
     }

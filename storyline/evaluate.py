@@ -530,6 +530,9 @@ def render_bench(result: dict[str, Any]) -> str:
         [[str(n), _number(r, 1), _number(sec, 1), _number(m, 0), str(k)]
          for n, r, sec, m, k in zip(text["sizes"], text["articles_per_s"], text["seconds"], text["peak_rss_mb"], text["runs"])],
     )
+    if text.get("order") and text["order"] != sorted(text["order"]):
+        lines += ["", f"Run order: {', '.join(map(str, text['order']))}. The repeats of a smaller size are taken before and "
+                  "after the larger runs, as this machine's speed drifts over the minutes the largest run takes."]
     if text.get("tenths_articles_per_s"):
         lines += ["", "Articles/s through each tenth of the run's input files (the first run at each size; the last tenth "
                   "includes the end-of-run refresh):", ""]

@@ -1,7 +1,7 @@
 """The benchmark runs on a small size and reports what the issue asks for (no timings asserted)."""
 
 from storyline import readers
-from storyline.bench import html_path, polling, run_text_path, synthetic_corpus, tenths, write_feeds
+from storyline.bench import html_path, polling, run_text_path, schedule, synthetic_corpus, tenths, write_feeds
 from storyline.dedup import fingerprint, jaccard
 from storyline.settings import load
 
@@ -25,6 +25,12 @@ def test_text_path_small(shared, tmp_path):
     assert result["new"] + result["duplicates"] == 60
     rates = result["tenths_articles_per_s"]
     assert len(rates) == 10 and sum(r is not None for r in rates) == 6  # six files of ten: six tenths hold one
+
+
+def test_schedule_brackets_the_large_run_with_the_smaller_ones():
+    assert schedule((1_000, 10_000, 100_000), 2) == [1_000, 10_000, 100_000, 10_000, 1_000]
+    assert schedule((1_000, 10_000), 3) == [1_000, 10_000, 10_000, 1_000, 1_000, 10_000]
+    assert schedule((100_000,), 3) == [100_000]
 
 
 def test_tenths_rate_each_tenth_of_the_files():

@@ -217,3 +217,28 @@ def test_write_benchmarks_creates_and_replaces_sections(tmp_path: Path) -> None:
     assert "0.970" not in second
     assert second.count("<!-- eval:extraction -->") == 1
     assert "183/200" in second and second.endswith("Notes kept by hand.\n")
+
+
+def test_bench_page_shows_the_tenths_and_the_run_order():
+    from storyline.evaluate import render_bench
+
+    result = {
+        "text_path": {
+            "sizes": [100, 1000], "articles_per_s": [50.0, 40.0], "peak_rss_mb": [80.0, 90.0], "seconds": [2.0, 25.0],
+            "runs": [2, 1], "order": [100, 1000, 100], "time_ratio_last_two": 12.5,
+            "tenths_articles_per_s": [[60.0, None, 55.0] + [50.0] * 7, [45.0] * 9 + [20.0]],
+        },
+        "text_path_profile": [{"stage": "enrich", "seconds": 1.5}],
+        "html_path": {"pages": 3, "pages_per_s": 8.0, "trafilatura_pages_per_s": 10.0, "ratio": 0.8, "ratios": [0.7, 0.8, 0.9]},
+        "settings": {"batch": 25},
+        "command": "storyline bench --sizes 100,1000",
+        "date": "2026-01-01T00:00:00+00:00",
+    }
+    page = render_bench(result)
+    assert "| 100 | 60 |  | 55 | 50 |" in page  # a tenth without a file of its own stays blank
+    assert "| 1000 | 45 | 45 |" in page and page.count("| 20 |") == 1
+    assert "Run order: 100, 1000, 100." in page
+    assert "time(1000) / time(100) = 12.50" in page
+    assert "median of 3 runs" in page and "0.70, 0.80, 0.90" in page
+    result["text_path"]["order"] = [100, 1000]
+    assert "Run order" not in render_bench(result)  # back-to-back sizes: nothing to say
