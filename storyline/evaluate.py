@@ -568,9 +568,14 @@ def render_serving(serve: dict[str, Any]) -> str:
     """Markdown for the serving figures: latency of the main pages under concurrent clients."""
     server = f"`storyline serve --workers {serve['workers']}`" if serve.get("workers") else "`storyline serve`"
     lines = [f"### Serving ({server}, {serve.get('clients')} concurrent clients, {serve['articles']} articles stored)", ""]
-    lines += _table(["page", "p50 ms", "p95 ms", "requests/s"],
+    detail = serve.get("detail", {})
+    rounds = max((len(r.get("p95_ms_rounds", [])) for r in detail.values()), default=0)
+    lines += _table(["page", "p50 ms", "p95 ms", "requests/s"] + (["p95 ms of each round"] if rounds > 1 else []),
                     [[name, _number(r["p50_ms"], 1), _number(r["p95_ms"], 1), _number(r.get("requests_per_s"), 1)]
-                     for name, r in serve.get("detail", {}).items()])
+                     + ([", ".join(_number(v, 1) for v in r.get("p95_ms_rounds", []))] if rounds > 1 else [])
+                     for name, r in detail.items()])
+    if rounds > 1:
+        lines += ["", f"Each page was measured in {rounds} rounds, the pages taking turns; the table gives the medians."]
     beside = serve.get("ingest_beside") or {}
     if beside.get("running"):
         lines += ["", f"An ingest ran beside the clients: asked {beside.get('rate_asked')}, "

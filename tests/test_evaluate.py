@@ -242,3 +242,15 @@ def test_bench_page_shows_the_tenths_and_the_run_order():
     assert "median of 3 runs" in page and "0.70, 0.80, 0.90" in page
     result["text_path"]["order"] = [100, 1000]
     assert "Run order" not in render_bench(result)  # back-to-back sizes: nothing to say
+
+
+def test_serving_page_gives_the_medians_and_each_rounds_p95():
+    from storyline.evaluate import render_serving
+
+    page = {"p50_ms": 45.0, "p95_ms": 100.0, "requests_per_s": 140.0, "p95_ms_rounds": [90.0, 240.0, 100.0]}
+    serve = {"workers": 2, "clients": 8, "articles": 1000, "detail": {"stories_page": page}}
+    text = render_serving(serve)
+    assert "| stories_page | 45.0 | 100.0 | 140.0 | 90.0, 240.0, 100.0 |" in text
+    assert "measured in 3 rounds" in text and "`storyline serve --workers 2`, 8 concurrent clients" in text
+    single = {**serve, "detail": {"stories_page": {k: v for k, v in page.items() if k != "p95_ms_rounds"}}}
+    assert "rounds" not in render_serving(single)  # a result from before rounds renders as it did

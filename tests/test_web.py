@@ -241,10 +241,136 @@ def test_feeds_page_adds_removes_and_shows_errors(tmp_path, db):
 def test_serving_bench_builds_a_store_and_measures_every_page(shared, tmp_path):
     from storyline.web.bench import ServingOptions, serving_bench
 
-    options = ServingOptions(articles=300, pipeline_articles=80, clients=2, requests_per_client=2)
+    options = ServingOptions(articles=300, pipeline_articles=80, clients=2, requests_per_client=2, rounds=2)
     out = serving_bench(load({"shared": str(shared)}, env={}), options, db=tmp_path / "bench.db")
     assert out["store"]["articles"] == 300 and out["store"]["pipeline_articles"] == 80
     assert set(out["results"]) == {"stories_page", "story_page_largest", "story_page_median", "search_page", "search_api"}
     for name, figures in out["results"].items():
-        assert figures["requests"] == 4 and not figures["errors"], (name, figures)
+        assert figures["requests"] == 8 and not figures["errors"], (name, figures)
+        assert len(figures["p95_ms_rounds"]) == 2
         assert figures["p50_ms"] <= figures["p95_ms"] <= figures["max_ms"]
+
+
+def test_serving_rounds_combine_into_medians():
+    from storyline.web.bench import combine
+
+    rounds = [
+        {"requests": 200, "errors": [], "p50_ms": 40.0, "p95_ms": 90.0, "max_ms": 120.0, "requests_per_s": 150.0},
+        {"requests": 200, "errors": ["/: 503"], "p50_ms": 70.0, "p95_ms": 240.0, "max_ms": 300.0, "requests_per_s": 80.0},
+        {"requests": 200, "errors": [], "p50_ms": 45.0, "p95_ms": 100.0, "max_ms": 110.0, "requests_per_s": 140.0},
+    ]
+    out = combine(rounds)
+    assert (out["p50_ms"], out["p95_ms"], out["requests_per_s"]) == (45.0, 100.0, 140.0)  # one bad round does not decide
+    assert out["max_ms"] == 300.0 and out["requests"] == 600 and out["errors"] == ["/: 503"]
+    assert out["p95_ms_rounds"] == [90.0, 240.0, 100.0]
+
+
+def test_a_busy_worker_closes_connections_so_an_idle_one_takes_the_clients():
+    import asyncio
+
+    from storyline.web.app import Guard
+
+    async def scenario(balance: bool) -> dict[str, list[tuple[bytes, bytes]]]:
+        """A slow request in flight while a quick one answers, then the slow one alone."""
+        release = asyncio.Event()
+        headers: dict[str, list[tuple[bytes, bytes]]] = {}
+
+        async def inner(scope, receive, send) -> None:
+            if scope["path"] == "/slow":
+                await release.wait()
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+        guard = Guard(inner, balance=balance)
+
+        def call(path: str):
+            async def send(message) -> None:
+                if message["type"] == "http.response.start":
+                    headers[path] = list(message["headers"])
+
+            async def receive():
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [], "scheme": "http",
+                     "server": ("127.0.0.1", 8000), "root_path": ""}
+            return guard(scope, receive, send)
+
+        slow = asyncio.create_task(call("/slow"))
+        await asyncio.sleep(0)  # the slow request is in flight
+        await call("/quick")
+        release.set()
+        await slow
+        assert guard.in_flight == 0
+        return headers
+
+    def closes(sent: list[tuple[bytes, bytes]]) -> bool:
+        return (b"connection", b"close") in [(k.lower(), v.lower()) for k, v in sent]
+
+    shed = asyncio.run(scenario(balance=True))
+    assert closes(shed["/quick"])  # answered while another request held this worker
+    assert not closes(shed["/slow"])  # by then it was the only one
+    assert all(any(k.lower() == b"content-security-policy" for k, _ in h) for h in shed.values())
+    kept = asyncio.run(scenario(balance=False))
+    assert not closes(kept["/quick"]) and not closes(kept["/slow"])
+
+
+def test_serve_with_workers_answers_concurrent_clients_and_sheds_busy_connections(tmp_path, db):
+    import threading
+
+    from storyline.web.bench import _serve
+
+    path = tmp_path / "workers.db"
+    shutil.copy(db, path)
+    proc, base = _serve(path, 2)
+    try:
+        with httpx.Client(base_url=base, timeout=30) as alone:  # one client at a time never fills a worker
+            assert all(alone.get("/search?q=Putin").headers.get("connection") != "close" for _ in range(5))
+        answers: list[tuple[int, str | None]] = []
+
+        def client() -> None:
+            with httpx.Client(base_url=base, timeout=30) as http:
+                for _ in range(10):
+                    r = http.get("/search?q=Putin")
+                    answers.append((r.status_code, r.headers.get("connection")))
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(answers) == 80 and {status for status, _ in answers} == {200}
+        assert any(connection == "close" for _, connection in answers)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_a_story_chart_summed_by_the_store_matches_the_chart_of_its_days():
+    from datetime import timedelta
+
+    from storyline.web.reading import story_chart, story_summary
+
+    store = Store(":memory:")
+    story = store.create_group("stories", "2025-01-01")
+    start = datetime(2025, 1, 1, 9, 0, tzinfo=timezone.utc)
+    # Reports on uneven days over ten months, so bars hold several days and some days sit on a bar's edge.
+    for k, offset in enumerate([0, 1, 1, 5, 29, 30, 31, 60, 61, 150, 151, 152, 298, 299, 300]):
+        event = store.create_group("events", None)
+        store.update_event(event, story_id=story, date=(start + timedelta(days=offset)).date().isoformat())
+        when = start + timedelta(days=offset, hours=k)
+        doc = Document(source="test", kind="text", key=f"r{k}", title=f"Report {k}", text="Some words.", published=when)
+        store.insert_article(doc, None, event_id=event)
+    empty = store.create_group("stories", None)
+    shapes = [(720, 72, 90, 7), (120, 24, 30, 14), (120, 24, 400, 14)]
+    for width, height, bars, min_days in shapes:
+        days = story_summary(store, story)["coverage"]
+        assert sum(d["n"] for d in days) == 15
+        expected = coverage_chart(days, width=width, height=height, max_bars=bars, min_days=min_days)
+        assert story_chart(store, story, width, height, bars, min_days) == expected
+        assert sum(b.h > 0 for b in expected.bars) >= 5 and expected.total == 15
+        assert story_chart(store, empty, width, height, bars, min_days) == coverage_chart([], width=width, height=height)
+    # A day that is not a date is left out, as the chart of the days leaves it out.
+    store.db.execute("INSERT INTO story_day_counts (story_id, day, n) VALUES (?, 'someday', 4)", (story,))
+    days = story_summary(store, story)["coverage"]
+    assert story_chart(store, story, 720, 72, 90, 7) == coverage_chart(days, width=720, height=72, max_bars=90, min_days=7)
+    assert story_chart(store, story, 720, 72, 90, 7).total == 15

@@ -85,6 +85,26 @@ class SearchSQL:
             tuple(ids),
         )
 
+    def story_day_range(self, story_id: int) -> tuple[str, str] | None:
+        """The first and last publication day of a story's reports (None without dated reports)."""
+        row = self._tuples(  # two subqueries: each is one index seek, where MIN and MAX together scan the story
+            "SELECT (SELECT MIN(day) FROM story_day_counts WHERE story_id = ?1), "
+            "(SELECT MAX(day) FROM story_day_counts WHERE story_id = ?1)",
+            (story_id,),
+        )[0]
+        return None if row[0] is None else (row[0], row[1])
+
+    def story_day_sums(self, story_id: int, edges: Sequence[str]) -> list[int]:
+        """A story's reports published in each run of days from edges[i] up to (not including) edges[i + 1]."""
+        # One index range per run: a long story has thousands of days, and a row for each costs more than its chart.
+        runs = ",".join("(?, ?)" for _ in edges[1:])
+        rows = self._tuples(
+            f"WITH runs(lo, hi) AS (VALUES {runs}) SELECT (SELECT COALESCE(SUM(n), 0) FROM story_day_counts "
+            f"WHERE story_id = ? AND day >= lo AND day < hi) FROM runs",
+            (*(d for pair in zip(edges, edges[1:]) for d in pair), story_id),
+        )
+        return [int(r[0]) for r in rows]
+
     def event_days(self, story_ids: Sequence[int]) -> list[tuple[int, str, int]]:
         """(story id, event date, reports) of some stories."""
         return self._tuples(

@@ -55,6 +55,7 @@ class WebOptions:
     port: int = 8000
     pool_size: int = 8
     allowed_hosts: tuple[str, ...] = ()  # empty: loopback names when bound to loopback, else any
+    balance: bool = False  # one of several worker processes: a busy one hands keep-alive clients back
 
 
 class StorePool:
@@ -195,11 +196,20 @@ def install_handlers(app: FastAPI) -> None:
 
 
 class Guard:
-    """Security headers on every response; unsafe requests from other sites refused."""
+    """Security headers on every response; unsafe requests from other sites refused; busy workers shed clients.
+
+    With `balance`, a response sent while this process has other requests in flight closes its
+    connection. Worker processes share one listening socket, and the first to wake accepts every
+    waiting connection, so clients that connect together all stay with one worker while the
+    others idle (measured: 2.0 s of CPU against 0.1 s). A closed client reconnects, and an idle
+    worker, waiting in its event loop, accepts first.
+    """
 
     # Plain ASGI rather than Starlette's BaseHTTPMiddleware, which copies every response through a stream.
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, balance: bool = False) -> None:
         self.app = app
+        self.balance = balance
+        self.in_flight = 0  # requests of this process being served (only the event loop's thread counts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request through the guard."""
@@ -213,13 +223,19 @@ class Guard:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if self.balance and self.in_flight > 1:
+                    headers["connection"] = "close"
             await send(message)
 
         request = Request(scope)
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
-            await error_response(request, 403, "cross-site request refused")(scope, receive, with_headers)
-        else:
-            await self.app(scope, receive, with_headers)
+        self.in_flight += 1
+        try:
+            if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
+                await error_response(request, 403, "cross-site request refused")(scope, receive, with_headers)
+            else:
+                await self.app(scope, receive, with_headers)
+        finally:
+            self.in_flight -= 1
 
 
 def settle(env: Environment) -> None:
@@ -256,7 +272,7 @@ def create_app(settings: Settings, options: WebOptions | None = None) -> FastAPI
     app.state.templates = templates()
     install_handlers(app)
 
-    app.add_middleware(Guard)
+    app.add_middleware(Guard, balance=options.balance)
 
     hosts = list(options.allowed_hosts) or (
         list(LOOPBACK_NAMES) if options.host in LOOPBACK_NAMES else ["*"]
@@ -272,4 +288,4 @@ def create_app(settings: Settings, options: WebOptions | None = None) -> FastAPI
 
 def app_from_environment() -> FastAPI:
     """The app of one worker process of `serve --workers N`: settings and bind address from the environment."""
-    return create_app(load_settings(), WebOptions(host=os.environ.get(HOST_VARIABLE, "127.0.0.1")))
+    return create_app(load_settings(), WebOptions(host=os.environ.get(HOST_VARIABLE, "127.0.0.1"), balance=True))

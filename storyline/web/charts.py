@@ -43,7 +43,7 @@ class Chart:
         ))
 
 
-def _ordinal(day: Any) -> int | None:
+def day_number(day: Any) -> int | None:
     """A YYYY-MM-DD day as a day number, or None for anything else."""
     try:
         return date.fromisoformat(day[:10]).toordinal()
@@ -56,7 +56,7 @@ def _per_day(days: Sequence[dict[str, Any]]) -> dict[int, int]:
     try:  # the usual case, every day readable, in one pass (a chart can have thousands of days)
         pairs = [(date.fromisoformat(d["day"][:10]).toordinal(), int(d["n"])) for d in days]
     except (TypeError, ValueError):
-        pairs = [(day, int(d["n"])) for d in days if (day := _ordinal(d["day"])) is not None]
+        pairs = [(day, int(d["n"])) for d in days if (day := day_number(d["day"])) is not None]
     counts: dict[int, int] = {}
     for day, n in pairs:
         counts[day] = counts.get(day, 0) + n
@@ -69,23 +69,42 @@ def _when(start: int, step: int, last: int) -> str:
     return first if step == 1 else f"{first} – {date.fromordinal(min(last, start + step - 1)).isoformat()}"
 
 
-def coverage_chart(
-    days: Sequence[dict[str, Any]], width: int = 120, height: int = 24, max_bars: int = 30, min_days: int = 14
-) -> Chart:
-    """Bars for per-day counts: empty days kept, long spans binned, short ones widened to `min_days`."""
+class Frame(NamedTuple):
+    """Where a chart's bars fall: the first day (a day number), days per bar, how many bars."""
+
+    first: int
+    last: int
+    step: int
+    n_bars: int
+
+
+def frame(first: int, last: int, max_bars: int = 30, min_days: int = 14) -> Frame:
+    """The bars for days `first`..`last`: empty days kept, long spans binned, short ones widened to `min_days`."""
     # Gaps are news too; and one day of coverage must not fill the chart as one full-width block.
-    counts = _per_day(days)
-    if not counts:
-        return Chart(width, height)
-    first, last = min(counts), max(counts)
     if last - DAY_ONE >= min_days:
         first = min(first, last - (min_days - 1))
     span = last - first + 1
     step = max(1, math.ceil(span / max_bars))
-    n_bars = math.ceil(span / step)
-    bins = [0] * n_bars
+    return Frame(first, last, step, math.ceil(span / step))
+
+
+def coverage_chart(
+    days: Sequence[dict[str, Any]], width: int = 120, height: int = 24, max_bars: int = 30, min_days: int = 14
+) -> Chart:
+    """Bars for per-day counts ({"day": "YYYY-MM-DD", "n": reports} each), framed as `frame` says."""
+    counts = _per_day(days)
+    if not counts:
+        return Chart(width, height)
+    at = frame(min(counts), max(counts), max_bars, min_days)
+    bins = [0] * at.n_bars
     for day, n in counts.items():
-        bins[(day - first) // step] += n
+        bins[(day - at.first) // at.step] += n
+    return binned_chart(at, bins, width, height)
+
+
+def binned_chart(at: Frame, bins: list[int], width: int, height: int) -> Chart:
+    """The chart of reports per bar, counted already (a store can bin a long story's days itself)."""
+    first, last, step, n_bars = at
     peak = max(bins)
     bar_w = width / n_bars
     w = round(max(bar_w - 1, 0.5), 2)

@@ -62,9 +62,9 @@ def stories_page(request: Request, store: StoreDep, page: PageNo = 1) -> Respons
     return response
 
 
-def _story(store: Store, story_id: int) -> dict[str, Any]:
+def _story(store: Store, story_id: int, days: bool = True) -> dict[str, Any]:
     """A story's header, or 404."""
-    summary = reading.story_summary(store, story_id)
+    summary = reading.story_summary(store, story_id, days)
     if summary is None:
         raise HTTPException(404, f"no story {story_id}")
     return summary
@@ -73,13 +73,13 @@ def _story(store: Store, story_id: int) -> dict[str, Any]:
 @router.get("/stories/{story_id}", response_class=HTMLResponse)
 def story_page(request: Request, store: StoreDep, story_id: Id, page: PageNo = 1) -> Response:
     """A story's timeline: dated events, who covered them, what is new since the last visit."""
-    story = _story(store, story_id)
+    story = _story(store, story_id, days=False)  # the chart is counted in bars by the store instead
     if story["merged_into"] is not None:
         return RedirectResponse(f"/stories/{story['merged_into']}", status_code=MOVED)
     seen = valid_seen(request.cookies.get("seen"))
     # The page charts the story, not each event: no per-event coverage days.
     events, total = reading.timeline(store, story_id, EVENTS_PER_PAGE, (page - 1) * EVENTS_PER_PAGE, seen, days=False)
-    chart = coverage_chart(story["coverage"], width=720, height=72, max_bars=90, min_days=7)
+    chart = reading.story_chart(store, story_id, width=720, height=72, max_bars=90, min_days=7)
     response = render(
         request, "story.html", title=story["title"], story=story, events=events, chart=chart, seen=seen,
         pager=pager(total, EVENTS_PER_PAGE, page),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
+from datetime import date
 from typing import Any, Iterable, Sequence
 
 from .. import views
 from ..store import Store
+from .charts import Chart, binned_chart, coverage_chart, day_number, frame
 
 STORY_OUTLETS = 4  # outlets named on a story card
 EVENT_ENTITIES = 8
@@ -59,8 +61,8 @@ def story_cards(store: Store, limit: int, offset: int) -> tuple[list[dict[str, A
     return cards, total
 
 
-def story_summary(store: Store, story_id: int) -> dict[str, Any] | None:
-    """A story's header: title, counts, span and coverage per day (None when there is no such story)."""
+def story_summary(store: Store, story_id: int, days: bool = True) -> dict[str, Any] | None:
+    """A story's header: title, counts, span and (unless `days` is false) coverage per day; None when there is no such story."""
     story = store.story(story_id)
     if story is None:
         return None
@@ -74,8 +76,20 @@ def story_summary(store: Store, story_id: int) -> dict[str, Any] | None:
         "n_articles": stats["n_articles"],
         "first_day": stats["first_day"],
         "last_day": stats["last_day"],
-        "coverage": _days(store.coverage_days("story_id", [story_id])),
+        "coverage": _days(store.coverage_days("story_id", [story_id])) if days else [],
     }
+
+
+def story_chart(store: Store, story_id: int, width: int, height: int, max_bars: int, min_days: int) -> Chart:
+    """A story's reports per publication day as a chart, the days summed into bars by the store."""
+    span = store.story_day_range(story_id)
+    first, last = (day_number(span[0]), day_number(span[1])) if span else (None, None)
+    if first is None or last is None:  # no dated report, or a day that is not a date: count day by day
+        days = _days(store.coverage_days("story_id", [story_id]))
+        return coverage_chart(days, width=width, height=height, max_bars=max_bars, min_days=min_days)
+    at = frame(first, last, max_bars=max_bars, min_days=min_days)
+    edges = [date.fromordinal(at.first + i * at.step).isoformat() for i in range(at.n_bars + 1)]
+    return binned_chart(at, store.story_day_sums(story_id, edges), width, height)
 
 
 def _report(row: sqlite3.Row, seen: str | None) -> dict[str, Any]:
