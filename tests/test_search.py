@@ -164,6 +164,30 @@ def test_snippets_of_long_texts_fall_back_to_the_lead(tmp_path):
     assert hit["snippet"].startswith("The valley report opens here.") and "<mark>" not in hit["snippet_html"]
 
 
+def test_a_long_text_is_highlighted_around_its_match_with_the_cut_marked(tmp_path):
+    store = Store(tmp_path / "window.db")
+    filler = "Nothing of note happened in the valley that week. " * 160  # ~8,000 characters before the match
+    text = "The valley report opens here. " + filler + "Then protests filled the square by noon. " + filler
+    store.insert_article(doc("long", "Valley report", text, "Valley News", "2024-01-01"), None)
+    hit = search(store, SearchQuery("protesters"))["items"][0]
+    # "protesters" and "protests" share a stem: the index matches it, and the snippet shows it, cut on both sides
+    assert "<mark>protests</mark> filled the square" in hit["snippet_html"]
+    assert hit["snippet"].startswith("…") and hit["snippet"].endswith("…")
+
+
+def test_snippet_window_looks_around_the_first_likely_match():
+    from storyline.store.search import match_hint, snippet_window
+
+    hint = match_hint(fts_expression('protesters "prime minister" oil*'))
+    assert hint is not None and hint.search("the Protest grew") and hint.search("oils") and hint.search("ministers")
+    assert not hint.search("a quiet day") and match_hint("") is None
+    text = "word " * 1000 + "protests began " + "word " * 1000
+    start, end = snippet_window(text, hint, 1000)
+    assert start <= text.index("protests") < end and end - start == 1000 and text[start - 1] == " "
+    assert snippet_window("short text", hint, 1000) == (0, 10)  # a short text is read whole
+    assert snippet_window("word " * 400, hint, 1000) == (0, 1000)  # nothing likely: the opening
+
+
 def _full_bm25(store: Store, words: str) -> list[int]:
     """Every original matching, ranked by bm25 over the whole index (what search did before the pool)."""
     match = f"{{title text}} : ({fts_expression(words)}) AND flags : (original)"

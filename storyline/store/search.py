@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import zlib
 from contextlib import contextmanager
@@ -14,6 +15,34 @@ from typing import Any, Iterator, Sequence
 from ..models import Document, Enrichment
 
 from .base import _iso, utcnow
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def match_hint(words: str) -> re.Pattern[str] | None:
+    """A quick pattern for where the words of a search (`fts_expression`) may first match in a text: each word's opening.
+
+    The index stems words ("protesters" matches "protest"), so the opening is the word less its last
+    three letters, at least four; it only tells where to look, and the index then decides.
+    """
+    stems = {w[: max(4, len(w) - 3)] for w in _WORDS.findall(words.lower())}
+    if not stems:
+        return None
+    return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, stems), key=len, reverse=True)) + ")", re.IGNORECASE)
+
+
+def snippet_window(text: str, hint: re.Pattern[str] | None, size: int) -> tuple[int, int]:
+    """Where in `text` to look for a snippet: all of a short text, else `size` characters around the first hint."""
+    if len(text) <= size:
+        return 0, len(text)
+    found = hint.search(text) if hint is not None else None
+    if found is None:
+        return 0, size
+    start = max(0, found.start() - size // 4)
+    if start:
+        start = text.find(" ", start, found.start()) + 1 or start  # begin on a word
+    return start, min(len(text), start + size)
 
 
 class SearchSQL:
@@ -202,22 +231,28 @@ class SearchSQL:
         "FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id LEFT JOIN events ev ON ev.id = a.event_id "
         "WHERE a.id IN ({ids})"
     )
-    HIGHLIGHT_CHARS = 20_000  # snippets come from the opening of a text; longer ones are cut there
+    HIGHLIGHT_CHARS = 20_000  # a match is looked for in the opening of a text; one further in is not shown
+    SNIPPET_CHARS = 3_000  # of a longer opening, the stretch around its first likely match is highlighted
 
-    def _marked(self, words: str, ids: str) -> dict[int, sqlite3.Row]:
+    def _marked(self, words: str, ids: str, hint: re.Pattern[str] | None) -> dict[int, sqlite3.Row]:
         """Titles and snippets of some articles with the words that match marked (char 2 / char 3)."""
         # Highlighting in the big index re-runs the query for each row (slow for prefixes and long
-        # texts); a scratch index of just this page, in this connection's temp schema, takes a millisecond.
+        # texts); a scratch index of just this page, in this connection's temp schema, is quick, the
+        # more so as it holds only a stretch of each long text: its cost grows with what it reads.
         self.db.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_page USING fts5(title, text, "
             "tokenize='porter unicode61 remove_diacritics 2')"
         )
         self.db.execute("DELETE FROM temp.search_page")
-        self.db.execute(
-            f"INSERT INTO temp.search_page (rowid, title, text) SELECT id, title, substr(text, 1, ?) FROM articles "
-            f"WHERE id IN ({ids})",
-            (self.HIGHLIGHT_CHARS,),
-        )
+        pages = []
+        for aid, title, text in self._tuples(
+            f"SELECT id, title, substr(text, 1, ?) FROM articles WHERE id IN ({ids})", (self.HIGHLIGHT_CHARS,)
+        ):
+            start, end = snippet_window(text or "", hint, self.SNIPPET_CHARS)
+            pages.append((aid, title, (text or "")[start:end]))
+        self.db.executemany("INSERT INTO temp.search_page (rowid, title, text) VALUES (?, ?, ?)", pages)
+        # The stretch starts a quarter of its length before the first likely match, so a snippet around
+        # that match lies inside it, and the index's own "…" marks where the text goes on.
         rows = self.db.execute(
             "SELECT rowid AS id, highlight(search_page, 0, char(2), char(3)) AS title_marked, "
             "snippet(search_page, 1, char(2), char(3), '…', 32) AS snippet_marked FROM temp.search_page "
@@ -271,7 +306,7 @@ class SearchSQL:
         ranked = sorted(pool[:newest], key=lambda h: (h[1], h[0]))[offset:offset + limit]  # best first, then oldest
         ids = ",".join(str(i) for i, _ in ranked) or "NULL"  # integers from the index itself
         rows = {r["id"]: r for r in self.db.execute(self._SEARCH_PAGE.format(ids=ids))}
-        marked = self._marked(words, ids) if ranked else {}
+        marked = self._marked(words, ids, match_hint(match)) if ranked else {}
         found = [(rows[i], marked.get(i), score) for i, score in ranked if i in rows]
         return found, min(len(pool), newest), len(pool) > newest
 
