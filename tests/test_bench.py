@@ -15,6 +15,11 @@ def test_synthetic_corpus_is_distinct_real_text(shared):
     variant = next(d for d in more if d.source.endswith(":1:0") and d.source.startswith(docs[0].source.rsplit(":", 2)[0]))
     assert jaccard(fingerprint(first).signature, fingerprint(variant.text).signature) < 0.8
     assert variant.published.year > docs[0].published.year
+    # Each round is dated after the whole of the one before: the stream's density does not grow with its size.
+    rounds: dict[str, list] = {}
+    for d in more:
+        rounds.setdefault(d.source.split(":")[2], []).append(d.published)
+    assert max(rounds["0"]) < min(rounds["1"])
 
 
 def test_text_path_small(shared, tmp_path):
