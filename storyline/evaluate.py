@@ -522,7 +522,10 @@ def render_bench(result: dict[str, Any]) -> str:
         "### Text path (dedup, enrichment, event assignment, threading, SQLite with FTS), articles built from T17 texts",
         "",
         f"The articles are written as JSON Feed files of {result.get('settings', {}).get('batch', 25)} articles each before the clock starts; "
-        "`ingest` reads them (one transaction per file), its end-of-run refresh included.",
+        "`ingest` reads them (one transaction per file), its end-of-run refresh included. "
+        "The corpus repeats T17's articles in rounds, half of each text's sentences swapped for others of its topic "
+        "(in every round, the first too), each round dated after the whole of the one before: every size meets the same "
+        "kind of article and as many reports per day as T17 holds.",
         "",
     ]
     lines += _table(

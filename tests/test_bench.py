@@ -20,6 +20,11 @@ def test_synthetic_corpus_is_distinct_real_text(shared):
     for d in more:
         rounds.setdefault(d.source.split(":")[2], []).append(d.published)
     assert max(rounds["0"]) < min(rounds["1"])
+    # Mixed from the first round on (as the text-path bench uses it): the same dates, other sentences.
+    mixed = list(synthetic_corpus(shared, 60, originals=False))
+    assert [d.published for d in mixed] == [d.published for d in docs]
+    assert all(m.text != d.text and m.title == d.title for m, d in zip(mixed, docs) if d.text.count("\n\n") >= 2)
+    assert jaccard(fingerprint(mixed[0].text).signature, fingerprint(first).signature) < 0.8
 
 
 def test_text_path_small(shared, tmp_path):
