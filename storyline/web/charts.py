@@ -70,7 +70,7 @@ def _when(start: int, step: int, last: int) -> str:
 
 
 class Frame(NamedTuple):
-    """Where a chart's bars fall: the first day (a day number), days per bar, how many bars."""
+    """Where a chart's bars fall: its first and last day (day numbers), days per bar, how many bars."""
 
     first: int
     last: int
