@@ -61,6 +61,11 @@ def story_cards(store: Store, limit: int, offset: int) -> tuple[list[dict[str, A
     return cards, total
 
 
+def story_days(store: Store, story_id: int) -> list[dict[str, Any]]:
+    """A story's reports per publication day."""
+    return _days(store.coverage_days("story_id", [story_id]))
+
+
 def story_summary(store: Store, story_id: int, days: bool = True) -> dict[str, Any] | None:
     """A story's header: title, counts, span and (unless `days` is false) coverage per day; None when there is no such story."""
     story = store.story(story_id)
@@ -76,7 +81,7 @@ def story_summary(store: Store, story_id: int, days: bool = True) -> dict[str, A
         "n_articles": stats["n_articles"],
         "first_day": stats["first_day"],
         "last_day": stats["last_day"],
-        "coverage": _days(store.coverage_days("story_id", [story_id])) if days else [],
+        "coverage": story_days(store, story_id) if days else [],
     }
 
 
@@ -85,8 +90,7 @@ def story_chart(store: Store, story_id: int, width: int, height: int, max_bars: 
     span = store.story_day_range(story_id)
     first, last = (day_number(span[0]), day_number(span[1])) if span else (None, None)
     if first is None or last is None:  # no dated report, or a day that is not a date: count day by day
-        days = _days(store.coverage_days("story_id", [story_id]))
-        return coverage_chart(days, width=width, height=height, max_bars=max_bars, min_days=min_days)
+        return coverage_chart(story_days(store, story_id), width=width, height=height, max_bars=max_bars, min_days=min_days)
     at = frame(first, last, max_bars=max_bars, min_days=min_days)
     edges = [date.fromordinal(at.first + i * at.step).isoformat() for i in range(at.n_bars + 1)]
     return binned_chart(at, store.story_day_sums(story_id, edges), width, height)
