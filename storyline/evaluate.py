@@ -579,6 +579,11 @@ def render_serving(serve: dict[str, Any]) -> str:
                      for name, r in detail.items()])
     if rounds > 1:
         lines += ["", f"Each page was measured in {rounds} rounds, the pages taking turns; the table gives the medians."]
+    client_cpu = [r["client_cpu_ms"] for r in detail.values() if r.get("client_cpu_ms")]
+    if client_cpu:
+        lines += ["", f"The clients (threads of one process, `http.client` on keep-alive connections) spent "
+                      f"{_number(min(client_cpu), 2)} to {_number(max(client_cpu), 2)} ms of CPU per request, "
+                      "on the same two cores as the server."]
     beside = serve.get("ingest_beside") or {}
     if beside.get("running"):
         lines += ["", f"An ingest ran beside the clients: asked {beside.get('rate_asked')}, "

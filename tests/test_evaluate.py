@@ -254,3 +254,6 @@ def test_serving_page_gives_the_medians_and_each_rounds_p95():
     assert "measured in 3 rounds" in text and "`storyline serve --workers 2`, 8 concurrent clients" in text
     single = {**serve, "detail": {"stories_page": {k: v for k, v in page.items() if k != "p95_ms_rounds"}}}
     assert "rounds" not in render_serving(single)  # a result from before rounds renders as it did
+    assert "CPU per request" not in text  # a result without the clients' own cost says nothing of it
+    costs = {"stories_page": {**page, "client_cpu_ms": 0.45}, "search_page": {**page, "client_cpu_ms": 0.62}}
+    assert "spent 0.45 to 0.62 ms of CPU per request" in render_serving({**serve, "detail": costs})

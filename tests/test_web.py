@@ -263,6 +263,58 @@ def test_serving_rounds_combine_into_medians():
     assert (out["p50_ms"], out["p95_ms"], out["requests_per_s"]) == (45.0, 100.0, 140.0)  # one bad round does not decide
     assert out["max_ms"] == 300.0 and out["requests"] == 600 and out["errors"] == ["/: 503"]
     assert out["p95_ms_rounds"] == [90.0, 240.0, 100.0]
+    with_cpu = combine([{**r, "client_cpu_ms": cpu} for r, cpu in zip(rounds, (0.4, 0.9, 0.5))])
+    assert with_cpu["client_cpu_ms"] == 0.5
+
+
+def test_measure_quotes_paths_reconnects_when_the_server_closes_and_counts_its_own_cpu():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from storyline.web.bench import measure
+
+    seen: list[str] = []
+    connections: list[int] = []
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive unless a response says otherwise
+
+        def setup(self) -> None:
+            super().setup()
+            with lock:
+                connections.append(1)
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            with lock:
+                seen.append(self.path)
+                close = len(seen) % 2 == 0  # every second answer closes its connection, as a busy worker does
+            body = b"ok" if self.path.startswith("/search?q=") else b"no"
+            self.send_response(200 if body == b"ok" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            if close:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+            if close:
+                self.close_connection = True
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        out = measure(base, ['/search?q="prime minister"', "/search?q=oil*", "/elsewhere"], clients=3, per_client=4)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert out["requests"] == 12
+    assert '/search?q=%22prime%20minister%22' in seen and "/search?q=oil*" in seen
+    assert len(connections) > 4  # 3 warm-up requests on one connection, 3 clients, and reconnections after closes
+    assert out["errors"] and all(e.startswith("/elsewhere: 404") for e in out["errors"])
+    assert out["client_cpu_ms"] >= 0 and out["p95_ms"] >= out["p50_ms"] > 0
 
 
 def test_a_busy_worker_closes_connections_so_an_idle_one_takes_the_clients():
