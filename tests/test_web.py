@@ -268,6 +268,7 @@ def test_serving_rounds_combine_into_medians():
 
 
 def test_measure_quotes_paths_reconnects_when_the_server_closes_and_counts_its_own_cpu():
+    # Every request is answered and counted once, whether the server announced the close or not.
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -289,6 +290,7 @@ def test_measure_quotes_paths_reconnects_when_the_server_closes_and_counts_its_o
             with lock:
                 seen.append(self.path)
                 close = len(seen) % 2 == 0  # every second answer closes its connection, as a busy worker does
+                drop = len(seen) % 3 == 0 and not close  # some drop it unannounced, as an idle timeout does
             body = b"ok" if self.path.startswith("/search?q=") else b"no"
             self.send_response(200 if body == b"ok" else 404)
             self.send_header("Content-Length", str(len(body)))
@@ -296,7 +298,7 @@ def test_measure_quotes_paths_reconnects_when_the_server_closes_and_counts_its_o
                 self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
-            if close:
+            if close or drop:
                 self.close_connection = True
 
         def log_message(self, *args) -> None:
@@ -310,7 +312,7 @@ def test_measure_quotes_paths_reconnects_when_the_server_closes_and_counts_its_o
     finally:
         server.shutdown()
         server.server_close()
-    assert out["requests"] == 12
+    assert out["requests"] == 12 and len(seen) == 3 + 12  # the warm-up, then each request answered once
     assert '/search?q=%22prime%20minister%22' in seen and "/search?q=oil*" in seen
     assert len(connections) > 4  # 3 warm-up requests on one connection, 3 clients, and reconnections after closes
     assert out["errors"] and all(e.startswith("/elsewhere: 404") for e in out["errors"])

@@ -187,19 +187,28 @@ def measure(base: str, paths: list[str], clients: int, per_client: int) -> dict:
     # The clients share the server's two cores, so they must cost little: http.client reads a page for
     # about 0.5 ms of CPU where httpx took 2.3 to 3.4 ms with eight threads (a sixth of the machine).
     # Their own CPU per request is reported beside the latencies.
-    host, port = urlsplit(base).hostname or "127.0.0.1", urlsplit(base).port
+    address = urlsplit(base)
+    host, port = address.hostname or "127.0.0.1", address.port
     quoted = [quote(p, safe="/?=&*%") for p in paths]
     times: list[float] = []
     errors: list[str] = []
     cpu: list[float] = []
     lock = threading.Lock()
 
-    def get(conn: http.client.HTTPConnection, path: str) -> int:
-        """One request; a connection the server closed is opened again by the next."""
+    def once(conn: http.client.HTTPConnection, path: str) -> int:
+        """One request and its whole answer; a connection the server closed opens again here."""
         conn.request("GET", path)
         response = conn.getresponse()
         response.read()
         return response.status
+
+    def get(conn: http.client.HTTPConnection, path: str) -> int:
+        """One request, sent once more on a new connection if the server dropped an idle one."""
+        try:
+            return once(conn, path)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            conn.close()
+            return once(conn, path)
 
     def client(k: int) -> None:
         """One client's requests, in turn."""
