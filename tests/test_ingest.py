@@ -83,6 +83,14 @@ def test_event_dates_keep_their_evidence(seeded):
     assert events[2]["date_method"] == "text" and "Jan 9" in events[2]["date_evidence"]
 
 
+def test_the_storing_process_keeps_a_larger_page_cache_than_sqlites_default(tmp_path):
+    store = Store(tmp_path / "cache.db")
+    assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -2000  # SQLite's 2 MB
+    Pipeline(store, load({"ingest_cache_mb": 48}))
+    assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -48 * 1024
+    store.close()
+
+
 def test_reingesting_adds_nothing_and_changes_no_ids(seeded, seeds):
     before = snapshot(seeded)
     result = ingest(seeded, seeds)

@@ -70,6 +70,10 @@ class CoreStore:
         """Close the connection."""
         self.db.close()
 
+    def set_cache_mb(self, mb: int) -> None:
+        """Let this connection keep up to `mb` MB of database pages in memory (SQLite's default is 2 MB)."""
+        self.db.execute(f"PRAGMA cache_size = {-int(mb) * 1024}")  # negative: KiB rather than pages
+
     # -- schema ---------------------------------------------------------------------------
 
     def migrate(self) -> int:
