@@ -172,8 +172,10 @@ WHY: dict[str, str] = {
         "as for search, each page waits behind about three others. On its own the stories page and the "
         "largest story's page cost 7 to 10 ms of server CPU each (64 and 80 KB of HTML; about 1 ms of it "
         "is FastAPI's and uvicorn's). The p95 of each round above shows how far rounds differ on this "
-        "machine, and whole runs differ as much: 100.7 and 116.5 ms in two runs twenty minutes apart on "
-        "2026-12-02, then with clients that cost the server's cores less, 67.7."
+        "machine, and whole runs differ as much: on 2026-12-02, 100.7 and 116.5 ms in two runs twenty minutes "
+        "apart, then with clients that cost the server's cores less, 67.7, 140.7 and 104.5 in three runs of "
+        "the same code within 80 minutes (the clients' own CPU per request, a measure of the machine's "
+        "speed, was 0.3, 0.6 and 0.5 ms)."
     ),
 }
 
