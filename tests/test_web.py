@@ -18,7 +18,7 @@ from storyline.settings import load
 from storyline.store import Store
 from storyline.web import WebOptions, create_app
 from storyline.web.charts import coverage_chart
-from storyline.web.present import http_url, paragraphs
+from storyline.web.present import entity_links, http_url, paragraphs, report_line
 from storyline.web.server import running
 
 SETTINGS = {"ner": "fast"}
@@ -140,6 +140,11 @@ def test_article_with_script_payloads_renders_as_inert_text(site):
     assert "&lt;script&gt;window.__xss = 3" in r.text and "onerror=&#34;window.__xss = 4&#34;" in r.text
     assert "Harbour &lt;b&gt;Times&lt;/b&gt;" in r.text
     assert r.headers["x-content-type-options"] == "nosniff"
+    # The story's timeline lists the same report, its line built outside the template.
+    sid = site.get(f"/api/v1/articles/{aid}").json()["event"]["story_id"]
+    story = site.get(f"/stories/{sid}").text
+    assert "<script" not in story.split("</header>")[1] and "<img" not in story
+    assert "Council vote &lt;script&gt;window.__xss = 1&lt;/script&gt;" in story
 
 
 def test_search_page_highlights_and_links_to_the_event(site):
@@ -217,6 +222,21 @@ def test_helpers():
     assert [b.label for b in chart.bars] == ["2026-01-01: 2", "2026-01-03: 4"] and chart.peak == 4 and chart.total == 6
     long = coverage_chart([{"day": "2020-01-01", "n": 1}, {"day": "2026-01-01", "n": 1}], max_bars=30)
     assert len(long.bars) == 2 and long.days_per_bar > 30
+    assert '<title>2026-01-03: 4</title></rect>' in chart.rects and long.rects.count("<rect") == 2
+    assert "<title>2020-01-01 – 2020-" in long.rects and long.first == "2020-01-01" and long.last == "2026-01-01"
+
+
+def test_report_lines_and_entity_links_escape_what_they_show():
+    line = report_line({"id": 7, "title": "<b>Vote</b>", "outlet": None, "kind": "linked", "first": True, "new": False})
+    assert '<a href="/articles/7">&lt;b&gt;Vote&lt;/b&gt;</a>' in line and "unknown outlet" in line
+    assert "first report" in line and ">listed<" in line and "badge new" not in line
+    plain = report_line({"id": 8, "title": None, "outlet": "A & B", "kind": "html", "first": False, "new": True})
+    assert "A &amp; B" in plain and "(untitled)" in plain and "badge new" in plain and "listed" not in plain
+    items = [{"kind": 'person"><x', "name": "Ana & <Bo>"}, {"kind": "place", "name": "Oslo"}]
+    first, again = entity_links(items), entity_links(items)  # the second is built from remembered items
+    assert first == again and first.count("<li") == 2 and "<Bo>" not in first and "<x" not in first
+    assert ">Ana &amp; &lt;Bo&gt;</a>" in first and 'href="/search?q=Ana%20%26%20%3CBo%3E&amp;entity=' in first
+    assert 'class="entity person&#34;&gt;&lt;x"' in first and str(entity_links([])) == ""
 
 
 def test_feeds_page_adds_removes_and_shows_errors(tmp_path, db):

@@ -28,7 +28,7 @@ from .. import __version__
 from ..corrections import CorrectionError
 from ..settings import Settings, load as load_settings
 from ..store import Store
-from . import present
+from . import charts, present
 
 log = logging.getLogger("storyline.web")
 
@@ -116,7 +116,10 @@ def templates() -> Environment:
         loader=PackageLoader("storyline.web", "templates"), autoescape=True, undefined=StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )
-    env.globals.update(version=__version__, http_url=present.http_url, marked=present.marked, entity_links=present.entity_links)
+    env.globals.update(
+        version=__version__, http_url=present.http_url, marked=present.marked, entity_links=present.entity_links,
+        report_line=present.report_line, chart_svg=charts.chart_svg,
+    )
     env.filters.update(paragraphs=present.paragraphs, when=present.when)
     return env
 

@@ -49,16 +49,32 @@ def url_value(text: str) -> str:
     return do_urlencode(text)
 
 
+@lru_cache(maxsize=8192)
+def entity_item(kind: str, name: str) -> str:
+    """One entity as a list item linking to its search, escaped (remembered, as `url_value`)."""
+    query = escape(url_value(name))
+    return f'<li class="entity {escape(kind)}"><a href="/search?q={query}&amp;entity={query}">{escape(name)}</a></li>'
+
+
 def entity_links(items: list[dict[str, Any]]) -> Markup:
     """Entities as a list of links that search for them (built here: a page can show hundreds)."""
     if not items:
         return Markup("")
-    links = "".join(
-        f'<li class="entity {escape(e["kind"])}"><a href="/search?q={escape(url_value(e["name"]))}&amp;'
-        f'entity={escape(url_value(e["name"]))}">{escape(e["name"])}</a></li>'
-        for e in items
-    )
+    links = "".join(entity_item(e["kind"], e["name"]) for e in items)
     return Markup(f'<ul class="entities">{links}</ul>')
+
+
+def report_line(r: dict[str, Any]) -> Markup:
+    """One report of an event: outlet, linked title and its badges (built here: a long story lists hundreds)."""
+    badges = (
+        ('<span class="badge first" title="earliest report">first report</span>' if r.get("first") else "")
+        + ('<span class="badge">listed</span>' if r.get("kind") == "linked" else "")
+        + ('<span class="badge new">new</span>' if r.get("new") else "")
+    )
+    return Markup(
+        f'<span class="outlet">{escape(r.get("outlet") or "unknown outlet")}</span> '
+        f'<a href="/articles/{int(r["id"])}">{escape(r.get("title") or "(untitled)")}</a> {badges}'
+    )
 
 
 def marked(html: str) -> Markup:
