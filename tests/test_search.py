@@ -155,6 +155,21 @@ def test_index_follows_duplicate_and_merge_links(store):
     store.db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
 
 
+def test_highlighting_leaves_its_scratch_index_in_place_and_empty(store):
+    reader = Store(store.path)  # a connection of its own, as each of the web server's
+    try:
+        reader.keep_search_scratch()
+        scratch = "SELECT COUNT(*) FROM temp.search_page"
+        with reader.snapshot():  # as a web request reads, its snapshot rolled back at the end
+            inside = search(reader, SearchQuery("ferry"))["items"][0]["title_html"]
+            assert reader.db.execute(scratch).fetchone()[0] == 0
+        assert reader.db.execute(scratch).fetchone()[0] == 0 and not reader.db.in_transaction
+        outside = search(reader, SearchQuery("ferry"))["items"][0]["title_html"]  # autocommit, as the CLI
+        assert inside == outside and "<mark>" in inside and reader.db.execute(scratch).fetchone()[0] == 0
+    finally:
+        reader.close()
+
+
 def test_snippets_of_long_texts_fall_back_to_the_lead(tmp_path):
     store = Store(tmp_path / "long.db")
     filler = "Nothing of note happened in the valley that week. " * 600  # well past the highlighted opening
@@ -179,8 +194,14 @@ def test_snippet_window_looks_around_the_first_likely_match():
     from storyline.store.search import match_hint, snippet_window
 
     hint = match_hint(fts_expression('protesters "prime minister" oil*'))
-    assert hint is not None and hint.search("the Protest grew") and hint.search("oils") and hint.search("ministers")
-    assert not hint.search("a quiet day") and match_hint("") is None
+    assert hint is not None and hint.first("the Protest grew") == 4 and hint.first("oils") == 0
+    assert hint.first("ministers and oil") == 0 and hint.first("we met ministers") == 7
+    assert hint.first("a quiet day") is None and match_hint("") is None
+    assert hint.first("counterprotest, then a spoil; x_oil or boil") is None  # inside a word is no opening
+    assert hint.first("İİ protest") == 3  # "İ" lower-cases to two letters: the position stays the text's
+    for text in ("Oil first, protest later", "later: the protest. Oil", "x" * 50 + " MINISTER"):
+        found = hint.pattern.search(text)  # the case-blind pattern it stands for
+        assert hint.first(text) == (found.start() if found else None)
     text = "word " * 1000 + "protests began " + "word " * 1000
     start, end = snippet_window(text, hint, 1000)
     assert start <= text.index("protests") < end and end - start == 1000 and text[start - 1] == " "

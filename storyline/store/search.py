@@ -20,28 +20,52 @@ from .base import _iso, utcnow
 _WORDS = re.compile(r"\w+")
 
 
-def match_hint(words: str) -> re.Pattern[str] | None:
-    """A quick pattern for where the words of a search (`fts_expression`) may first match in a text: each word's opening.
+class Hint:
+    """Where the words of a search (`fts_expression`) may first match in a text: each word's opening.
 
     The index stems words ("protesters" matches "protest"), so the opening is the word less its last
     three letters, at least four; it only tells where to look, and the index then decides.
     """
+
+    def __init__(self, stems: set[str]) -> None:
+        self.stems = sorted(stems, key=len, reverse=True)
+        self.pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, self.stems)) + ")", re.IGNORECASE)
+
+    def first(self, text: str) -> int | None:
+        """Where the first word opening with a stem starts in `text`, or None."""
+        lower = text.lower()
+        if len(lower) != len(text):  # a few letters lower-case to two, and positions would drift
+            found = self.pattern.search(text)
+            return found.start() if found else None
+        # A rare word often matched in the title only: the text is then read to its end, and plain
+        # finds do that ten times faster than a case-blind pattern (5 ms a page of long texts).
+        best = None
+        for stem in self.stems:
+            end = len(lower) if best is None else best + len(stem) - 1  # only a stem that starts sooner
+            at = lower.find(stem, 0, end)
+            while at > 0 and (lower[at - 1].isalnum() or lower[at - 1] == "_"):
+                at = lower.find(stem, at + 1, end)
+            if at != -1:
+                best = at
+        return best
+
+
+def match_hint(words: str) -> Hint | None:
+    """The openings of a search's words to look for in a text, None without words."""
     stems = {w[: max(4, len(w) - 3)] for w in _WORDS.findall(words.lower())}
-    if not stems:
-        return None
-    return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, stems), key=len, reverse=True)) + ")", re.IGNORECASE)
+    return Hint(stems) if stems else None
 
 
-def snippet_window(text: str, hint: re.Pattern[str] | None, size: int) -> tuple[int, int]:
+def snippet_window(text: str, hint: Hint | None, size: int) -> tuple[int, int]:
     """Where in `text` to look for a snippet: all of a short text, else `size` characters around the first hint."""
     if len(text) <= size:
         return 0, len(text)
-    found = hint.search(text) if hint is not None else None
+    found = hint.first(text) if hint is not None else None
     if found is None:
         return 0, size
-    start = max(0, found.start() - size // 4)
+    start = max(0, found - size // 4)
     if start:
-        start = text.find(" ", start, found.start()) + 1 or start  # begin on a word
+        start = text.find(" ", start, found) + 1 or start  # begin on a word
     return start, min(len(text), start + size)
 
 
@@ -234,32 +258,49 @@ class SearchSQL:
     HIGHLIGHT_CHARS = 20_000  # a match is looked for in the opening of a text; one further in is not shown
     SNIPPET_CHARS = 3_000  # of a longer opening, the stretch around its first likely match is highlighted
 
-    def _marked(self, words: str, ids: str, hint: re.Pattern[str] | None) -> dict[int, sqlite3.Row]:
+    _SCRATCH = (
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_page USING fts5(title, text, "
+        "tokenize='porter unicode61 remove_diacritics 2')"
+    )
+
+    def keep_search_scratch(self) -> None:
+        """Create the scratch index that search highlights in, for the life of this connection.
+
+        Made outside any transaction: made inside a read snapshot, the snapshot's rollback took it
+        away again, and making it took about 2 ms of every search.
+        """
+        if not self.db.in_transaction:
+            self.db.execute(self._SCRATCH)
+
+    def _marked(self, words: str, ids: str, hint: Hint | None) -> dict[int, sqlite3.Row]:
         """Titles and snippets of some articles with the words that match marked (char 2 / char 3)."""
         # Highlighting in the big index re-runs the query for each row (slow for prefixes and long
         # texts); a scratch index of just this page, in this connection's temp schema, is quick, the
         # more so as it holds only a stretch of each long text: its cost grows with what it reads.
-        self.db.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_page USING fts5(title, text, "
-            "tokenize='porter unicode61 remove_diacritics 2')"
-        )
-        self.db.execute("DELETE FROM temp.search_page")
-        pages = []
-        for aid, title, text in self._tuples(
-            f"SELECT id, title, substr(text, 1, ?) FROM articles WHERE id IN ({ids})", (self.HIGHLIGHT_CHARS,)
-        ):
-            start, end = snippet_window(text or "", hint, self.SNIPPET_CHARS)
-            pages.append((aid, title, (text or "")[start:end]))
-        self.db.executemany("INSERT INTO temp.search_page (rowid, title, text) VALUES (?, ?, ?)", pages)
-        # The stretch starts a quarter of its length before the first likely match, so a snippet around
-        # that match lies inside it, and the index's own "…" marks where the text goes on.
-        rows = self.db.execute(
-            "SELECT rowid AS id, highlight(search_page, 0, char(2), char(3)) AS title_marked, "
-            "snippet(search_page, 1, char(2), char(3), '…', 32) AS snippet_marked FROM temp.search_page "
-            "WHERE search_page MATCH ?",
-            (words,),
-        )
-        return {r["id"]: r for r in rows}
+        self.db.execute(self._SCRATCH)
+        # Filled in a savepoint and rolled back: nothing to delete next time, and one transaction for
+        # all the rows where autocommit would write (and merge) a segment of the index for each.
+        self.db.execute("SAVEPOINT search_page")
+        try:
+            pages = []
+            for aid, title, text in self._tuples(
+                f"SELECT id, title, substr(text, 1, ?) FROM articles WHERE id IN ({ids})", (self.HIGHLIGHT_CHARS,)
+            ):
+                start, end = snippet_window(text or "", hint, self.SNIPPET_CHARS)
+                pages.append((aid, title, (text or "")[start:end]))
+            self.db.executemany("INSERT INTO temp.search_page (rowid, title, text) VALUES (?, ?, ?)", pages)
+            # The stretch starts a quarter of its length before the first likely match, so a snippet around
+            # that match lies inside it, and the index's own "…" marks where the text goes on.
+            rows = self.db.execute(
+                "SELECT rowid AS id, highlight(search_page, 0, char(2), char(3)) AS title_marked, "
+                "snippet(search_page, 1, char(2), char(3), '…', 32) AS snippet_marked FROM temp.search_page "
+                "WHERE search_page MATCH ?",
+                (words,),
+            )
+            return {r["id"]: r for r in rows}
+        finally:
+            self.db.execute("ROLLBACK TO search_page")
+            self.db.execute("RELEASE search_page")
 
     def _search_where(self, filters: dict[str, Any]) -> tuple[list[str], list[str]]:
         """SQL conditions for a search's filters: on the article row `a`, and on the match's id alone."""

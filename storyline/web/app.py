@@ -89,7 +89,11 @@ class StorePool:
             grow = self._made < self.size
             if grow:
                 self._made += 1
-        return Store(self.path) if grow else self._free.get()
+        if not grow:
+            return self._free.get()
+        store = Store(self.path)
+        store.keep_search_scratch()
+        return store
 
     def close(self) -> None:
         """Close the idle connections."""
