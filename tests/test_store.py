@@ -80,3 +80,33 @@ def test_dirty_stories_are_found_through_an_index():
     store = Store(":memory:")
     plan = store.db.execute("EXPLAIN QUERY PLAN SELECT id FROM stories WHERE dirty = 1 ORDER BY id LIMIT 5").fetchall()
     assert "stories_dirty" in plan[0][3]
+
+
+def test_a_store_of_version_7_keeps_its_minhash_bands_keyed_by_article(tmp_path):
+    from storyline import dedup
+
+    path = tmp_path / "v7.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for version, script in migrations():
+        if version <= 7:
+            db.executescript(f"BEGIN;\n{script}\nINSERT INTO schema_migrations VALUES ({version}, '2026-01-01');\nCOMMIT;")
+    texts = ["The ferry crews walked out over rosters on Monday morning at the harbour. " * 8,
+             "Snow closed the mountain pass and the villages below waited for the ploughs. " * 8]
+    prints = [dedup.fingerprint(text) for text in texts]
+    for aid, fp in enumerate(prints, 1):
+        db.execute("INSERT INTO articles (id, key, kind, source, created_at, minhash) VALUES (?, ?, 'text', 'x', '2026-01-01', ?)",
+                   (aid, f"k{aid}", fp.signature))
+        db.executemany("INSERT INTO minhash_bands (band, hash, article_id) VALUES (?, ?, ?)",
+                       [(i, h, aid) for i, h in enumerate(fp.bands)])
+    db.commit()
+    db.close()
+    store = Store(path)
+    assert store.schema_version() >= 8
+    assert store.db.execute("SELECT COUNT(*) FROM minhash_bands").fetchone()[0] == 2 * len(prints[0].bands)
+    assert [aid for aid, _ in store.minhash_candidates(prints[1].bands)] == [2]
+    plan = " ".join(r[3] for r in store.db.execute("EXPLAIN QUERY PLAN DELETE FROM minhash_bands WHERE article_id = 2"))
+    assert "PRIMARY KEY" in plan and "SCAN" not in plan  # a revision no longer reads every article's bands
+    with store.transaction():
+        store.clear_derived(2)
+    assert store.minhash_candidates(prints[1].bands) == [] and len(store.minhash_candidates(prints[0].bands)) == 1
