@@ -573,10 +573,16 @@ def render_serving(serve: dict[str, Any]) -> str:
     lines = [f"### Serving ({server}, {serve.get('clients')} concurrent clients, {serve['articles']} articles stored)", ""]
     detail = serve.get("detail", {})
     rounds = max((len(r.get("p95_ms_rounds", [])) for r in detail.values()), default=0)
-    lines += _table(["page", "p50 ms", "p95 ms", "requests/s"] + (["p95 ms of each round"] if rounds > 1 else []),
-                    [[name, _number(r["p50_ms"], 1), _number(r["p95_ms"], 1), _number(r.get("requests_per_s"), 1)]
+    alone = any(r.get("alone_p50_ms") for r in detail.values())
+    lines += _table(["page"] + (["alone p50 ms"] if alone else []) + ["p50 ms", "p95 ms", "requests/s"]
+                    + (["p95 ms of each round"] if rounds > 1 else []),
+                    [[name] + ([_number(r.get("alone_p50_ms"), 1)] if alone else [])
+                     + [_number(r["p50_ms"], 1), _number(r["p95_ms"], 1), _number(r.get("requests_per_s"), 1)]
                      + ([", ".join(_number(v, 1) for v in r.get("p95_ms_rounds", []))] if rounds > 1 else [])
                      for name, r in detail.items()])
+    if alone:
+        lines += ["", "Alone: before the load, one client and nothing beside; what each page costs on this machine "
+                      "in this run, and so how fast the machine was against other runs."]
     if rounds > 1:
         lines += ["", f"Each page was measured in {rounds} rounds, the pages taking turns; the table gives the medians."]
     client_cpu = [r["client_cpu_ms"] for r in detail.values() if r.get("client_cpu_ms")]

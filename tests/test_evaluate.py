@@ -257,3 +257,6 @@ def test_serving_page_gives_the_medians_and_each_rounds_p95():
     assert "CPU per request" not in text  # a result without the clients' own cost says nothing of it
     costs = {"stories_page": {**page, "client_cpu_ms": 0.45}, "search_page": {**page, "client_cpu_ms": 0.62}}
     assert "spent 0.45 to 0.62 ms of CPU per request" in render_serving({**serve, "detail": costs})
+    assert "alone" not in text.lower()  # nor of each page on its own
+    alone = render_serving({**serve, "detail": {"stories_page": {**page, "alone_p50_ms": 7.25}}})
+    assert "| page | alone p50 ms | p50 ms |" in alone and "| stories_page | 7.2 | 45.0 | 100.0 | 140.0 |" in alone

@@ -261,7 +261,7 @@ def test_feeds_page_adds_removes_and_shows_errors(tmp_path, db):
 def test_serving_bench_builds_a_store_and_measures_every_page(shared, tmp_path):
     from storyline.web.bench import ServingOptions, serving_bench
 
-    options = ServingOptions(articles=300, pipeline_articles=80, clients=2, requests_per_client=2, rounds=2)
+    options = ServingOptions(articles=300, pipeline_articles=80, clients=2, requests_per_client=2, rounds=2, alone_requests=3)
     out = serving_bench(load({"shared": str(shared)}, env={}), options, db=tmp_path / "bench.db")
     assert out["store"]["articles"] == 300 and out["store"]["pipeline_articles"] == 80
     assert set(out["results"]) == {"stories_page", "story_page_largest", "story_page_median", "search_page", "search_api"}
@@ -269,6 +269,7 @@ def test_serving_bench_builds_a_store_and_measures_every_page(shared, tmp_path):
         assert figures["requests"] == 8 and not figures["errors"], (name, figures)
         assert len(figures["p95_ms_rounds"]) == 2
         assert figures["p50_ms"] <= figures["p95_ms"] <= figures["max_ms"]
+        assert 0 < figures["alone_p50_ms"] < 60_000
 
 
 def test_serving_rounds_combine_into_medians():

@@ -56,6 +56,9 @@ class ServingOptions:
     clients: int = 8
     requests_per_client: int = 25
     rounds: int = 3  # each page measured this many times, the pages taking turns; medians reported
+    # Before the load, one client and nothing beside: each page's own cost on this machine in this run,
+    # which tells a slower hour of the machine from slower code.
+    alone_requests: int = 30
     workers: int = 2  # `serve --workers`: one per core; lower p95 than one server process when measured side by side
     ner: str = "fast"
     ingest_beside: bool = True  # the pipeline ingests into the same store while the clients measure
@@ -359,29 +362,31 @@ def serving_bench(settings: Settings, options: ServingOptions | None = None, db:
     largest, median_story = _stories(store)
     counts = store.counts()
     store.close()
+    pages = {
+        "stories_page": ["/"],
+        "story_page_largest": [f"/stories/{largest}"],
+        "story_page_median": [f"/stories/{median_story}"],
+        "search_page": [f"/search?q={q}" for q in QUERIES],
+        "search_api": [f"/api/v1/search?q={q}" for q in QUERIES],
+    }
     proc, base = _serve(db, options.workers)
-    ingest = Beside(db, settings.shared_path(), options) if options.ingest_beside else None
-    beside: dict = {"running": ingest is not None}
-    if ingest is not None:
+    ingest: Beside | None = None
+    beside: dict = {"running": options.ingest_beside}
+    if options.ingest_beside:
         beside["rate_asked"] = _rate_asked(options.ingest_rate)
     try:
-        if ingest is not None:
+        alone = {name: measure(base, paths, 1, options.alone_requests) for name, paths in pages.items()}
+        if options.ingest_beside:
+            ingest = Beside(db, settings.shared_path(), options)
             _wait_for_growth(db, counts["articles"], ingest)
         before, wall = _stored(db), time.perf_counter()
-        pages = {
-            "stories_page": ["/"],
-            "story_page_largest": [f"/stories/{largest}"],
-            "story_page_median": [f"/stories/{median_story}"],
-            "search_page": [f"/search?q={q}" for q in QUERIES],
-            "search_api": [f"/api/v1/search?q={q}" for q in QUERIES],
-        }
         # Rounds take turns through the pages, so a burst beside (the ingest's refresh) lands in one round
         # of one page rather than deciding that page's figures.
         runs: dict[str, list[dict]] = {name: [] for name in pages}
         for _ in range(options.rounds):
             for name, paths in pages.items():
                 runs[name].append(measure(base, paths, options.clients, options.requests_per_client))
-        results = {name: combine(rounds) for name, rounds in runs.items()}
+        results = {name: combine(rounds) | {"alone_p50_ms": alone[name]["p50_ms"]} for name, rounds in runs.items()}
         if ingest is not None:
             ingest.check("stopped")
             wall = time.perf_counter() - wall
