@@ -160,8 +160,8 @@ WHY: dict[str, str] = {
     ),
     "search p95 ms": (
         "{clients} clients keep {clients} requests in flight on two server processes, which share the two "
-        "cores with the ingest beside and the clients, so each search waits behind about three others: p95 "
-        "comes to six to eight times a search's own cost (the alone column above). Most of that cost is "
+        "cores with the ingest beside and the clients, so each search waits behind several others: p95 "
+        "comes to about ten times a search's own cost (the alone column above; 9 to 11 times on 2026-12-02). Most of that cost is "
         "SQLite's bm25, which counts every row holding each phrase of the query, across the whole index, on "
         "every query. In one process over this store (2026-12-02, in a slow hour of the machine), ranking "
         "the newest 1,001 matches took 8 to 13 ms for \"government\", \"protesters\" and \"prime "
@@ -172,7 +172,7 @@ WHY: dict[str, str] = {
         "that does not rescan the index."
     ),
     "pages p95 ms": (
-        "as for search, each page waits behind about three others, so p95 comes to several times a page's "
+        "as for search, each page waits behind several others, so p95 comes to about ten times a page's "
         "own cost (the alone column above). The stories page and the largest story's page are the dearest "
         "(64 and 80 KB of HTML; about 1 ms of each is FastAPI's and uvicorn's). On 2026-12-02 their charts, "
         "report lines and entity links were built with less work, which took about a seventh off both in "
@@ -180,8 +180,8 @@ WHY: dict[str, str] = {
         "to 13.0 down to 11.0 to 11.2, in a slow hour). The p95 of each round above shows how far rounds "
         "differ on this machine, and whole runs differ more: earlier that day the same code before that "
         "change gave 67.7, 140.7 and 104.5 ms in three runs within 80 minutes (the clients' own CPU per "
-        "request, a measure of the machine's speed, was 0.3, 0.6 and 0.5 ms), and 179.1 ms in a run at a "
-        "slow hour after it (0.5 to 0.6 ms)."
+        "request, a measure of the machine's speed, was 0.3, 0.6 and 0.5 ms), and after it 179.1 ms and "
+        "then the run above in slower hours (0.5 to 0.6 ms, then 0.6 to 0.7)."
     ),
 }
 
