@@ -139,6 +139,27 @@ def test_existing_databases_get_their_articles_indexed(tmp_path):
     assert search(Store(path), SearchQuery("lighthouse"))["total"] == 1
 
 
+def test_a_store_of_version_8_learns_which_articles_search_leaves_out(tmp_path):
+    from storyline.store import migrations
+
+    path = tmp_path / "v8.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for version, script in migrations():
+        if version <= 8:
+            db.executescript(f"BEGIN;\n{script}\nINSERT INTO schema_migrations VALUES ({version}, '2026-01-01');\nCOMMIT;")
+    insert = "INSERT INTO articles (id, key, kind, source, title, text, created_at, duplicate_of, merged_into) VALUES (?, ?, 'text', 'x', ?, ?, '2026-01-01', ?, ?)"
+    db.execute(insert, (1, "a", "Lighthouse keepers leave", "The keepers left the rock.", None, None))
+    db.execute(insert, (2, "b", "Lighthouse keepers leave", "The keepers left the rock, a copy.", 1, None))
+    db.execute(insert, (3, "c", "Lighthouse keepers listed", "", None, 1))
+    db.commit()
+    db.close()
+    old = Store(path)
+    assert dict(old.db.execute("SELECT id, kind FROM search_hidden")) == {2: "copy", 3: "merged"}
+    assert [h["id"] for h in search(old, SearchQuery("lighthouse"))["items"]] == [1]
+    assert sorted(h["id"] for h in search(old, SearchQuery("lighthouse", duplicates=True))["items"]) == [1, 2]
+
+
 def test_index_follows_duplicate_and_merge_links(store):
     aid = store.article_id_by_key("ferry-2")  # the copy
     original = store.article_id_by_key("ferry-1")

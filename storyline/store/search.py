@@ -319,6 +319,9 @@ class SearchSQL:
         if filters.get("story_id"):
             ids.append("+articles_fts.rowid IN (SELECT id FROM articles WHERE event_id IN "
                        "(SELECT id FROM events WHERE story_id = :story_id))")
+        # Originals only, unless duplicates are asked for; merged listings never (migration 009 keeps the ids).
+        kind = " AND h.kind = 'merged'" if filters.get("duplicates") else ""
+        ids.append(f"NOT EXISTS (SELECT 1 FROM search_hidden h WHERE h.id = articles_fts.rowid{kind})")
         return row, ids
 
     def _newest_scored(self, filters: dict[str, Any], params: dict[str, Any], newest: int) -> list[tuple[int, float]]:
@@ -338,11 +341,10 @@ class SearchSQL:
         self, match: str, filters: dict[str, Any], limit: int, offset: int, newest: int
     ) -> tuple[list[tuple[sqlite3.Row, sqlite3.Row | None, float]], int, bool]:
         """The newest `newest` matches (filters first) ranked: (article, highlights, score), their count, whether more match."""
-        # Originals only, unless duplicates are asked for: said with NOT, as bm25 counts each phrase in
-        # the whole index and `original` is nearly every row (same matches, same scores: flags has one value).
-        hidden = "merged" if filters.get("duplicates") else "copy OR merged"
+        # Which articles are left out is asked of search_hidden, not said in the MATCH: bm25 counts every
+        # row of each phrase in the whole index, and the copies are tens of thousands of rows.
         words = f"{{title text}} : ({match})"
-        params = {**filters, "match": f"{words} NOT flags : ({hidden})"}
+        params = {**filters, "match": words}
         pool = self._newest_scored(filters, params, newest)
         ranked = sorted(pool[:newest], key=lambda h: (h[1], h[0]))[offset:offset + limit]  # best first, then oldest
         ids = ",".join(str(i) for i, _ in ranked) or "NULL"  # integers from the index itself
