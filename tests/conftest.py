@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,18 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def seeds(shared: Path) -> Path:
     return shared / "seeds"
+
+
+def store_at_version(path: Path, last: int) -> sqlite3.Connection:
+    """A database with the migrations up to `last` applied, as an older Storyline left it."""
+    from storyline.store import migrations
+
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for version, script in migrations():
+        if version <= last:
+            db.executescript(f"BEGIN;\n{script}\nINSERT INTO schema_migrations VALUES ({version}, '2026-01-01');\nCOMMIT;")
+    return db
 
 
 def kill_when(proc, db: Path, sql: str, at_least: int, poll_s: float = 0.1, limit_s: float = 300) -> int:

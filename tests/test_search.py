@@ -16,6 +16,8 @@ from storyline.search import SearchQuery, fts_expression, marked_html, search
 from storyline.settings import load
 from storyline.store import Store
 
+from conftest import store_at_version
+
 
 def doc(key: str, title: str, text: str, outlet: str, day: str) -> Document:
     """A document of our own."""
@@ -140,14 +142,8 @@ def test_existing_databases_get_their_articles_indexed(tmp_path):
 
 
 def test_a_store_of_version_8_learns_which_articles_search_leaves_out(tmp_path):
-    from storyline.store import migrations
-
     path = tmp_path / "v8.db"
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-    for version, script in migrations():
-        if version <= 8:
-            db.executescript(f"BEGIN;\n{script}\nINSERT INTO schema_migrations VALUES ({version}, '2026-01-01');\nCOMMIT;")
+    db = store_at_version(path, 8)
     insert = "INSERT INTO articles (id, key, kind, source, title, text, created_at, duplicate_of, merged_into) VALUES (?, ?, 'text', 'x', ?, ?, '2026-01-01', ?, ?)"
     db.execute(insert, (1, "a", "Lighthouse keepers leave", "The keepers left the rock.", None, None))
     db.execute(insert, (2, "b", "Lighthouse keepers leave", "The keepers left the rock, a copy.", 1, None))

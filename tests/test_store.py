@@ -7,6 +7,8 @@ import pytest
 from storyline.models import Document
 from storyline.store import Store, StoreError, migrations
 
+from conftest import store_at_version
+
 
 def test_migrations_are_numbered_and_applied_once(tmp_path):
     path = tmp_path / "m.db"
@@ -86,11 +88,7 @@ def test_a_store_of_version_7_keeps_its_minhash_bands_keyed_by_article(tmp_path)
     from storyline import dedup
 
     path = tmp_path / "v7.db"
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-    for version, script in migrations():
-        if version <= 7:
-            db.executescript(f"BEGIN;\n{script}\nINSERT INTO schema_migrations VALUES ({version}, '2026-01-01');\nCOMMIT;")
+    db = store_at_version(path, 7)
     texts = ["The ferry crews walked out over rosters on Monday morning at the harbour. " * 8,
              "Snow closed the mountain pass and the villages below waited for the ploughs. " * 8]
     prints = [dedup.fingerprint(text) for text in texts]
