@@ -161,7 +161,7 @@ WHY: dict[str, str] = {
     "search p95 ms": (
         "{clients} clients keep {clients} requests in flight on two server processes, which share the two "
         "cores with the ingest beside and the clients, so each search waits behind several others: p95 "
-        "comes to about ten times a search's own cost (the alone column above; 9 to 11 times on 2026-12-02). Most of that cost is "
+        "comes to about ten times a search's own cost (the alone column above; 8 to 10 times for every page in the run above). Most of that cost is "
         "SQLite's bm25, which counts every row holding each phrase of the query, across the whole index, on "
         "every query. In one process over this store (2026-12-02, in a slow hour of the machine), ranking "
         "the newest 1,001 matches took 8 to 13 ms for \"government\", \"protesters\" and \"prime "
