@@ -174,3 +174,28 @@ def test_caption_cues_never_spare_a_caption(sentence):
 def test_caption_cues_leave_plain_sentences_alone():
     plain = "The council approved the harbour plan on Tuesday after a long debate."
     assert not summarize_mod._is_caption(plain) and summarize_mod._usable(plain)
+
+
+def test_words_keep_joined_words_and_drop_stopwords_and_single_letters():
+    text = "I saw a B-52 land, an x-ray at 5 o'clock and Li’s jet-lag."
+    assert summarize_mod.words(text) == ["saw", "land", "x-ray", "o'clock", "li’s", "jet-lag"]
+
+
+def test_sentence_vectors_are_unit_length_and_weigh_repeats_by_log_count():
+    import math
+
+    vec = summarize_mod._vector(["flood", "flood", "river", "banks"])
+    assert math.isclose(sum(v * v for v in vec.values()), 1.0)
+    ratio = (1 + math.log(2)) * summarize_mod._idf("flood") / summarize_mod._idf("river")
+    assert math.isclose(vec["flood"] / vec["river"], ratio)
+    assert math.isclose(vec["river"] / vec["banks"], summarize_mod._idf("river") / summarize_mod._idf("banks"))
+
+
+def test_summaries_leave_agency_datelines_out():
+    text = (
+        "RIVERTON (Reuters) - Flood waters forced thousands of residents of Riverton to leave their homes on Sunday. "
+        "The River Vale burst its banks after three days of heavy rain in the valley, officials said."
+    )
+    summary = summarize([("Riverton flood", text)])
+    assert summary.startswith("Flood waters forced thousands")
+    assert "Reuters" not in summary
