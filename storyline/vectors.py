@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import json
 import math
 import re
@@ -10,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Iterable, Mapping
 
 from .summarize import zipf  # wordfreq's table read directly: its tokenizer dominates otherwise
@@ -204,8 +204,17 @@ def dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
 
 
 def top_terms(vec: Mapping[str, float], n: int) -> Vector:
-    """The n heaviest terms of a vector (ties broken by term, so the result is stable)."""
-    return dict(heapq.nsmallest(n, vec.items(), key=lambda kv: (-kv[1], kv[0])))
+    """The n heaviest terms of a vector, heaviest first (ties broken by term, so the result is stable)."""
+    # Every new member of a group cuts its signature back to the heaviest terms. Sorting in C (weights
+    # for the cut, then terms, then weights again, which keeps the terms' order among equal weights)
+    # costs a third of a heap keyed by a Python function, and gives the same terms in the same order.
+    if len(vec) > n:
+        cut = sorted(vec.values(), reverse=True)[n - 1] if n > 0 else math.inf
+        items = sorted([kv for kv in vec.items() if kv[1] >= cut])
+    else:
+        items = sorted(vec.items())
+    items.sort(key=itemgetter(1), reverse=True)
+    return dict(items[:n])
 
 
 @dataclass

@@ -202,3 +202,11 @@ def test_a_group_spanning_years_is_found_on_any_day_of_its_span():
     assert index.search({"quake": 1.0}, date(2031, 1, 1)) == []
     index.remove(1)
     assert "wide" not in index.buckets
+
+
+def test_top_terms_keeps_the_heaviest_in_order_and_breaks_ties_by_term():
+    vec = {"quake": 0.5, "aid": 0.2, "toll": 0.5, "rescue": 0.3, "city": 0.2, "after": 0.1}
+    assert list(top_terms(vec, 4).items()) == [("quake", 0.5), ("toll", 0.5), ("rescue", 0.3), ("aid", 0.2)]
+    assert list(top_terms(vec, 1)) == ["quake"]
+    assert list(top_terms(vec, 10)) == ["quake", "toll", "rescue", "aid", "city", "after"]
+    assert top_terms(vec, 0) == {} and top_terms({}, 3) == {}
