@@ -102,7 +102,7 @@ class Corrector:
             centroid = index.add_member(event_id, vec, _day(m["event_day"]))
         self.store.save_centroid("events", event_id, centroid.dumps(), _iso(centroid.first_day), _iso(centroid.last_day))
         self.store.touch_event(event_id)
-        refresh_event(self.store, event_id, centroid, self.settings)
+        refresh_event(self.store, event_id, lambda: centroid, self.settings)
         return centroid
 
     def rebuild_story(self, story_id: int) -> None:

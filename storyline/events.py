@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date, timedelta
+from typing import Callable
 
 from . import dates
 from .models import EventDate
@@ -290,8 +291,12 @@ def member_dates(members: list[sqlite3.Row]) -> list[EventDate]:
     return out
 
 
-def choose_title(members: list[sqlite3.Row], centroid: Centroid) -> str:
-    """The headline most typical of the event, preferring real headlines of stored articles."""
+def choose_title(members: list[sqlite3.Row], centroid: Callable[[], Centroid]) -> str:
+    """The headline most typical of the event, preferring real headlines of stored articles.
+
+    `centroid` gives the event's centroid, asked for only when there are headlines to weigh: most
+    events have one report, and reading a signature back from the store costs more than the rest.
+    """
     pools = (
         [m for m in members if m["title"] and m["kind"] != "linked" and not m["title_inferred"]],
         [m for m in members if m["title"] and not m["title_inferred"]],
@@ -301,7 +306,8 @@ def choose_title(members: list[sqlite3.Row], centroid: Centroid) -> str:
         if len(pool) == 1:
             return pool[0]["title"]  # most events have one report: nothing to weigh
         if pool:
-            best = max(pool, key=lambda m: (centroid.similarity(headline_vector(m["title"])), -m["id"]))
+            typical = centroid()
+            best = max(pool, key=lambda m: (typical.similarity(headline_vector(m["title"])), -m["id"]))
             return best["title"]
     return ""
 
@@ -322,12 +328,15 @@ def summarize_event(docs: list[tuple[str, str]], sentences: int) -> str:
 def refresh(
     store: Store,
     event_id: int,
-    centroid: Centroid,
+    centroid: Callable[[], Centroid],
     settings: Settings,
     members: list[sqlite3.Row] | None = None,
     summary: str | None = None,
 ) -> None:
-    """Recompute an event's title, date and summary from its members (both given when read or made ahead)."""
+    """Recompute an event's title, date and summary from its members (both given when read or made ahead).
+
+    `centroid`: gives the event's centroid, only called if headlines must be weighed (see choose_title).
+    """
     members = store.event_members(event_id) if members is None else members
     when = dates.combine(member_dates(members))
     if summary is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -363,7 +364,8 @@ class Pipeline:
                     for event_id, members in ((i, self.store.event_members(i)) for i in ids)
                 )
                 for (event_id, members), outcome in ahead.map(summarize_event, jobs):
-                    refresh(self.store, event_id, self.events.centroid(event_id), self.settings, members, outcome.get())
+                    centroid = partial(self.events.centroid, event_id)
+                    refresh(self.store, event_id, centroid, self.settings, members, outcome.get())
             done += len(ids)
             ids = self.store.dirty_events(chunk)
         while ids := self.store.dirty_stories(chunk):

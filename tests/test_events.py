@@ -136,3 +136,21 @@ def test_a_full_text_must_match_both_events_more_nearly_than_a_headline(store):
     settings = load({}, env={})
     assert bridge(a, store, first, Matches([(0.5, first), (0.4, second)], brief=False), settings) == (first, set())
     assert bridge(a, store, first, Matches([(0.5, first), (0.4, second)], brief=True), settings) == (first, {second})
+
+
+def test_choose_title_reads_the_centroid_only_when_headlines_must_be_weighed():
+    from storyline.events import choose_title
+    from storyline.vectors import Centroid, headline_vector
+
+    def no_centroid() -> Centroid:
+        raise AssertionError("one report has nothing to weigh")
+
+    quake = {"id": 1, "title": "Quake shakes coastal town", "kind": "text", "title_inferred": 0}
+    rally = {"id": 2, "title": "Markets rally on rate hopes", "kind": "text", "title_inferred": 0}
+    listed = {"id": 3, "title": "Rescuers search rubble after coastal quake", "kind": "linked", "title_inferred": 0}
+    assert choose_title([quake], no_centroid) == "Quake shakes coastal town"
+    assert choose_title([quake, listed], no_centroid) == "Quake shakes coastal town"  # stored text beats a listing
+    asked: list[int] = []
+    typical = Centroid(7, dict(headline_vector("Markets rally as rate hopes grow")), 1)
+    assert choose_title([quake, rally], lambda: asked.append(7) or typical) == "Markets rally on rate hopes"
+    assert asked == [7]
