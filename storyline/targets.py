@@ -123,7 +123,14 @@ WHY: dict[str, str] = {
         "placing articles in events and stories, entity recognition with the lexicon it learns as it "
         "goes, and the SQLite writes (FTS5 index, summary triggers) run one article at a time in the "
         "main process, in input order; the order-free work runs in the prepare workers. The profile "
-        "above shows the stages."
+        "above shows the stages. Moving more of it out of the main process cannot reach the target on "
+        "two cores: over whole 10,000-article runs (2026-12-02, CPU clocks of each process) the main "
+        "process spent 9.6 to 10.6 ms an article and the prepare workers 6.8 to 8.1 (fingerprints, own "
+        "terms and name runs about 3.7, the refresh's summaries most of the rest), so even with both "
+        "cores always busy about 18 ms of work an article allows some 110 articles/s. 300 needs the "
+        "whole of it under 6.7 ms. Of the main process's share, the FTS5 index alone takes about 1.1 ms "
+        "an article (an experiment without its trigger: the article insert 1.15 to 0.15 ms, the commits "
+        "0.6 to 0.45), and entity recognition about 2."
     ),
     "time(": (
         "the table of tenths above shows how the rate moves through each run. Stage timers of the main "
@@ -139,7 +146,8 @@ WHY: dict[str, str] = {
         "grew by about 10% (7.9 to 8.7 ms an article). A 64 MB page cache for ingest (the setting "
         "ingest_cache_mb, 2 MB before) took about a fifth off the entity rows and the band look-ups at "
         "that size. The last tenth holds the end-of-run refresh, whose summaries of every new event take "
-        "its rate to about half the others'. This machine's speed drifts by up to 2x within an hour "
+        "its rate to well under half the others' (the summaries cost about 30% less since 2026-12-02's "
+        "afternoon, with identical text). This machine's speed drifts by up to 2x within an hour "
         "(entity recognition alone took 1.5 to 2.6 ms an article on 2026-12-02), more than that growth, "
         "and whole runs that day gave 11.9 to 13.0 on this corpus and 11.6 to 16.1 on the one before."
     ),
