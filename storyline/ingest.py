@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Callable
 
 from . import dedup, readers
-from .enrich import Run
 from .events import GroupAssigner, bridge, match_coverage, refresh, summarize_event, summary_sources
 from .models import Document, Enrichment, IngestResult
 from .prepare import Ahead, Outcome, ParsedInput, Prepared, parse_input, prepare
@@ -87,10 +86,11 @@ class Pipeline:
         if enricher.ner != "fast":
             enricher.nlp  # noqa: B018 - the property loads the model
 
-    def _enrich(self, title: str, text: str, runs: list[Run] | None = None) -> Enrichment:
-        """Enrich one article and journal what the recogniser learned, in the current transaction."""
+    def _enrich(self, title: str, text: str, prep: Prepared | None = None) -> Enrichment:
+        """Enrich one article (with what was `prep`ared ahead) and journal what the recogniser learned."""
         enricher = self.enricher
-        enrichment = enricher.enrich(title, text[: self.settings.enrich_chars], runs)
+        runs, counted = (prep.runs, prep.counted) if prep else (None, None)
+        enrichment = enricher.enrich(title, text[: self.settings.enrich_chars], runs, counted)
         if self._own_enricher and enricher.learned:
             self.store.add_lessons(enricher.learned)
             enricher.learned.clear()
@@ -252,7 +252,7 @@ class Pipeline:
         if dup_of is not None:
             root = self.store.article(dup_of)
             dup_of = root["duplicate_of"] or dup_of
-        enrichment = Enrichment() if dup_kind == "exact" else self._enrich(doc.title or "", doc.text, prep.runs)
+        enrichment = Enrichment() if dup_kind == "exact" else self._enrich(doc.title or "", doc.text, prep)
         day = when.day if when else None
         vec = finish_vector(prep.terms, [e.name for e in enrichment.entities[:ENTITY_FEATURES]], brief=not doc.text)
         listing, event_id = self._known_event(doc, dup_of)

@@ -24,7 +24,7 @@ from . import dates, dedup, readers
 from .enrich import Run, find_runs
 from .models import Document, EventDate
 from .store.base import pack
-from .summarize import word_table
+from .summarize import WordCounts, word_counts, word_table
 from .vectors import Terms, document_terms
 
 T = TypeVar("T")
@@ -35,12 +35,13 @@ WARM_LOOKAHEAD = 16  # inputs handed out while this process warms up (loads a mo
 
 @dataclass
 class Prepared:
-    """What an article needs before it is placed: fingerprint, event date, own terms, name runs."""
+    """What an article needs before it is placed: fingerprint, event date, own terms, name runs, word counts."""
 
     fingerprint: dedup.Fingerprint
     when: EventDate | None
     terms: Terms
     runs: list[Run]
+    counted: WordCounts  # what its keywords are chosen from, before its names are known
 
 
 @dataclass
@@ -57,11 +58,13 @@ def prepare(doc: Document, enrich_chars: int) -> Prepared:
     """The order-free features of one document."""
     published = doc.published.date() if doc.published else None
     head = doc.text[:enrich_chars]
+    title = doc.title or ""
     return Prepared(
         dedup.fingerprint(doc.text),
         dates.resolve_event_date(doc.text, published, doc.title),
         document_terms(doc.title, doc.text, [li.title for li in doc.linked], doc.url),
-        find_runs(head or doc.title or ""),
+        find_runs(head or title),
+        word_counts(title, head or title),  # the entity recogniser reads the title where there is no text
     )
 
 

@@ -376,8 +376,17 @@ VERB_FORMS = _verb_forms()
 _KW_BLANKS = str.maketrans({c: " " for c in ".,;:!?()[]{}|/\\\"“”‘’'—–-…*#@$%&+=<>_~^0123456789"})
 
 
-def keywords(title: str, text: str, names: list[tuple[str, int]], k: int = 10) -> list[str]:
-    """5-10 salient lowercase terms of an article: tf x background rarity, phrases, a few (name, count)s."""
+@dataclass(frozen=True)
+class WordCounts:
+    """What `keywords` reads of an article's own words, counted before its names are known."""
+
+    title_words: frozenset[str]
+    uni: dict[str, int]  # lowercase words that may be keywords, with their counts
+    pairs: dict[tuple[str, str], int]  # adjacent pairs of such words (verb forms never stand in one)
+
+
+def word_counts(title: str, text: str) -> WordCounts:
+    """An article's word and phrase counts for `keywords`: order-free, so the prepare workers count them."""
     # Only words written in lowercase count: capitalised ones are names, handled as entities.
     tokens = (title + "\n" + text).translate(_KW_BLANKS).split()
     title_words = {w for w in title.translate(_KW_BLANKS).split() if w[:1].islower() and w not in STOPWORDS}
@@ -387,20 +396,32 @@ def keywords(title: str, text: str, names: list[tuple[str, int]], k: int = 10) -
             lower = word.lower()
             if counts.get(lower, 0) >= n:  # "Crews worked" starts a sentence
                 counts[lower] += n
-    for name, _n in names:  # names stand as whole names, not as loose words
-        for part in name.lower().split():
-            counts.pop(part, None)
-    uni: Counter[str] = Counter(
-        {
-            w: n + (w in title_words)
-            for w, n in counts.items()
-            if (n > 1 or w in title_words) and len(w) > 2 and w[0].islower()
-            and w not in STOPWORDS and not w.endswith("ly")
-        }
-    )
+    uni = {
+        w: n + (w in title_words)
+        for w, n in counts.items()
+        if (n > 1 or w in title_words) and len(w) > 2 and w[0].islower() and w not in STOPWORDS and not w.endswith("ly")
+    }
     heads = {w for w in uni if w not in VERB_FORMS}  # words that may stand in a phrase
     marked = [w if w in heads else None for w in tokens]
     pairs = Counter([(a, b) for a, b in zip(marked, marked[1:]) if a is not None and b is not None])
+    return WordCounts(frozenset(title_words), uni, dict(pairs))
+
+
+def keywords(
+    title: str, text: str, names: list[tuple[str, int]], k: int = 10, counted: WordCounts | None = None
+) -> list[str]:
+    """5-10 salient lowercase terms of an article: tf x background rarity, phrases, a few (name, count)s.
+
+    `counted`: word_counts(title, text), if counted ahead.
+    """
+    if counted is None:
+        counted = word_counts(title, text)
+    title_words = counted.title_words
+    # Names stand as whole names, not as loose words: their words leave the counts and every pair
+    # they are in (the same counts, in the same order, as when they were left out before counting).
+    parts = {part for name, _n in names for part in name.lower().split()}
+    uni: Counter[str] = Counter({w: n for w, n in counted.uni.items() if w not in parts})
+    pairs = {ab: n for ab, n in counted.pairs.items() if ab[0] not in parts and ab[1] not in parts}
     bi = {f"{a} {b}": n for (a, b), n in pairs.items() if n > 1 and not b.endswith("ed")}
     for word in list(uni):
         if word in uni and word.endswith("s") and word[:-1] in uni:  # fold plurals into the commoner form

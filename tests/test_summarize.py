@@ -199,3 +199,21 @@ def test_summaries_leave_agency_datelines_out():
     summary = summarize([("Riverton flood", text)])
     assert summary.startswith("Flood waters forced thousands")
     assert "Reuters" not in summary
+
+
+def test_keywords_from_counts_made_ahead_are_those_counted_inline():
+    from storyline.summarize import word_counts
+
+    title = "Drought empties the reservoir"
+    text = (
+        "The reservoir level fell again as the drought went on. Reservoir levels are now the lowest on record. "
+        "Farmers near the reservoir said the drought had ruined the harvest, and the drought may last. "
+        "Engineers at vale water said vale water would ration supplies while the reservoir refills."
+    )
+    names = [("Water Board", 2)]
+    inline = keywords(title, text, names)
+    assert keywords(title, text, names, counted=word_counts(title, text)) == inline
+    assert "drought" in inline and "reservoir" in inline
+    # A name's words count neither alone nor in a phrase: "vale water" repeats, but "water" is the name's.
+    assert "vale water" in keywords(title, text, [])
+    assert not {"water", "vale water"} & set(inline)
