@@ -144,7 +144,8 @@ def _recompute(pipeline: Pipeline, aid: int, doc: Document, changes: dict[str, A
     if fp.signature:
         store.set_minhash(aid, fp.signature, fp.bands)
     title = changes.get("title") or store.article(aid)["title"] or ""
-    store.save_enrichment(aid, pipeline.enricher.enrich(title, doc.text))
+    # As for a new article: the opening enrich_chars, and what the recogniser learns journalled.
+    store.save_enrichment(aid, pipeline._enrich(title, doc.text))  # noqa: SLF001 - the core's own step
     published = doc.published.date() if doc.published else None
     when = dates.resolve_event_date(doc.text, published, title)
     if when is not None:

@@ -254,3 +254,31 @@ def test_html_page_and_its_wire_copy_share_an_event(tmp_path):
     assert wire["duplicate_of"] == page["id"] and wire["duplicate_kind"] in {"exact", "near"}
     assert wire["event_id"] == page["event_id"]
     assert result.duplicates == 1 and result.new == 1
+
+
+def _feed(text: str) -> str:
+    item = {"id": "courier:ferry-1", "title": "Ferry service resumes on the estuary", "content_text": text,
+            "date_published": "2024-05-02T09:00:00+00:00"}
+    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Estuary Courier", "items": [item]})
+
+
+def test_a_revised_article_is_read_for_entities_as_a_new_one_would_be(tmp_path):
+    # Entities, keywords and quotes come from the opening enrich_chars of a text, revised or not.
+    opening = "The estuary ferry returned to service on Thursday after the winter storms, Mayor Ellen Marsh said. "
+    later = "Harbour master Tobias Wren said the new landing stage would open in June. " * 3
+    first, revised = opening * 2, opening * 2 + "The timetable now adds an evening crossing. " + later
+    flags = {"ner": "fast", "enrich_chars": len(opening) * 2 + 20}
+    updated = Store(tmp_path / "updated.db")
+    for text in (first, revised):  # the same feed file, read again after its item changed
+        (tmp_path / "feed.json").write_text(_feed(text))
+        assert ingest(updated, tmp_path / "feed.json", **flags).failed == 0
+    (tmp_path / "fresh").mkdir()
+    (tmp_path / "fresh" / "feed.json").write_text(_feed(revised))
+    fresh = Store(tmp_path / "fresh.db")
+    assert ingest(fresh, tmp_path / "fresh" / "feed.json", **flags).failed == 0
+    [aid] = [r[0] for r in updated.db.execute("SELECT id FROM articles")]
+    assert updated.article(aid)["revisions"] == 1 and "Tobias Wren" in updated.article(aid)["text"]
+    names = {r["name"] for r in updated.article_entities([aid])}
+    assert "Ellen Marsh" in names and "Tobias Wren" not in names  # past the opening the recogniser reads
+    assert [tuple(r) for r in updated.article_entities([aid])] == [tuple(r) for r in fresh.article_entities([1])]
+    assert updated.article(aid)["keywords"] == fresh.article(1)["keywords"]
