@@ -178,13 +178,12 @@ def zipf(word: str) -> float:
     return round(math.log10(freq) + 9, 2) if freq else zipf_frequency(word, *WORDLIST)
 
 
-@lru_cache(maxsize=1 << 18)
 def _idf(word: str) -> float:
     """Background rarity of a word from its zipf frequency (common words weigh little)."""
     return max(0.3, 7.0 - zipf(word))
 
 
-_IDF: dict[str, float] = {}  # _idf by word for _vector: a dict look-up is cheaper than the cached call
+_IDF: dict[str, float] = {}  # _idf's cache, by word: a dict look-up is cheaper than an lru_cache call
 _IDF_MAX = 1 << 18
 
 
