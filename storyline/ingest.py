@@ -61,6 +61,7 @@ class Pipeline:
         # Each article probes indexes that grow with the archive (near-duplicate bands, entities, the
         # FTS5 segments): with SQLite's 2 MB default they are read back from the file again and again.
         store.set_cache_mb(settings.ingest_cache_mb)
+        store.checkpoint_in_background(settings.ingest_checkpoint_s)
         self._enricher = enricher
         self._own_enricher = enricher is None  # ours to journal and rebuild; a caller's is left alone
         self._corrections_seen = store.corrections_version()

@@ -26,6 +26,7 @@ TABLE: tuple[Setting, ...] = (
     Setting("enrich_chars", 4000, "Entities, keywords and quotes are read from this many leading characters of a text."),
     Setting("workers", 2, "Processes that parse and prepare inputs ahead of the one that stores them (0: none)."),
     Setting("ingest_cache_mb", 64, "SQLite page cache of the process that stores articles, in MB (its indexes grow with the archive)."),
+    Setting("ingest_checkpoint_s", 2.0, "Seconds the storing process lets commits gather before a thread copies them from SQLite's log into the database file (0: SQLite does it inside commits)."),
     Setting("event_threshold", 0.25, "Similarity at which an article joins an existing event."),
     Setting("event_headline_threshold", 0.175, "Similarity at which a headline-only item (no text) joins an existing event."),
     Setting("event_merge_threshold", 0.25, "Signature similarity at which two events an article matches are merged."),
@@ -60,6 +61,7 @@ class Settings:
     enrich_chars: int = 4000
     workers: int = 2
     ingest_cache_mb: int = 64
+    ingest_checkpoint_s: float = 2.0
     event_threshold: float = 0.25
     event_merge_threshold: float = 0.25
     event_headline_threshold: float = 0.175

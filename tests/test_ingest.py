@@ -91,6 +91,18 @@ def test_the_storing_process_keeps_a_larger_page_cache_than_sqlites_default(tmp_
     store.close()
 
 
+def test_the_storing_process_checkpoints_in_a_thread_unless_told_not_to(tmp_path, seeds):
+    store = Store(tmp_path / "bg.db")
+    Pipeline(store, load({"ingest_checkpoint_s": 0.5}))
+    assert store._checkpointer is not None and store._checkpointer.every_s == 0.5
+    assert ingest(store, seeds).failed == 0  # the seeds go in through the store the thread checkpoints
+    store.close()
+    inline = Store(tmp_path / "inline.db")
+    Pipeline(inline, load({"ingest_checkpoint_s": 0}))
+    assert inline._checkpointer is None and inline.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    inline.close()
+
+
 def test_reingesting_adds_nothing_and_changes_no_ids(seeded, seeds):
     before = snapshot(seeded)
     result = ingest(seeded, seeds)
