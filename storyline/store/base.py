@@ -57,7 +57,7 @@ class Checkpointer:
     """Copies a database's write-ahead log into its file from a thread and a connection of its own.
 
     SQLite's own checkpoint runs inside the commit that fills the log, so the process storing
-    articles waited for the page copies and an fsync (1.2 to 1.5 ms an article, 10,000 to 100,000
+    articles waited for the page copies and an fsync (1.2 to 1.8 ms an article, 10,000 to 100,000
     stored). Here a commit only appends to the log; the commits of `every_s` seconds share one
     checkpoint, so a page they all change (an index leaf, an FTS5 segment) is copied once.
     """
