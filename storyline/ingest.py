@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import dedup, readers
 from .events import GroupAssigner, bridge, match_coverage, refresh, summarize_event, summary_sources
@@ -23,6 +25,22 @@ log = logging.getLogger("storyline.ingest")
 Progress = Callable[[str, int, int], None]
 ENTITY_FEATURES = 8  # the most mentioned entities take part in event matching
 PARALLEL_MIN = 8  # inputs from which ingest_paths parses ahead in a worker process
+# A bulk ingest makes thousands of short-lived objects an article. At Python's default (a young
+# collection every 700 allocations, an older one every 10 of those) the collector took 1.5 to 1.7 s
+# of a 10,000-article run's 53 to 65, and more as the mirrors and the lexicon grow; at these, 0.4 s,
+# the run 2 to 4% faster, peak memory the same (interleaved pairs, 2026-12-03).
+BULK_GC_THRESHOLDS = (10_000, 20, 20)
+
+
+@contextmanager
+def spaced_collections() -> Iterator[None]:
+    """Run the garbage collector less often for the duration (it is process-wide; restored after)."""
+    before = gc.get_threshold()
+    gc.set_threshold(*BULK_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 @dataclass
@@ -129,7 +147,7 @@ class Pipeline:
         workers = self.settings.workers if len(files) >= PARALLEL_MIN else 0
         if workers:
             readers.preload(files)
-        with Ahead(workers) as ahead:
+        with spaced_collections(), Ahead(workers) as ahead:
             jobs = ((job, job.args(self.settings.enrich_chars)) for job in map(self._read, files))
             for i, (job, outcome) in enumerate(ahead.map(parse_input, jobs, idle=self.warm_up)):
                 if progress:

@@ -103,6 +103,24 @@ def test_the_storing_process_checkpoints_in_a_thread_unless_told_not_to(tmp_path
     inline.close()
 
 
+def test_a_bulk_ingest_spaces_the_collectors_runs_and_puts_them_back(tmp_path, seeds):
+    import gc
+
+    before = gc.get_threshold()
+    during: list[tuple[int, int, int]] = []
+
+    def progress(source: str, _done: int, _total: int) -> None:
+        if source:  # an input being stored (the last call, "", comes after the run)
+            during.append(gc.get_threshold())
+
+    store = Store(tmp_path / "gc.db")
+    result = Pipeline(store, load()).ingest_paths([seeds], progress)
+    assert result.failed == 0 and len(during) == 5
+    assert all(t[0] >= 10 * before[0] for t in during)  # young collections at least ten times rarer
+    assert gc.get_threshold() == before
+    store.close()
+
+
 def test_reingesting_adds_nothing_and_changes_no_ids(seeded, seeds):
     before = snapshot(seeded)
     result = ingest(seeded, seeds)
