@@ -272,6 +272,8 @@ def text_path(settings: Settings, opts: BenchOptions, progress: Progress | None 
         "peak_rss_mb": [max(r["peak_rss_mb"] for r in runs[s]) for s in sizes],
         "seconds": seconds,
         "runs": [len(runs[s]) for s in sizes],
+        # each run's seconds, in run order per size: how far this machine's speed moved between runs
+        "run_seconds": [[r["seconds"] for r in runs[s]] for s in sizes],
         "order": order,
         # the rate through each tenth of the (first) run at each size: does it fall as the archive grows?
         "tenths_articles_per_s": [runs[s][0]["tenths_articles_per_s"] for s in sizes],

@@ -239,6 +239,9 @@ def test_bench_page_shows_the_tenths_and_the_run_order():
     assert "| 1000 | 45 | 45 |" in page and page.count("| 20 |") == 1
     assert "Run order: 100, 1000, 100." in page
     assert "time(1000) / time(100) = 12.50" in page
+    assert "Against each" not in page  # the runs' own seconds were not recorded
+    result["text_path"]["run_seconds"] = [[1.6, 2.5], [25.0]]
+    assert "Against each 100-article run (1.6, 2.5 s, in run order): 15.62, 10.00." in render_bench(result)
     assert "median of 3 runs" in page and "0.70, 0.80, 0.90" in page
     result["text_path"]["order"] = [100, 1000]
     assert "Run order" not in render_bench(result)  # back-to-back sizes: nothing to say
