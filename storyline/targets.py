@@ -63,13 +63,42 @@ def _timelines(result: dict[str, Any]) -> list[Check]:
     return checks
 
 
+SEARCH_P95_MS, PAGES_P95_MS, TIME_RATIO = 50, 100, 11
+SEARCH_PAGES = ("search_page", "search_api")
+OTHER_PAGES = ("stories_page", "story_page_largest", "story_page_median")
+
+
 def _serving(serve: dict[str, Any]) -> list[Check]:
     """Search p95 ≤ 50 ms and pages p95 ≤ 100 ms."""
     search, page = serve.get("search_p95_ms"), serve.get("page_p95_ms")
     return [
-        ("search p95 ms", search, "≤ 50", search is not None and search <= 50),
-        ("pages p95 ms", page, "≤ 100", page is not None and page <= 100),
+        ("search p95 ms", search, f"≤ {SEARCH_P95_MS}", search is not None and search <= SEARCH_P95_MS),
+        ("pages p95 ms", page, f"≤ {PAGES_P95_MS}", page is not None and page <= PAGES_P95_MS),
     ]
+
+
+def _rounds(serve: dict[str, Any], names: tuple[str, ...]) -> list[float]:
+    """The dearest of some pages' p95 in each round of the serving bench ([] when the rounds are not there)."""
+    detail = serve.get("detail") or {}
+    rounds = [detail[n].get("p95_ms_rounds") or [] for n in names if n in detail]
+    if not rounds or len({len(r) for r in rounds}) != 1:
+        return []
+    return [max(values) for values in zip(*rounds)]
+
+
+def by_run(result: dict[str, Any]) -> dict[str, list[tuple[float, bool]]]:
+    """Each run's value and whether it meets the target, for figures that are medians of runs the result keeps."""
+    out: dict[str, list[tuple[float, bool]]] = {}
+    text = result.get("text_path") or {}
+    per_run = text.get("run_seconds") or []
+    if len(per_run) >= 2 and per_run[-2] and text.get("seconds"):
+        ratios = [text["seconds"][-1] / sec for sec in per_run[-2]]
+        out[f"time({text['sizes'][-1]}) / time({text['sizes'][-2]})"] = [(r, r <= TIME_RATIO) for r in ratios]
+    serve = result.get("serving") or {}
+    for what, names, limit in (("search p95 ms", SEARCH_PAGES, SEARCH_P95_MS), ("pages p95 ms", OTHER_PAGES, PAGES_P95_MS)):
+        if values := _rounds(serve, names):
+            out[what] = [(v, v <= limit) for v in values]
+    return out
 
 
 def _bench(result: dict[str, Any]) -> list[Check]:
@@ -80,8 +109,8 @@ def _bench(result: dict[str, Any]) -> list[Check]:
     ratio = text.get("time_ratio_last_two")
     checks = [
         _at_least(f"text path articles/s at {sizes[largest]}", text["articles_per_s"][largest], 300, ".0f"),
-        (f"time({sizes[-1]}) / time({sizes[-2]})" if len(sizes) > 1 else "time ratio", ratio, "≤ 11",
-         ratio is not None and ratio <= 11),
+        (f"time({sizes[-1]}) / time({sizes[-2]})" if len(sizes) > 1 else "time ratio", ratio, f"≤ {TIME_RATIO}",
+         ratio is not None and ratio <= TIME_RATIO),
         ("peak memory MB", max(text["peak_rss_mb"]), "≤ 1024", max(text["peak_rss_mb"]) <= 1024),
         _at_least("HTML path / trafilatura no_fallback", result["html_path"]["ratio"], 0.8, ".2f"),
     ]
@@ -208,19 +237,24 @@ WHY: dict[str, str] = {
 
 
 def lines(section: str, result: dict[str, Any]) -> list[str]:
-    """Markdown lines: the section's targets, what was measured, met or MISSED, and why where missed."""
+    """Markdown lines: the section's targets, what was measured, met or MISSED, why where missed, and which runs missed a met median."""
     check = CHECKS.get(section)
     if check is None:
         return []
     out = ["", "Targets (from the issues):", "", "| target | measured | required | |", "|---|---|---|---|"]
     reasons: list[str] = []
     facts = {"undated_gold": result.get("undated_gold", "?"), "clients": (result.get("serving") or {}).get("clients", 8)}
+    runs = by_run(result)
     for what, value, required, met in check(result):
         shown = "—" if value is None else f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
         out.append(f"| {what} | {shown} | {required} | {'met' if met else '**MISSED**'} |")
         reason = next((text for key, text in WHY.items() if what.startswith(key)), None)
         if not met and reason:
             reasons.append(f"Why {what} is missed: {reason.format(**facts)}")
+        if met and not all(ok for _, ok in runs.get(what, [])):
+            # A median that meets the target while a run misses it is a margin this machine's drift can take away.
+            each = ", ".join(f"{v:.2f}" if abs(v) < 20 else f"{v:.1f}" for v, _ in runs[what])
+            reasons.append(f"{what} is met by the median, not in every run: {each} (in the order they ran).")
     for reason in dict.fromkeys(reasons):
         out += ["", reason]
     return out
