@@ -449,3 +449,42 @@ def test_a_story_chart_summed_by_the_store_matches_the_chart_of_its_days():
     days = story_summary(store, story)["coverage"]
     assert story_chart(store, story, 720, 72, 90, 7) == coverage_chart(days, width=720, height=72, max_bars=90, min_days=7)
     assert story_chart(store, story, 720, 72, 90, 7).total == 15
+
+
+def test_a_story_page_lists_a_dozen_reports_an_event_and_reads_its_first_reports_only(tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    from storyline.models import Entity, Enrichment
+    from storyline.web import reading
+
+    path = tmp_path / "big.db"
+    store = Store(path)
+    story = store.create_group("stories", "2025-03-01")
+    event = store.create_group("events", None)
+    store.update_event(event, story_id=story, date="2025-03-01")
+    start = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)
+    ids = []
+    for k in range(15):
+        doc = Document(source="test", kind="text", key=f"big{k}", title=f"Harbour report {k}", text=f"Report number {k}.",
+                       outlet=f"Outlet {k}", published=start + timedelta(hours=k))
+        copy_of = {"duplicate_of": ids[0]} if k == 14 else {}  # the last is a wire copy of the first
+        ids.append(store.insert_article(doc, None, event_id=event, **copy_of))
+        # Everyone names the harbour; only the eleventh report names the mayor.
+        names = [Entity("Harbour Board", "org")] + ([Entity("Mayor Vance", "person")] if k == 10 else [])
+        store.save_enrichment(ids[-1], Enrichment(entities=names))
+    store.update_event(event, n_articles=15)
+    row = store.event(event)
+    full = reading.event_details(store, [row])[0]
+    monkeypatch.setattr(reading, "PAGE_SAMPLE", 5)
+    page = reading.event_details(store, [row], shown=12)[0]
+    assert len(full["reports"]) == full["n_grouped"] == 14  # the copy folds under its original
+    assert len(page["reports"]) == 12 and page["n_grouped"] == 14
+    assert page["reports"] == full["reports"][:12] and page["reports"][0]["copies"][0]["id"] == ids[14]
+    assert (page["n_reports"], page["n_independent"], len(page["outlets"])) == (15, 14, 15)  # counts of all
+    assert {e["name"] for e in full["entities"]} == {"Harbour Board", "Mayor Vance"}
+    assert [(e["name"], e["count"]) for e in page["entities"]] == [("Harbour Board", 5)]  # the first five only
+    store.close()
+    with running(create_app(load({"db": str(path), **SETTINGS}, env={}), WebOptions())) as url:
+        html = httpx.get(f"{url}/stories/{story}", timeout=30).text
+    assert html.count('<a href="/articles/') == 12 + 1  # twelve reports, and the copy folded under the first
+    assert f'<a href="/events/{event}">all 14 reports →</a>' in html

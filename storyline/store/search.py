@@ -239,14 +239,15 @@ class SearchSQL:
             self._COVERAGE + "WHERE a.duplicate_of = ?1 OR a.merged_into = ?1 ORDER BY a.id", (article_id,)
         ).fetchall()
 
-    def event_entities(self, event_ids: Sequence[int]) -> list[sqlite3.Row]:
-        """Entities of some events' reports with summed counts, most mentioned first."""
+    def event_entities(self, event_ids: Sequence[int], reports: Sequence[int] | None = None) -> list[sqlite3.Row]:
+        """Entities of some events' reports (or of just the `reports` named) with summed counts, most mentioned first."""
+        ids, column = (event_ids, "a.event_id") if reports is None else (reports, "a.id")
         return self.db.execute(
             f"SELECT a.event_id, e.name, e.kind, SUM(ae.count) AS n FROM articles a "
             f"JOIN article_entities ae ON ae.article_id = a.id JOIN entities e ON e.id = ae.entity_id "
-            f"WHERE a.event_id IN ({self._marks(event_ids)}) AND a.merged_into IS NULL "
+            f"WHERE {column} IN ({self._marks(ids)}) AND a.merged_into IS NULL "
             f"GROUP BY a.event_id, e.id ORDER BY n DESC, e.name",
-            tuple(event_ids),
+            tuple(ids),
         ).fetchall()
 
     _SEARCH_PAGE = (

@@ -31,6 +31,7 @@ PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 STORIES_PER_PAGE = 25
 EVENTS_PER_PAGE = 30  # a page of a long story stays quick: its work grows with the events shown
+REPORTS_PER_EVENT = 12  # a story page lists this many reports of each event, with a link to the rest
 SEARCH_PER_PAGE = 20
 FEED_EVENTS = 50
 SEEN_MAX_AGE = 365 * 86400
@@ -78,7 +79,9 @@ def story_page(request: Request, store: StoreDep, story_id: Id, page: PageNo = 1
         return RedirectResponse(f"/stories/{story['merged_into']}", status_code=MOVED)
     seen = valid_seen(request.cookies.get("seen"))
     # The page charts the story, not each event: no per-event coverage days.
-    events, total = reading.timeline(store, story_id, EVENTS_PER_PAGE, (page - 1) * EVENTS_PER_PAGE, seen, days=False)
+    events, total = reading.timeline(
+        store, story_id, EVENTS_PER_PAGE, (page - 1) * EVENTS_PER_PAGE, seen, days=False, shown=REPORTS_PER_EVENT
+    )
     chart = reading.story_chart(store, story_id, width=720, height=72, max_bars=90, min_days=7)
     response = render(
         request, "story.html", title=story["title"], story=story, events=events, chart=chart, seen=seen,
