@@ -544,13 +544,12 @@ def render_bench(result: dict[str, Any]) -> str:
     if "time_ratio_last_two" in text:
         lines += ["", f"time({text['sizes'][-1]}) / time({text['sizes'][-2]}) = {text['time_ratio_last_two']:.2f} "
                   f"(size ratio {text['sizes'][-1] / text['sizes'][-2]:.0f})."]
-        per_run = text.get("run_seconds") or []
-        smaller = per_run[-2] if len(per_run) >= 2 else []
-        if len(smaller) > 1:
+        ratios = targets.run_ratios(text)
+        if len(ratios) > 1:
             # The median hides how far the machine's speed moved between the runs the ratio divides.
-            each = ", ".join(_number(text["seconds"][-1] / sec, 2) for sec in smaller)
             lines[-1] += (f" Against each {text['sizes'][-2]}-article run ("
-                          + ", ".join(_number(sec, 1) for sec in smaller) + f" s, in run order): {each}.")
+                          + ", ".join(_number(sec, 1) for sec in text["run_seconds"][-2]) + " s, in run order): "
+                          + ", ".join(_number(r, 2) for r in ratios) + ".")
     lines += ["", f"Where the text path spends its time (cProfile at {result.get('profile_size', 'n')} articles, all in one "
               "process so the prepare workers' stages show too; cumulative seconds):", ""]
     lines += _table(["stage", "seconds"], [[p["stage"], _number(p["seconds"], 2)] for p in result["text_path_profile"]])

@@ -86,13 +86,19 @@ def _rounds(serve: dict[str, Any], names: tuple[str, ...]) -> list[float]:
     return [max(values) for values in zip(*rounds)]
 
 
+def run_ratios(text: dict[str, Any]) -> list[float]:
+    """time(largest) / time(next size) against each run of the next size ([] when its runs were not kept)."""
+    per_run = text.get("run_seconds") or []
+    if len(per_run) < 2 or not text.get("seconds"):
+        return []
+    return [text["seconds"][-1] / sec for sec in per_run[-2]]
+
+
 def by_run(result: dict[str, Any]) -> dict[str, list[tuple[float, bool]]]:
     """Each run's value and whether it meets the target, for figures that are medians of runs the result keeps."""
     out: dict[str, list[tuple[float, bool]]] = {}
     text = result.get("text_path") or {}
-    per_run = text.get("run_seconds") or []
-    if len(per_run) >= 2 and per_run[-2] and text.get("seconds"):
-        ratios = [text["seconds"][-1] / sec for sec in per_run[-2]]
+    if ratios := run_ratios(text):
         out[f"time({text['sizes'][-1]}) / time({text['sizes'][-2]})"] = [(r, r <= TIME_RATIO) for r in ratios]
     serve = result.get("serving") or {}
     for what, names, limit in (("search p95 ms", SEARCH_PAGES, SEARCH_P95_MS), ("pages p95 ms", OTHER_PAGES, PAGES_P95_MS)):

@@ -106,15 +106,13 @@ def _report(row: sqlite3.Row, seen: str | None) -> dict[str, Any]:
     }
 
 
-def _originals(rows: Sequence[sqlite3.Row]) -> list[sqlite3.Row]:
-    """An event's reports less the copies of another of its reports (those fold under their original)."""
+def group_reports(
+    rows: Sequence[sqlite3.Row], seen: str | None, shown: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """An event's reports (the first `shown` of them) with duplicates folded under their original, the earliest
+    marked first; and how many there are folded, shown or not."""
     by_id = {r["id"] for r in rows}
-    return [r for r in rows if r["duplicate_of"] is None or r["duplicate_of"] not in by_id]
-
-
-def group_reports(rows: Sequence[sqlite3.Row], seen: str | None, shown: int | None = None) -> list[dict[str, Any]]:
-    """An event's reports (the first `shown` of them) with duplicates folded under their original; the earliest marked first."""
-    originals = _originals(rows)
+    originals = [r for r in rows if r["duplicate_of"] is None or r["duplicate_of"] not in by_id]
     index = {r["id"]: _report(r, seen) for r in (originals if shown is None else originals[:shown])}
     reports = list(index.values())
     for r in rows:
@@ -126,7 +124,7 @@ def group_reports(rows: Sequence[sqlite3.Row], seen: str | None, shown: int | No
         root = index.get(first["id"]) or index.get(first["duplicate_of"])
         if root is not None:
             root["first"] = True
-    return reports
+    return reports, len(originals)
 
 
 QUOTE_REPORTS = 30000  # an event's key quote comes from at most this many of its reports (SQLite's variable limit)
@@ -162,12 +160,13 @@ def event_details(
         quotes = _quotes(store, coverage)
     else:
         sample = [r["id"] for rows in coverage.values() for r in rows[:PAGE_SAMPLE]]
-        entities = _group_by(store.event_entities(ids, sample), "event_id") if sample else {}
+        entities = _group_by(store.event_entities(ids, sample), "event_id")
         quotes = _quotes(store, coverage, PAGE_SAMPLE)
     per_day = _group_by(store.coverage_days("id", ids), 0) if days else {}
     out = []
     for e in events:
         rows = coverage[e["id"]]
+        reports, n_grouped = group_reports(rows, seen, shown)
         out.append(
             {
                 "id": e["id"],
@@ -184,8 +183,8 @@ def event_details(
                 "outlets": sorted({r["outlet"] for r in rows if r["outlet"]}, key=str.lower),
                 "n_reports": len(rows),
                 "n_independent": sum(1 for r in rows if r["duplicate_of"] is None),
-                "reports": group_reports(rows, seen, shown),
-                "n_grouped": len(_originals(rows)),
+                "reports": reports,
+                "n_grouped": n_grouped,
                 "coverage": _days(per_day.get(e["id"], [])),
                 "created_at": e["created_at"],
                 "updated_at": e["updated_at"],
