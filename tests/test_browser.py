@@ -41,7 +41,7 @@ published the letter. Officials in Seoul said they were watching for further arm
 if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
     pytest.skip(f"Debian chromium/chromium-driver not installed ({CHROMIUM}, {CHROMEDRIVER})", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -108,11 +108,27 @@ def browser():
     driver.quit()
 
 
+def _replaced(old):
+    """A wait condition: the page that held `old` has been replaced."""
+
+    def check(_browser) -> bool:
+        try:
+            return expected_conditions.staleness_of(old)(_browser)
+        except WebDriverException as err:
+            # Chromium answers so when the old document goes away in the middle of the check itself
+            # (seen once in CI): the page was replaced, which is what the wait is for.
+            if "does not belong to the document" in str(err):
+                return True
+            raise
+
+    return check
+
+
 def navigate(browser, action) -> None:
     """Do something that loads a new page (click a link, submit a form) and wait until it has."""
     old = browser.find_element(By.TAG_NAME, "html")
     action()
-    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 20).until(_replaced(old))
 
 
 def open_seed_story(browser, base: str) -> None:
