@@ -347,7 +347,7 @@ def test_a_busy_worker_closes_connections_so_an_idle_one_takes_the_clients():
 
     async def scenario(balance: bool) -> dict[str, list[tuple[bytes, bytes]]]:
         """A slow request in flight while a quick one answers, then the slow one alone."""
-        release = asyncio.Event()
+        release, tidied = asyncio.Event(), asyncio.Event()
         headers: dict[str, list[tuple[bytes, bytes]]] = {}
 
         async def inner(scope, receive, send) -> None:
@@ -355,6 +355,8 @@ def test_a_busy_worker_closes_connections_so_an_idle_one_takes_the_clients():
                 await release.wait()
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
             await send({"type": "http.response.body", "body": b"ok"})
+            if scope["path"] == "/tidy":  # work after the answer (FastAPI ends a dependency's cleanup there)
+                await tidied.wait()
 
         guard = Guard(inner, balance=balance)
 
@@ -375,6 +377,12 @@ def test_a_busy_worker_closes_connections_so_an_idle_one_takes_the_clients():
         await call("/quick")
         release.set()
         await slow
+        # The client's next request on a connection can come while the answered one still tidies up.
+        tidy = asyncio.create_task(call("/tidy"))
+        await asyncio.sleep(0)
+        await call("/next")
+        tidied.set()
+        await tidy
         assert guard.in_flight == 0
         return headers
 
@@ -384,6 +392,7 @@ def test_a_busy_worker_closes_connections_so_an_idle_one_takes_the_clients():
     shed = asyncio.run(scenario(balance=True))
     assert closes(shed["/quick"])  # answered while another request held this worker
     assert not closes(shed["/slow"])  # by then it was the only one
+    assert not closes(shed["/next"])  # the one before it was answered, so not in flight
     assert all(any(k.lower() == b"content-security-policy" for k, _ in h) for h in shed.values())
     kept = asyncio.run(scenario(balance=False))
     assert not closes(kept["/quick"]) and not closes(kept["/slow"])

@@ -224,8 +224,11 @@ class Guard:
             await self.app(scope, receive, send)
             return
 
+        answered = False
+
         async def with_headers(message: Message) -> None:
             """Add the security headers a response does not set itself."""
+            nonlocal answered
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
@@ -233,6 +236,11 @@ class Guard:
                 if self.balance and self.in_flight > 1:
                     headers["connection"] = "close"
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body") and not answered:
+                # Sent: no longer in flight, though the app goes on (a dependency's cleanup runs after the
+                # response), and the client's next request on this connection may already be here.
+                answered = True
+                self.in_flight -= 1
 
         request = Request(scope)
         self.in_flight += 1
@@ -242,7 +250,8 @@ class Guard:
             else:
                 await self.app(scope, receive, with_headers)
         finally:
-            self.in_flight -= 1
+            if not answered:
+                self.in_flight -= 1
 
 
 def settle(env: Environment) -> None:
