@@ -282,3 +282,45 @@ def test_the_search_page_says_when_the_total_is_a_lower_bound(store, monkeypatch
     monkeypatch.setattr(search_mod, "NEWEST_RANKED", 1_000)
     full = search(store, SearchQuery("putin"))
     assert f"{full['total']} results for" in page.render(results=full, **context)
+
+
+def test_the_index_is_cut_into_shards_that_a_search_reads_newest_first(tmp_path, monkeypatch):
+    path = tmp_path / "shards.db"
+    store = Store(path)
+    store.SEARCH_SHARD_ARTICLES = 4
+    towns = ["Ardmore", "Bantry", "Clifden", "Dingle", "Ennis", "Fermoy", "Galway", "Howth", "Inch", "Kells", "Lucan"]
+    ids = []
+    for i, town in enumerate(towns):
+        text = f"The lighthouse keepers logged a storm on day {i}. Their relief boat could not land."
+        ids.append(store.insert_article(doc(f"k{i}", f"Keepers at {town}", text, "Coast News", f"2024-01-{i + 1:02d}"), None))
+    # A shard closes once it spans SEARCH_SHARD_ARTICLES ids, and the next starts after the newest article.
+    assert [tuple(r) for r in store.db.execute("SELECT n, first_id FROM search_shards ORDER BY n")] == [(0, 0), (1, 5), (2, 10)]
+    assert store.search_shards() == ["articles_fts_2", "articles_fts_1", "articles_fts"]
+
+    def held(table: str) -> list[int]:
+        return [r[0] for r in store.db.execute(f"SELECT rowid FROM {table} WHERE {table} MATCH 'lighthouse' ORDER BY rowid")]
+
+    assert (held("articles_fts"), held("articles_fts_1"), held("articles_fts_2")) == (ids[:4], ids[4:9], ids[9:])
+    everything = search(store, SearchQuery("lighthouse", limit=50))
+    assert sorted(h["id"] for h in everything["items"]) == ids and everything["total"] == 11
+    assert [h["id"] for h in search(store, SearchQuery("bantry"))["items"]] == [ids[1]]  # the oldest shard too
+    # The pool is the newest matches, taken across shards, newest first.
+    monkeypatch.setattr(search_mod, "NEWEST_RANKED", 6)
+    pool = search(store, SearchQuery("lighthouse", limit=50))
+    assert sorted(h["id"] for h in pool["items"]) == ids[5:] and pool["total_is_lower_bound"]
+    # Filters apply in every shard before the pool is taken.
+    old = search(store, SearchQuery("keepers", end=date(2024, 1, 3), limit=50))
+    assert sorted(h["id"] for h in old["items"]) == ids[:3]
+    # Changes reach the shard that holds the article, whichever connection writes them.
+    other = Store(path)
+    other.SEARCH_SHARD_ARTICLES = 4
+    other.update_article(ids[1], title="Keepers at Youghal")
+    other.db.execute("DELETE FROM articles WHERE id = ?", (ids[6],))
+    later = other.insert_article(doc("k11", "Keepers at Malahide", "The lighthouse keepers of Malahide.", "Coast News", "2024-01-12"), None)
+    other.close()
+    assert search(store, SearchQuery("youghal"))["total"] == 1 and search(store, SearchQuery("bantry"))["total"] == 0
+    assert search(store, SearchQuery("galway"))["total"] == 0
+    assert [h["id"] for h in search(store, SearchQuery("malahide"))["items"]] == [later]
+    for table in store.search_shards():  # rank 0: the index itself (1 would compare it with every article)
+        store.db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 0)")
+    assert (held("articles_fts_1"), held("articles_fts_2")) == (ids[4:6] + ids[7:9], [ids[9], ids[10], later])
