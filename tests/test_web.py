@@ -509,3 +509,34 @@ def test_the_server_takes_uvicorns_c_parser_and_event_loop():
     config.load()
     assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
     assert config.get_loop_factory().__module__.startswith("uvloop")
+
+
+def test_page_templates_read_dict_keys_as_jinja_does():
+    import jinja2
+
+    from storyline.web.app import templates
+
+    env = templates()
+    row = {"name": "Reuters", "items": [1, 2], "n": 0}
+    out = env.from_string("{{ row.name }} {{ row.n }} {{ row['items']|length }} {{ row.items()|list|length }}").render(row=row)
+    assert out == "Reuters 0 2 3"  # a key named like a dict method is still the method, as in plain Jinja
+    assert env.from_string("{{ obj.real }}").render(obj=5) == "5"  # objects keep attribute lookup
+    with pytest.raises(jinja2.UndefinedError):  # a missing key is still an error (StrictUndefined)
+        env.from_string("{{ row.missing }}").render(row=row)
+
+
+def test_worker_processes_answer_with_few_threads(db, monkeypatch):
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+
+    from storyline.web.app import WORKER_THREADS, app_from_environment
+
+    monkeypatch.setenv("STORYLINE_DB", str(db))
+
+    def limit(app) -> int:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            assert client.get("/api/v1/stories").status_code == 200
+            return client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+
+    assert limit(app_from_environment()) == WORKER_THREADS == 2
+    assert limit(create_app(load({"db": str(db)}, env={}), WebOptions())) == 40  # one process: anyio's default
