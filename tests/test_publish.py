@@ -407,6 +407,31 @@ def table_digest(path: Path) -> dict[str, tuple[int, str]]:
     return out
 
 
+def test_a_dump_of_a_sharded_search_index_imports_into_a_searchable_store(tmp_path):
+    from datetime import datetime, timezone
+
+    from storyline.models import Document
+    from storyline.search import SearchQuery, search
+
+    source = Store(tmp_path / "sharded.db")
+    source.SEARCH_SHARD_ARTICLES, source.SEARCH_SHARD_WARMUP = 3, 1
+    for i in range(10):
+        when = datetime(2024, 5, i + 1, tzinfo=timezone.utc)
+        source.insert_article(Document(source="t", kind="text", key=f"m{i}", title=f"Mill report {i}",
+                                       text=f"The old mill ground corn on day {i}.", published=when), None)
+    assert len(source.search_shards()) > 2
+    dump = tmp_path / "dump.jsonl"
+    with dump.open("w", encoding="utf-8") as fh:
+        write_jsonl(source, fh, "all")
+    assert '"search_shards"' not in dump.read_text(encoding="utf-8")  # the layout is the store's own
+    target = Store(tmp_path / "copy.db")
+    with dump.open(encoding="utf-8") as fh:
+        import_jsonl(target, [ImportSource(str(dump), fh)])
+    assert search(target, SearchQuery("mill", limit=50))["total"] == 10
+    target.insert_article(Document(source="t", kind="text", key="m10", title="Mill report 10", text="The mill."), None)
+    assert search(target, SearchQuery("mill", limit=50))["total"] == 11
+
+
 def test_jsonl_round_trip_reproduces_the_store(seeds_db, tmp_path):
     source = Store(seeds_db)
     dump = tmp_path / "dump.jsonl"

@@ -287,7 +287,7 @@ def test_the_search_page_says_when_the_total_is_a_lower_bound(store, monkeypatch
 def test_the_index_is_cut_into_shards_that_a_search_reads_newest_first(tmp_path, monkeypatch):
     path = tmp_path / "shards.db"
     store = Store(path)
-    store.SEARCH_SHARD_ARTICLES = 4
+    store.SEARCH_SHARD_ARTICLES, store.SEARCH_SHARD_WARMUP = 4, 2
     towns = ["Ardmore", "Bantry", "Clifden", "Dingle", "Ennis", "Fermoy", "Galway", "Howth", "Inch", "Kells", "Lucan"]
     ids = []
     for i, town in enumerate(towns):
@@ -295,14 +295,16 @@ def test_the_index_is_cut_into_shards_that_a_search_reads_newest_first(tmp_path,
         ids.append(store.insert_article(doc(f"k{i}", f"Keepers at {town}", text, "Coast News", f"2024-01-{i + 1:02d}"), None))
     # A shard closes once it spans SEARCH_SHARD_ARTICLES ids, and the next starts after the newest article.
     assert [tuple(r) for r in store.db.execute("SELECT n, first_id FROM search_shards ORDER BY n")] == [(0, 0), (1, 5), (2, 10)]
-    assert store.search_shards() == ["articles_fts_2", "articles_fts_1", "articles_fts"]
+    # A closed shard indexes the warm-up's articles past its end too, and answers for them.
+    assert store.search_shards() == [("articles_fts_2", 12, None), ("articles_fts_1", 7, 12), ("articles_fts", 0, 7)]
 
     def held(table: str) -> list[int]:
         return [r[0] for r in store.db.execute(f"SELECT rowid FROM {table} WHERE {table} MATCH 'lighthouse' ORDER BY rowid")]
 
-    assert (held("articles_fts"), held("articles_fts_1"), held("articles_fts_2")) == (ids[:4], ids[4:9], ids[9:])
+    assert (held("articles_fts"), held("articles_fts_1"), held("articles_fts_2")) == (ids[:6], ids[4:], ids[9:])
     everything = search(store, SearchQuery("lighthouse", limit=50))
-    assert sorted(h["id"] for h in everything["items"]) == ids and everything["total"] == 11
+    assert sorted(h["id"] for h in everything["items"]) == ids  # each article once, the warm-up's too
+    assert everything["total"] == 11 and not everything["total_is_lower_bound"]
     assert [h["id"] for h in search(store, SearchQuery("bantry"))["items"]] == [ids[1]]  # the oldest shard too
     # The pool is the newest matches, taken across shards, newest first.
     monkeypatch.setattr(search_mod, "NEWEST_RANKED", 6)
@@ -311,16 +313,33 @@ def test_the_index_is_cut_into_shards_that_a_search_reads_newest_first(tmp_path,
     # Filters apply in every shard before the pool is taken.
     old = search(store, SearchQuery("keepers", end=date(2024, 1, 3), limit=50))
     assert sorted(h["id"] for h in old["items"]) == ids[:3]
-    # Changes reach the shard that holds the article, whichever connection writes them.
+    # Changes reach every shard that holds the article, whichever connection writes them.
     other = Store(path)
-    other.SEARCH_SHARD_ARTICLES = 4
+    other.SEARCH_SHARD_ARTICLES, other.SEARCH_SHARD_WARMUP = 4, 2
     other.update_article(ids[1], title="Keepers at Youghal")
-    other.db.execute("DELETE FROM articles WHERE id = ?", (ids[6],))
+    other.update_article(ids[4], title="Keepers at Arklow")  # held by two shards
+    other.db.execute("DELETE FROM articles WHERE id = ?", (ids[5],))  # held by two shards
     later = other.insert_article(doc("k11", "Keepers at Malahide", "The lighthouse keepers of Malahide.", "Coast News", "2024-01-12"), None)
     other.close()
     assert search(store, SearchQuery("youghal"))["total"] == 1 and search(store, SearchQuery("bantry"))["total"] == 0
-    assert search(store, SearchQuery("galway"))["total"] == 0
+    assert [h["id"] for h in search(store, SearchQuery("arklow"))["items"]] == [ids[4]]
+    assert search(store, SearchQuery("ennis"))["total"] == 0 and search(store, SearchQuery("fermoy"))["total"] == 0
     assert [h["id"] for h in search(store, SearchQuery("malahide"))["items"]] == [later]
-    for table in store.search_shards():  # rank 0: the index itself (1 would compare it with every article)
+    for table, _, _ in store.search_shards():  # rank 0: the index itself (1 would compare it with every article)
         store.db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 0)")
-    assert (held("articles_fts_1"), held("articles_fts_2")) == (ids[4:6] + ids[7:9], [ids[9], ids[10], later])
+    assert (held("articles_fts"), held("articles_fts_1"), held("articles_fts_2")) == (
+        ids[:5], ids[4:5] + ids[6:], [ids[9], ids[10], later])
+    assert [h["id"] for h in search(store, SearchQuery("arklow", duplicates=True))["items"]] == [ids[4]]
+
+
+def test_a_young_shards_articles_are_ranked_with_the_words_counts_of_an_older_one(tmp_path):
+    store = Store(tmp_path / "young.db")
+    store.SEARCH_SHARD_ARTICLES, store.SEARCH_SHARD_WARMUP = 20, 5
+    for i in range(20):
+        storm = " A storm passed to the north." if i % 5 == 0 else ""
+        store.insert_article(doc(f"d{i}", f"Harbour notes {i}", f"Boats came and went on day {i}.{storm}", "Coast News", "2024-02-01"), None)
+    assert len(store.search_shards()) == 2
+    newest = store.insert_article(doc("new", "Storm batters the harbour", "The storm tore boats loose; the storm ended at dawn.", "Coast News", "2024-02-02"), None)
+    # Alone in its shard, "storm" would be in all of its articles, worth nothing to bm25, and this
+    # strongest match would come last; the shard before it still answers for it, and counts "storm" rare.
+    assert search(store, SearchQuery("storm"))["items"][0]["id"] == newest

@@ -74,7 +74,8 @@ def load_record(store: Store, rec: dict[str, Any]) -> str:
     elif kind == "row":
         # the dump is authoritative over rows a migration may have seeded in the new store
         values = {k: decode(v) for k, v in (rec.get("values") or {}).items()}
-        store.import_row(str(rec.get("table")), values, "INSERT OR REPLACE")
+        if str(rec.get("table")) not in store.LAYOUT_TABLES:
+            store.import_row(str(rec.get("table")), values, "INSERT OR REPLACE")
     else:
         raise ValueError(f"unknown record type {kind!r}")
     return str(kind)

@@ -220,11 +220,31 @@ class CoreStore:
         except BaseException:
             self.db.execute("ROLLBACK")
             self._entity_ids.clear()  # ids handed out in the rolled-back transaction no longer exist
+            self._shard_full_at = 0  # nor a search shard it may have closed
             raise
         else:
             self.db.execute("COMMIT")
             if self._checkpointer is not None:
                 self._checkpointer.nudge()
+
+    @contextmanager
+    def atomic(self, name: str) -> Iterator[None]:
+        """A block stored whole or not at all: a savepoint inside the caller's transaction, else one of its own."""
+        if not self.db.in_transaction:
+            # A write lock taken up front: a deferred read turned write fails at once (no busy wait)
+            # when another process has committed since the read began.
+            with self.transaction():
+                yield
+            return
+        self.db.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            if self.db.in_transaction:  # SQLite may have rolled the whole transaction back already
+                self.db.execute(f"ROLLBACK TO {name}")
+                self.db.execute(f"RELEASE {name}")
+            raise
+        self.db.execute(f"RELEASE {name}")
 
     # -- raw inputs -----------------------------------------------------------------------
 
@@ -298,32 +318,37 @@ class CoreStore:
     # The index is cut by article id into shards of about this many articles; a search reads the
     # newest shards first and stops once it holds its pool, so its cost stays that of one shard.
     SEARCH_SHARD_ARTICLES = 20_000
+    # bm25 weighs a word by how many of the shard's articles hold it, which a young shard of a few
+    # articles tells badly (a word in half of them is worth nothing). So a closed shard goes on indexing
+    # this many articles past its end, and answers for them until the next shard holds them too.
+    SEARCH_SHARD_WARMUP = 2_000
 
     def close_full_search_shard(self, article_id: int) -> None:
         """Start a new search shard after the newest article once the open one holds SEARCH_SHARD_ARTICLES."""
-        self.db.execute("SAVEPOINT search_shard")  # alone or inside the caller's transaction, all or nothing
-        try:
-            n, first = self.db.execute("SELECT n, first_id FROM search_shards ORDER BY n DESC LIMIT 1").fetchone()
-            if article_id >= first + self.SEARCH_SHARD_ARTICLES:
-                old, new = shard_table(n), shard_table(n + 1)
-                first = int(self.db.execute("SELECT MAX(id) FROM articles").fetchone()[0]) + 1
-                for kind in ("insert", "delete", "unindex", "reindex"):
-                    self.db.execute(f"DROP TRIGGER {old}_{kind}")
-                self.db.execute(f"CREATE VIRTUAL TABLE {new} USING fts5({_FTS_COLUMNS})")
-                for sql in shard_triggers(old, self._shard_first(n), first) + shard_triggers(new, first, None):
-                    self.db.execute(sql)
-                self.db.execute("INSERT INTO search_shards (n, first_id) VALUES (?, ?)", (n + 1, first))
-        except BaseException:
-            self.db.execute("ROLLBACK TO search_shard")
-            raise
-        finally:
-            self.db.execute("RELEASE search_shard")
-        # Another process may close the shard first: the cached point is only where to look again.
-        self._shard_full_at = first + self.SEARCH_SHARD_ARTICLES
+        n, first = self._open_shard()
+        if article_id >= first + self.SEARCH_SHARD_ARTICLES:
+            with self.atomic("search_shard"):
+                n, first = self._open_shard()  # another process may have closed it meanwhile
+                if article_id >= first + self.SEARCH_SHARD_ARTICLES:
+                    first = self._close_shard(n, first)
+        self._shard_full_at = first + self.SEARCH_SHARD_ARTICLES  # only where to look again
 
-    def _shard_first(self, n: int) -> int:
-        """The first article id of search shard n."""
-        return int(self.db.execute("SELECT first_id FROM search_shards WHERE n = ?", (n,)).fetchone()[0])
+    def _open_shard(self) -> tuple[int, int]:
+        """The open (newest) search shard: its number and first article id."""
+        n, first = self.db.execute("SELECT n, first_id FROM search_shards ORDER BY n DESC LIMIT 1").fetchone()
+        return int(n), int(first)
+
+    def _close_shard(self, n: int, first: int) -> int:
+        """Close shard n (first article id `first`) after the newest article; return the new shard's first id."""
+        old, new = shard_table(n), shard_table(n + 1)
+        start = int(self.db.execute("SELECT MAX(id) FROM articles").fetchone()[0]) + 1
+        for kind in ("insert", "delete", "unindex", "reindex"):
+            self.db.execute(f"DROP TRIGGER {old}_{kind}")
+        self.db.execute(f"CREATE VIRTUAL TABLE {new} USING fts5({_FTS_COLUMNS})")
+        for sql in shard_triggers(old, first, start + self.SEARCH_SHARD_WARMUP) + shard_triggers(new, start, None):
+            self.db.execute(sql)
+        self.db.execute("INSERT INTO search_shards (n, first_id) VALUES (?, ?)", (n + 1, start))
+        return start
 
     _ARTICLE_COLUMNS = frozenset(
         {"event_id", "duplicate_of", "duplicate_kind", "merged_into", "url", "title", "title_inferred",

@@ -29,6 +29,9 @@ class ExportSQL:
     )
     # Summaries the store's triggers derive from the records (migration 004): rebuilt on import, never dumped.
     _DERIVED = frozenset({"story_summary", "story_outlet_counts", "story_day_counts", "story_event_days"})
+    # How this store lays out its search index (migration 010): its own, not data; an imported store
+    # indexes the articles in a layout of its own making.
+    LAYOUT_TABLES = frozenset({"search_shards"})
 
     def table_columns(self, table: str) -> list[str]:
         """A table's column names, in order (empty when there is no such table)."""
@@ -40,7 +43,7 @@ class ExportSQL:
         virtual = [r[0] for r in rows if (r[1] or "").upper().startswith("CREATE VIRTUAL TABLE")]
         return [
             r[0] for r in rows
-            if r[0] not in self._DUMPED_AS_RECORDS | self._DERIVED and r[0] != "schema_migrations" and not r[0].startswith("sqlite_")
+            if r[0] not in self._DUMPED_AS_RECORDS | self._DERIVED | self.LAYOUT_TABLES and r[0] != "schema_migrations" and not r[0].startswith("sqlite_")
             and not any(r[0] == v or r[0].startswith(v + "_") for v in virtual)
         ]
 

@@ -73,6 +73,7 @@ class SearchSQL:
     """SQL of full-text search and user corrections (the web UI and API) (a part of Store; `self.db` is its connection)."""
 
     db: sqlite3.Connection
+    SEARCH_SHARD_WARMUP: int
 
     # -- search and corrections (web) ----------------------------------------------------
 
@@ -327,19 +328,25 @@ class SearchSQL:
         ids.append(f"NOT EXISTS (SELECT 1 FROM search_hidden h WHERE h.id = {table}.rowid{kind})")
         return row, ids
 
-    def search_shards(self) -> list[str]:
-        """The search index's shards, newest articles first (migration 010)."""
-        return [shard_table(int(r[0])) for r in self.db.execute("SELECT n FROM search_shards ORDER BY n DESC")]
+    def search_shards(self) -> list[tuple[str, int, int | None]]:
+        """The search index's shards, newest articles first: (table, first id, end id or None) each answers for."""
+        # A shard answers from its first id plus the warm-up (which the one before it answers for) to
+        # where the next one begins to answer (store/base.py, SEARCH_SHARD_WARMUP).
+        starts = [(int(n), int(first)) for n, first in self.db.execute("SELECT n, first_id FROM search_shards ORDER BY n")]
+        answers = [0] + [first + self.SEARCH_SHARD_WARMUP for _, first in starts[1:]]
+        ends: list[int | None] = [*answers[1:], None]
+        return [(shard_table(n), lo, hi) for (n, _), lo, hi in reversed(list(zip(starts, answers, ends)))]
 
     def _newest_scored(self, filters: dict[str, Any], params: dict[str, Any], newest: int) -> list[tuple[int, float]]:
         """(id, bm25 score) of the newest `newest` + 1 matches that pass the filters, newest (highest id) first."""
         # Each shard yields its matches in id order, so this reads only as far back as it must; bm25 (which
         # only works in the query that holds the MATCH) weighs the title 8 times the text. A shard's
-        # scores count words within that shard: tens of thousands of articles, enough to tell a
+        # scores count words within that shard: thousands of articles at least, enough to tell a
         # common word from a rare one, so the scores of two shards rank together.
         found: list[tuple[int, float]] = []
-        for table in self.search_shards():
+        for table, lo, hi in self.search_shards():
             row, ids = self._search_where(filters, table)
+            ids.append(f"{table}.rowid >= {lo}" + (f" AND {table}.rowid < {hi}" if hi is not None else ""))
             join = f"JOIN articles a ON a.id = {table}.rowid " if row else ""
             rows = self.db.execute(
                 f"SELECT {table}.rowid, bm25({table}, 8.0, 1.0, 0.0) FROM {table} {join}"
