@@ -214,8 +214,9 @@ WHY: dict[str, str] = {
     "search p95 ms": (
         "{clients} clients keep {clients} requests in flight on two server processes, which share the two "
         "cores with the ingest beside and the clients, so each search waits behind several others: p95 "
-        "comes to ten to twelve times a search's own cost (the alone column above). On 2026-12-03 three "
-        "changes took it from 130.9 ms to 67.2 in a fast hour of the machine. (1) The search index is cut "
+        "comes to eight to twelve times a search's own cost (the alone column above). On 2026-12-03 three "
+        "changes took it from 130.9 ms to 67.2, in a run whose search alone took 5.8 ms; the final code "
+        "(the shards with their warm-up) gave 80.5 in a slower hour forty minutes later, alone 9.6. (1) The search index is cut "
         "by article id into shards of 20,000 articles (migration 010), read newest first: SQLite's bm25 "
         "counts every row holding each phrase of the query in the index it reads, on every query, and now "
         "counts within the newest shard rather than the whole archive (in one process over this store a "
