@@ -194,7 +194,11 @@ WHY: dict[str, str] = {
         "2026-12-03: the first tenth of the 100,000 run, the same work as the 10,000 run, went at "
         "about the 10,000 run's rate, the later tenths about 10% slower). With the garbage collector "
         "run less often during ingest, whose full collections walk the growing mirrors, the next run "
-        "gave 10.58 (11.02 and 10.18 against each 10,000 run): a margin smaller than the drift between runs."
+        "gave 10.58 (11.02 and 10.18 against each 10,000 run): a margin smaller than the drift between runs. "
+        "The search index's shards (2026-12-03) cost the larger run alone: each 20,000 articles a shard "
+        "closes and the next 2,000 are indexed twice (its warm-up). In bare inserts the 10,000 after a "
+        "close took 7.7 s against 6.2 without shards, about 1% of a 100,000-article run; the two runs "
+        "since gave 11.10 and 11.89 (at 04:14 and 05:01), the 10,000-article runs of the second the fastest yet."
     ),
     "peak memory MB": (
         "the figure adds up the main process and both prepare workers (PSS). At 100,000 articles the "
