@@ -330,6 +330,12 @@ def test_the_index_is_cut_into_shards_that_a_search_reads_newest_first(tmp_path,
     assert (held("articles_fts"), held("articles_fts_1"), held("articles_fts_2")) == (
         ids[:5], ids[4:5] + ids[6:], [ids[9], ids[10], later])
     assert [h["id"] for h in search(store, SearchQuery("arklow", duplicates=True))["items"]] == [ids[4]]
+    # Where each shard answers from is the store's, not the reading connection's settings.
+    fresh = Store(path)
+    assert fresh.SEARCH_SHARD_WARMUP != 2 and fresh.search_shards() == store.search_shards()
+    monkeypatch.setattr(search_mod, "NEWEST_RANKED", 1_000)
+    assert search(fresh, SearchQuery("lighthouse", limit=50))["total"] == 11
+    fresh.close()
 
 
 def test_a_young_shards_articles_are_ranked_with_the_words_counts_of_an_older_one(tmp_path):

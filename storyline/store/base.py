@@ -345,9 +345,12 @@ class CoreStore:
         for kind in ("insert", "delete", "unindex", "reindex"):
             self.db.execute(f"DROP TRIGGER {old}_{kind}")
         self.db.execute(f"CREATE VIRTUAL TABLE {new} USING fts5({_FTS_COLUMNS})")
-        for sql in shard_triggers(old, first, start + self.SEARCH_SHARD_WARMUP) + shard_triggers(new, start, None):
+        answers_from = start + self.SEARCH_SHARD_WARMUP  # until then the old shard answers, and indexes
+        for sql in shard_triggers(old, first, answers_from) + shard_triggers(new, start, None):
             self.db.execute(sql)
-        self.db.execute("INSERT INTO search_shards (n, first_id) VALUES (?, ?)", (n + 1, start))
+        self.db.execute(
+            "INSERT INTO search_shards (n, first_id, answers_from) VALUES (?, ?, ?)", (n + 1, start, answers_from)
+        )
         return start
 
     _ARTICLE_COLUMNS = frozenset(

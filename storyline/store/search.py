@@ -73,7 +73,6 @@ class SearchSQL:
     """SQL of full-text search and user corrections (the web UI and API) (a part of Store; `self.db` is its connection)."""
 
     db: sqlite3.Connection
-    SEARCH_SHARD_WARMUP: int
 
     # -- search and corrections (web) ----------------------------------------------------
 
@@ -330,12 +329,9 @@ class SearchSQL:
 
     def search_shards(self) -> list[tuple[str, int, int | None]]:
         """The search index's shards, newest articles first: (table, first id, end id or None) each answers for."""
-        # A shard answers from its first id plus the warm-up (which the one before it answers for) to
-        # where the next one begins to answer (store/base.py, SEARCH_SHARD_WARMUP).
-        starts = [(int(n), int(first)) for n, first in self.db.execute("SELECT n, first_id FROM search_shards ORDER BY n")]
-        answers = [0] + [first + self.SEARCH_SHARD_WARMUP for _, first in starts[1:]]
-        ends: list[int | None] = [*answers[1:], None]
-        return [(shard_table(n), lo, hi) for (n, _), lo, hi in reversed(list(zip(starts, answers, ends)))]
+        rows = [(int(n), int(lo)) for n, lo in self.db.execute("SELECT n, answers_from FROM search_shards ORDER BY n")]
+        ends: list[int | None] = [lo for _, lo in rows[1:]] + [None]
+        return [(shard_table(n), lo, hi) for (n, lo), hi in reversed(list(zip(rows, ends)))]
 
     def _newest_scored(self, filters: dict[str, Any], params: dict[str, Any], newest: int) -> list[tuple[int, float]]:
         """(id, bm25 score) of the newest `newest` + 1 matches that pass the filters, newest (highest id) first."""
