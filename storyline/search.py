@@ -13,6 +13,7 @@ from .store import Store
 MARK_START, MARK_END = "\x02", "\x03"  # what the store puts around matched words
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w+", re.UNICODE)
+LEAD_CHARS = 400  # a result whose match lies beyond its highlighted opening shows its text's start
 # A search ranks by relevance only among the newest matches (by arrival): a news tracker's readers want
 # recent reports, and ranking every match of a common word in a large store costs far too much.
 NEWEST_RANKED = 1_000  # prefix* queries too: their cost is in reading the terms' lists, not in the pool
@@ -76,7 +77,7 @@ def _hit(row: Any, marks: Any, score: float) -> dict[str, Any]:
     title_marked = marks["title_marked"] if marks is not None else None
     snippet_marked = marks["snippet_marked"] if marks is not None else None
     if not snippet_marked:
-        words = (row["lead"] or "").split()
+        words = (row["opening"] or "")[:LEAD_CHARS].split()
         snippet_marked = " ".join(words[:32]) + ("…" if len(words) > 32 else "")
     return {
         "id": row["id"],

@@ -8,6 +8,7 @@ import sqlite3
 import zlib
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from operator import itemgetter
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -252,7 +253,7 @@ class SearchSQL:
 
     _SEARCH_PAGE = (
         "SELECT a.id, a.kind, a.title, a.url, a.published, a.language, a.event_id, a.duplicate_of, "
-        "substr(a.text, 1, 400) AS lead, o.name AS outlet, ev.title AS event_title, ev.date AS event_date, ev.story_id "
+        "substr(a.text, 1, :chars) AS opening, o.name AS outlet, ev.title AS event_title, ev.date AS event_date, ev.story_id "
         "FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id LEFT JOIN events ev ON ev.id = a.event_id "
         "WHERE a.id IN ({ids})"
     )
@@ -275,8 +276,8 @@ class SearchSQL:
         if not self.db.in_transaction:
             self.db.execute(self._SCRATCH)
 
-    def _marked(self, words: str, ids: str, hint: Hint | None) -> dict[int, sqlite3.Row]:
-        """Titles and snippets of some articles with the words that match marked (char 2 / char 3)."""
+    def _marked(self, words: str, openings: Sequence[tuple[int, str | None, str]], hint: Hint | None) -> dict[int, sqlite3.Row]:
+        """Titles and snippets of some articles, from their (id, title, opening), with the words that match marked (char 2 / char 3)."""
         # Highlighting in the big index re-runs the query for each row (slow for prefixes and long
         # texts); a scratch index of just this page, in this connection's temp schema, is quick, the
         # more so as it holds only a stretch of each long text: its cost grows with what it reads.
@@ -286,11 +287,9 @@ class SearchSQL:
         self.db.execute("SAVEPOINT search_page")
         try:
             pages = []
-            for aid, title, text in self._tuples(
-                f"SELECT id, title, substr(text, 1, ?) FROM articles WHERE id IN ({ids})", (self.HIGHLIGHT_CHARS,)
-            ):
-                start, end = snippet_window(text or "", hint, self.SNIPPET_CHARS)
-                pages.append((aid, title, (text or "")[start:end]))
+            for aid, title, text in openings:
+                start, end = snippet_window(text, hint, self.SNIPPET_CHARS)
+                pages.append((aid, title, text[start:end]))
             self.db.executemany("INSERT INTO temp.search_page (rowid, title, text) VALUES (?, ?, ?)", pages)
             # The stretch starts a quarter of its length before the first likely match, so a snippet around
             # that match lies inside it, and the index's own "…" marks where the text goes on.
@@ -363,10 +362,12 @@ class SearchSQL:
         words = f"{{title text}} : ({match})"
         params = {**filters, "match": words}
         pool = self._newest_scored(filters, params, newest)
-        ranked = sorted(pool[:newest], key=lambda h: (h[1], h[0]))[offset:offset + limit]  # best first, then oldest
+        ranked = sorted(pool[:newest], key=itemgetter(1, 0))[offset:offset + limit]  # best first, then oldest
         ids = ",".join(str(i) for i, _ in ranked) or "NULL"  # integers from the index itself
-        rows = {r["id"]: r for r in self.db.execute(self._SEARCH_PAGE.format(ids=ids))}
-        marked = self._marked(words, ids, match_hint(match)) if ranked else {}
+        # The page's row holds the opening that is highlighted: a long text is read from disk once.
+        rows = {r["id"]: r for r in self.db.execute(self._SEARCH_PAGE.format(ids=ids), {"chars": self.HIGHLIGHT_CHARS})}
+        openings = [(i, r["title"], r["opening"] or "") for i, r in rows.items()]
+        marked = self._marked(words, openings, match_hint(match)) if openings else {}
         found = [(rows[i], marked.get(i), score) for i, score in ranked if i in rows]
         return found, min(len(pool), newest), len(pool) > newest
 
