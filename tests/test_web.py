@@ -340,62 +340,101 @@ def test_measure_quotes_paths_reconnects_when_the_server_closes_and_counts_its_o
     assert out["client_cpu_ms"] >= 0 and out["p95_ms"] >= out["p50_ms"] > 0
 
 
-def test_a_busy_worker_closes_connections_so_an_idle_one_takes_the_clients():
+def _closes(sent: list[tuple[bytes, bytes]]) -> bool:
+    return (b"connection", b"close") in [(k.lower(), v.lower()) for k, v in sent]
+
+
+async def _ask(guard, client: tuple[str, int], path: str = "/") -> list[tuple[bytes, bytes]]:
+    """One request from a client (an address, one per connection) through a Guard; the answer's headers."""
+    sent: list[tuple[bytes, bytes]] = []
+
+    async def send(message) -> None:
+        if message["type"] == "http.response.start":
+            sent.extend(message["headers"])
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [], "scheme": "http",
+             "server": ("127.0.0.1", 8000), "client": client, "root_path": ""}
+    await guard(scope, receive, send)
+    return sent
+
+
+def test_a_busy_worker_serving_two_clients_more_than_another_sheds_one_and_only_then(tmp_path, monkeypatch):
     import asyncio
 
+    from storyline.web import balance
     from storyline.web.app import Guard
+    from storyline.web.balance import Balancer, Board
 
-    async def scenario(balance: bool) -> dict[str, list[tuple[bytes, bytes]]]:
-        """A slow request in flight while a quick one answers, then the slow one alone."""
-        release, tidied = asyncio.Event(), asyncio.Event()
-        headers: dict[str, list[tuple[bytes, bytes]]] = {}
+    release = asyncio.Event()
 
-        async def inner(scope, receive, send) -> None:
-            if scope["path"] == "/slow":
-                await release.wait()
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-            await send({"type": "http.response.body", "body": b"ok"})
-            if scope["path"] == "/tidy":  # work after the answer (FastAPI ends a dependency's cleanup there)
-                await tidied.wait()
+    async def inner(scope, receive, send) -> None:
+        if scope["path"] == "/slow":
+            await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+        if scope["path"] == "/tidy":  # work after the answer (FastAPI ends a dependency's cleanup there)
+            await release.wait()
 
-        guard = Guard(inner, balance=balance)
+    clock = [1000.0]
+    monkeypatch.setattr(balance.time, "monotonic", lambda: clock[0])
+    busy, quiet = Guard(inner, Balancer(Board(tmp_path))), Guard(inner, Balancer(Board(tmp_path)))
+    assert len(list(tmp_path.iterdir())) == 2  # each worker's post
+    clients = [("127.0.0.1", 50_000 + k) for k in range(6)]
 
-        def call(path: str):
-            async def send(message) -> None:
-                if message["type"] == "http.response.start":
-                    headers[path] = list(message["headers"])
-
-            async def receive():
-                return {"type": "http.request", "body": b"", "more_body": False}
-
-            scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": [], "scheme": "http",
-                     "server": ("127.0.0.1", 8000), "root_path": ""}
-            return guard(scope, receive, send)
-
-        slow = asyncio.create_task(call("/slow"))
-        await asyncio.sleep(0)  # the slow request is in flight
-        await call("/quick")
+    async def scenario() -> None:
+        assert not _closes(await _ask(quiet, clients[4]))
+        # One client asking at a time is alone in flight: never moved, however many connections it opened.
+        assert not any([_closes(await _ask(busy, c)) for c in clients[:4]])
+        clock[0] += balance.ACTIVE_S * 2  # nobody asked for a while
+        assert not _closes(await _ask(quiet, clients[4]))
+        slow = asyncio.create_task(_ask(busy, clients[5], "/slow"))
+        await asyncio.sleep(0)  # in flight from here: the worker is busy
+        assert not _closes(await _ask(busy, clients[0]))  # two clients (this and the slow one's) against one
+        moved = await _ask(busy, clients[1])  # three against one: two more than the other, so this client moves
+        assert _closes(moved) and any(k.lower() == b"content-security-policy" for k, _ in moved)
+        assert not any([_closes(await _ask(busy, clients[0])) for _ in range(3)])  # two against one again
+        # A worker nobody asked lately serves nobody: its post no longer counts.
+        clock[0] += balance.ACTIVE_S * 2
+        assert not _closes(await _ask(busy, clients[0]))  # one against none
+        assert _closes(await _ask(busy, clients[1]))  # two against none
         release.set()
-        await slow
-        # The client's next request on a connection can come while the answered one still tidies up.
-        tidy = asyncio.create_task(call("/tidy"))
+        assert not _closes(await slow)  # answered alone
+        # The client's next request can come while the answered one still tidies up: not in flight.
+        release.clear()
+        tidy = asyncio.create_task(_ask(busy, clients[0], "/tidy"))
         await asyncio.sleep(0)
-        await call("/next")
-        tidied.set()
+        assert not _closes(await _ask(busy, clients[1]))  # two against none, but nothing else in flight
+        release.set()
         await tidy
-        assert guard.in_flight == 0
-        return headers
+        assert busy.in_flight == 0 and quiet.in_flight == 0
 
-    def closes(sent: list[tuple[bytes, bytes]]) -> bool:
-        return (b"connection", b"close") in [(k.lower(), v.lower()) for k, v in sent]
+    asyncio.run(scenario())
+    # Without a balancer (one process), answers never close.
+    alone = Guard(inner)
+    release.set()
+    assert not any(_closes(asyncio.run(_ask(alone, c, "/slow"))) for c in clients for _ in range(2))
 
-    shed = asyncio.run(scenario(balance=True))
-    assert closes(shed["/quick"])  # answered while another request held this worker
-    assert not closes(shed["/slow"])  # by then it was the only one
-    assert not closes(shed["/next"])  # the one before it was answered, so not in flight
-    assert all(any(k.lower() == b"content-security-policy" for k, _ in h) for h in shed.values())
-    kept = asyncio.run(scenario(balance=False))
-    assert not closes(kept["/quick"]) and not closes(kept["/slow"])
+
+def test_the_board_forgets_workers_that_stopped(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from storyline.web.balance import Board
+
+    mine = Board(tmp_path)
+    # A worker that posted and exited (uvicorn replaces a dead worker by a new process).
+    code = ("import sys, time; from pathlib import Path; from storyline.web.balance import Board; "
+            "b = Board(Path(sys.argv[1])); b.post(7, time.monotonic())")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
+    assert len(list(tmp_path.iterdir())) == 2  # it never left: killed workers do not
+    assert mine.others(time.monotonic()) == []
+    assert list(tmp_path.iterdir()) == [mine.path]  # its post is cleared away
+    mine.close()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_serve_with_workers_answers_concurrent_clients_and_sheds_busy_connections(tmp_path, db):
@@ -423,7 +462,9 @@ def test_serve_with_workers_answers_concurrent_clients_and_sheds_busy_connection
         for t in threads:
             t.join()
         assert len(answers) == 80 and {status for status, _ in answers} == {200}
-        assert any(connection == "close" for _, connection in answers)
+        # Clients that connect together land on one worker and some are moved, but answers are not closed
+        # whenever a worker is busy (a rule that had 9 clients in 10 reconnecting under load).
+        assert sum(connection == "close" for _, connection in answers) < 40
     finally:
         proc.terminate()
         proc.wait(10)

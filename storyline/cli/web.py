@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Optional
 
 import typer
@@ -22,6 +23,7 @@ def serve(
 
     from ..web import WebOptions, create_app
     from ..web.app import HOST_VARIABLE
+    from ..web.balance import BOARD_VARIABLE
 
     conf = setup(db)
     open_store(conf).close()  # a bad database is a one-line error, not a traceback
@@ -31,9 +33,11 @@ def serve(
     if workers == 1:
         uvicorn.run(create_app(conf, WebOptions(host=host, port=port)), host=host, port=port, log_level=level, access_log=False)
         return
-    # Worker processes build their own app from the environment: the database and bind address go there.
-    os.environ.update({"STORYLINE_DB": conf.db, HOST_VARIABLE: host})
-    uvicorn.run(
-        "storyline.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-        log_level=level, access_log=False,
-    )
+    # Worker processes build their own app from the environment: the database, the bind address and
+    # the board where they post their clients, to keep them spread (web/balance.py), go there.
+    with tempfile.TemporaryDirectory(prefix="storyline-serve-") as board:
+        os.environ.update({"STORYLINE_DB": conf.db, HOST_VARIABLE: host, BOARD_VARIABLE: board})
+        uvicorn.run(
+            "storyline.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+            log_level=level, access_log=False,
+        )

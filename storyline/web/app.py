@@ -9,6 +9,7 @@ import queue
 import sqlite3
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from ..corrections import CorrectionError
 from ..settings import Settings, load as load_settings
 from ..store import Store
 from . import charts, present
+from .balance import BOARD_VARIABLE, Balancer, Board
 
 log = logging.getLogger("storyline.web")
 
@@ -55,7 +57,7 @@ class WebOptions:
     port: int = 8000
     pool_size: int = 8
     allowed_hosts: tuple[str, ...] = ()  # empty: loopback names when bound to loopback, else any
-    balance: bool = False  # one of several worker processes: a busy one hands keep-alive clients back
+    board: str | None = None  # one of several worker processes: the folder where they post their clients (balance.py)
     threads: int = 0  # threads answering requests at once in this process (0: anyio's default, 40)
 
 
@@ -228,27 +230,26 @@ def install_handlers(app: FastAPI) -> None:
 
 
 class Guard:
-    """Security headers on every response; unsafe requests from other sites refused; busy workers shed clients.
+    """Security headers on every response; unsafe requests from other sites refused; clients spread over workers.
 
-    With `balance`, a response sent while this process has other requests in flight closes its
-    connection. Worker processes share one listening socket, and the first to wake accepts every
-    waiting connection, so clients that connect together all stay with one worker while the
-    others idle (measured: 2.0 s of CPU against 0.1 s). A closed client reconnects, and an idle
-    worker, waiting in its event loop, accepts first.
+    With a `balancer` (one of several worker processes), an answer closes its connection when this
+    worker is busy and serves more clients than another by the balancer's gap (see balance.py).
     """
 
     # Plain ASGI rather than Starlette's BaseHTTPMiddleware, which copies every response through a stream.
-    def __init__(self, app: ASGIApp, balance: bool = False) -> None:
+    def __init__(self, app: ASGIApp, balancer: Balancer | None = None) -> None:
         self.app = app
-        self.balance = balance
-        self.in_flight = 0  # requests of this process being served (only the event loop's thread counts)
+        self.balancer = balancer
+        self.in_flight = 0  # requests of this process being answered (only the event loop's thread counts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request through the guard."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-
+        balancer, client = self.balancer, scope.get("client")
+        if balancer is not None:
+            balancer.arrived(client)
         answered = False
 
         async def with_headers(message: Message) -> None:
@@ -258,7 +259,8 @@ class Guard:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                if self.balance and self.in_flight > 1:
+                # A lone client (nothing else in flight here) is never moved, however many connections it opened.
+                if balancer is not None and balancer.shed(client, busy=self.in_flight > 1):
                     headers["connection"] = "close"
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body") and not answered:
@@ -296,6 +298,7 @@ def create_app(settings: Settings, options: WebOptions | None = None) -> FastAPI
     options = options or WebOptions()
     Store(settings.db).close()  # create or migrate once, before requests race to
     pool = StorePool(settings.db, options.pool_size)
+    balancer = Balancer(Board(Path(options.board))) if options.board else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -304,6 +307,8 @@ def create_app(settings: Settings, options: WebOptions | None = None) -> FastAPI
         settle(app.state.templates)
         yield
         pool.close()
+        if balancer is not None:
+            balancer.close()
 
     app = FastAPI(
         title="Storyline", version=__version__, openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
@@ -315,7 +320,7 @@ def create_app(settings: Settings, options: WebOptions | None = None) -> FastAPI
     app.state.templates = templates()
     install_handlers(app)
 
-    app.add_middleware(Guard, balance=options.balance)
+    app.add_middleware(Guard, balancer=balancer)
 
     hosts = list(options.allowed_hosts) or (
         list(LOOPBACK_NAMES) if options.host in LOOPBACK_NAMES else ["*"]
@@ -331,5 +336,7 @@ def create_app(settings: Settings, options: WebOptions | None = None) -> FastAPI
 
 def app_from_environment() -> FastAPI:
     """The app of one worker process of `serve --workers N`: settings and bind address from the environment."""
-    options = WebOptions(host=os.environ.get(HOST_VARIABLE, "127.0.0.1"), balance=True, threads=WORKER_THREADS)
+    options = WebOptions(
+        host=os.environ.get(HOST_VARIABLE, "127.0.0.1"), board=os.environ.get(BOARD_VARIABLE) or None, threads=WORKER_THREADS
+    )
     return create_app(load_settings(), options)
