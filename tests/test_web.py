@@ -379,7 +379,7 @@ def test_a_busy_worker_serving_two_clients_more_than_another_sheds_one_and_only_
             await release.wait()
 
     clock = [1000.0]
-    monkeypatch.setattr(balance.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(balance, "_now", lambda: clock[0])
     busy, quiet = Guard(inner, Balancer(Board(tmp_path))), Guard(inner, Balancer(Board(tmp_path)))
     assert len(list(tmp_path.iterdir())) == 2  # each worker's post
     clients = [("127.0.0.1", 50_000 + k) for k in range(6)]
@@ -396,10 +396,9 @@ def test_a_busy_worker_serving_two_clients_more_than_another_sheds_one_and_only_
         moved = await _ask(busy, clients[1])  # three against one: two more than the other, so this client moves
         assert _closes(moved) and any(k.lower() == b"content-security-policy" for k, _ in moved)
         assert not any([_closes(await _ask(busy, clients[0])) for _ in range(3)])  # two against one again
-        # A worker nobody asked lately serves nobody: its post no longer counts.
+        # A worker nobody asked lately serves nobody; a client waiting on a slow request still counts.
         clock[0] += balance.ACTIVE_S * 2
-        assert not _closes(await _ask(busy, clients[0]))  # one against none
-        assert _closes(await _ask(busy, clients[1]))  # two against none
+        assert _closes(await _ask(busy, clients[0]))  # two (the slow one's and this) against none
         release.set()
         assert not _closes(await slow)  # answered alone
         # The client's next request can come while the answered one still tidies up: not in flight.
@@ -409,7 +408,17 @@ def test_a_busy_worker_serving_two_clients_more_than_another_sheds_one_and_only_
         assert not _closes(await _ask(busy, clients[1]))  # two against none, but nothing else in flight
         release.set()
         await tidy
-        assert busy.in_flight == 0 and quiet.in_flight == 0
+        assert busy.in_flight == 0 and quiet.in_flight == 0 and not busy.balancer.waiting
+        # A worker whose threads are all on slow requests answers nobody, yet keeps posting its clients.
+        release.clear()
+        held = [asyncio.create_task(_ask(quiet, c, "/slow")) for c in clients[2:5]]
+        posting = asyncio.create_task(quiet.balancer.keep_posting())
+        clock[0] += balance.ACTIVE_S * 2
+        await asyncio.sleep(balance.ACTIVE_S)
+        assert busy.balancer.board.others(clock[0]) == [3]
+        posting.cancel()
+        release.set()
+        await asyncio.gather(*held)
 
     asyncio.run(scenario())
     # Without a balancer (one process), answers never close.
@@ -418,7 +427,7 @@ def test_a_busy_worker_serving_two_clients_more_than_another_sheds_one_and_only_
     assert not any(_closes(asyncio.run(_ask(alone, c, "/slow"))) for c in clients for _ in range(2))
 
 
-def test_the_board_forgets_workers_that_stopped(tmp_path):
+def test_the_board_reads_running_workers_and_forgets_stopped_ones(tmp_path):
     import subprocess
     import sys
     import time
@@ -426,26 +435,47 @@ def test_the_board_forgets_workers_that_stopped(tmp_path):
     from storyline.web.balance import Board
 
     mine = Board(tmp_path)
-    # A worker that posted and exited (uvicorn replaces a dead worker by a new process).
+    (tmp_path / "notes.txt").write_bytes(b"x" * 64)  # not a worker's: never read
+    # A worker that posted and exited without leaving (killed workers do not), and one that runs.
     code = ("import sys, time; from pathlib import Path; from storyline.web.balance import Board; "
-            "b = Board(Path(sys.argv[1])); b.post(7, time.monotonic())")
-    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
-    assert len(list(tmp_path.iterdir())) == 2  # it never left: killed workers do not
-    assert mine.others(time.monotonic()) == []
-    assert list(tmp_path.iterdir()) == [mine.path]  # its post is cleared away
+            "b = Board(Path(sys.argv[1])); b.post(int(sys.argv[2]), time.monotonic()); print('ready', flush=True); "
+            "sys.stdin.read()")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path), "7"], input="", text=True, check=True, capture_output=True)
+    running = subprocess.Popen([sys.executable, "-c", code, str(tmp_path), "5"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert running.stdout.readline() == "ready\n"
+        assert len(list(tmp_path.iterdir())) == 4
+        assert mine.others(time.monotonic()) == [5]  # the stopped one is left out, and cleared away
+        assert len(list(tmp_path.iterdir())) == 3
+        running.kill()
+        running.wait()
+        mine._scanned = float("-inf")  # look again now rather than in a second
+        assert mine.others(time.monotonic()) == []
+    finally:
+        running.kill()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.path.name, "notes.txt"])
     mine.close()
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
-def test_serve_with_workers_answers_concurrent_clients_and_sheds_busy_connections(tmp_path, db):
+def test_serve_with_workers_answers_concurrent_clients_and_sheds_busy_connections(tmp_path, db, monkeypatch):
     import threading
+    import time
 
     from storyline.web.bench import _serve
 
     path = tmp_path / "workers.db"
     shutil.copy(db, path)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))  # where `serve` makes the workers' board
     proc, base = _serve(path, 2)
     try:
+        deadline = time.monotonic() + 30  # the second worker may still be starting
+        while len(list(temp.glob("storyline-serve-*/*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(list(temp.glob("storyline-serve-*/*"))) == 2  # each worker posts its clients
         with httpx.Client(base_url=base, timeout=30) as alone:  # one client at a time never fills a worker
             assert all(alone.get("/search?q=Putin").headers.get("connection") != "close" for _ in range(5))
         answers: list[tuple[int, str | None]] = []
@@ -468,6 +498,7 @@ def test_serve_with_workers_answers_concurrent_clients_and_sheds_busy_connection
     finally:
         proc.terminate()
         proc.wait(10)
+    assert list(temp.iterdir()) == []  # the board went with the server
 
 
 def test_a_story_chart_summed_by_the_store_matches_the_chart_of_its_days():

@@ -23,7 +23,7 @@ def serve(
 
     from ..web import WebOptions, create_app
     from ..web.app import HOST_VARIABLE
-    from ..web.balance import BOARD_VARIABLE
+    from ..web.balance import BOARD_VARIABLE, supported
 
     conf = setup(db)
     open_store(conf).close()  # a bad database is a one-line error, not a traceback
@@ -36,7 +36,7 @@ def serve(
     # Worker processes build their own app from the environment: the database, the bind address and
     # the board where they post their clients, to keep them spread (web/balance.py), go there.
     with tempfile.TemporaryDirectory(prefix="storyline-serve-") as board:
-        os.environ.update({"STORYLINE_DB": conf.db, HOST_VARIABLE: host, BOARD_VARIABLE: board})
+        os.environ.update({"STORYLINE_DB": conf.db, HOST_VARIABLE: host, BOARD_VARIABLE: board if supported() else ""})
         uvicorn.run(
             "storyline.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
             log_level=level, access_log=False,
