@@ -190,6 +190,8 @@ def clean_text(text: str) -> str:
         if key in seen:
             continue
         seen.add(key)
+        if _URL_LINE.match(line):  # a bare address is never body text, however many words it spells
+            continue
         prose = _is_prose(line)
         # Link lists hold question headlines too; only a statement or long line ends one.
         if in_block and not (prose and (_STATEMENT.search(line) or line.count(" ") >= 11)):
@@ -486,6 +488,8 @@ def _find_headline(lines: list[str]) -> str | None:
     """The first headline-like line before the body's first sentence."""
     author = _lone_name(lines)
     for line in lines:
+        if _URL_LINE.match(line):  # the page's address, however long: a header line, not prose
+            continue
         if line != author and _is_headline(line):
             return line
         if _is_prose(line) and not _is_junk(line, True):
@@ -507,7 +511,7 @@ def _first_sentence(line: str, limit: int = 250) -> str:
 def _infer_title(lines: list[str]) -> str | None:
     """A title taken from the first sentence-like line that is not a byline, date or caption."""
     for line in lines:
-        if _is_prose(line) and not _is_junk(line, True):
+        if _is_prose(line) and not _is_junk(line, True) and not _URL_LINE.match(line):
             return _first_sentence(line)
     return None
 

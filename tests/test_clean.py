@@ -431,3 +431,16 @@ def test_seed_004_metadata(seeds: Path) -> None:
     assert meta.published == datetime(2025, 8, 13, tzinfo=UTC)
     assert meta.byline == "Shivam Verma"
     assert meta.outlet is None
+
+
+def test_a_page_address_first_is_never_the_title_however_long() -> None:
+    # Tokenised corpora keep the page's address as the first line, spaced out; a long one reads as prose.
+    address = ("http : / / www . harbourgazette . example / news / local / ferry - crew - walks - out - over - "
+               "new - rota - as - talks - stall - on - third - day / article - 20231104 . html")
+    headline = "Ferry crew walk out over new rota as talks stall"
+    meta = text_metadata(f"{address}\n{headline}\nThe crew of the island ferry walked off the boat on Friday .\n")
+    assert meta.title == headline and not meta.title_inferred
+    # With no headline line, the title is the first sentence of the text, not of the address.
+    meta = text_metadata(f"{address}\nThe crew of the island ferry walked off the boat on Friday , union officials said .\n")
+    assert meta.title is not None and meta.title.startswith("The crew of the island ferry") and meta.title_inferred
+    assert "article" not in clean_text(f"{address}\n{headline}\nThe crew walked off on Friday .\n")
