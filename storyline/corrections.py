@@ -10,13 +10,13 @@ automatic merging leaves them apart.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Sequence
 
 from .events import refresh as refresh_event
 from .settings import Settings
+from .sqlite import sqlite3
 from .stories import retitle
 from .store import Store
 from .vectors import Centroid, CentroidIndex, document_vector, unit

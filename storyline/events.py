@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date, timedelta
 from typing import Callable
 
 from . import dates
 from .models import EventDate
 from .settings import Settings
+from .sqlite import sqlite3
 from .store import Store
 from .summarize import summarize
 from .vectors import Centroid, CentroidIndex, Vector, cosine, document_vector, headline_vector, top_terms

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from . import dates, dedup
 from .events import match_coverage
 from .models import Document, IngestResult
+from .sqlite import sqlite3
 from .store import _iso, utcnow
 
 if TYPE_CHECKING:

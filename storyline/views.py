@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
+from .sqlite import sqlite3
 from .store import Store
 
 

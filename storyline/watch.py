@@ -14,7 +14,6 @@ import math
 import queue
 import random
 import re
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -36,6 +35,7 @@ from .politeness import (
     robots_url,
 )
 from .readers import sha256
+from .sqlite import sqlite3
 from .store import Store, utcnow
 
 log = logging.getLogger("storyline.watch")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ..sqlite import sqlite3
 from ..store import Store
 from .common import PublishError
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import zlib
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..models import Document, Enrichment
+from ..sqlite import sqlite3
 
 
 def utcnow() -> str:

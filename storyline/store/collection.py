@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import zlib
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..models import Document, Enrichment
+from ..sqlite import sqlite3
 
 from .base import _iso, utcnow
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import zlib
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..models import Document, Enrichment
+from ..sqlite import sqlite3
 
 from .base import _iso, shard_table, utcnow
 

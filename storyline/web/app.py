@@ -7,7 +7,6 @@ import gc
 import logging
 import os
 import queue
-import sqlite3
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import __version__
 from ..corrections import CorrectionError
 from ..settings import Settings, load as load_settings
+from ..sqlite import sqlite3
 from ..store import Store
 from . import charts, present
 from .balance import BOARD_VARIABLE, Balancer, Board

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import defaultdict
 from datetime import date
 from typing import Any, Iterable, Sequence
 
 from .. import views
+from ..sqlite import sqlite3
 from ..store import Store
 from .charts import Chart, binned_chart, coverage_chart, day_number, frame
 
