@@ -433,45 +433,6 @@ def _stories(store: Store) -> tuple[int, int]:
     return ranked[-1]["id"], ranked[len(ranked) // 2]["id"]
 
 
-def _ingest_rate(docs: list[Document], settings: Settings, fts: bool, pipeline: bool) -> float:
-    """Articles per second into a fresh store, through the pipeline or as bare inserts, with or without FTS."""
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "t.db")
-        if not fts:
-            for name in ("articles_fts_insert", "articles_fts_unindex", "articles_fts_reindex", "articles_fts_delete"):
-                store.db.execute(f"DROP TRIGGER {name}")
-        start = time.perf_counter()
-        if pipeline:
-            runner = Pipeline(store, replace(settings, ner="fast"))
-            result = IngestResult()
-            for doc in docs:
-                runner.store_documents([doc], result)
-        else:
-            with store.transaction():
-                for doc in docs:
-                    store.insert_article(doc, None)
-        rate = len(docs) / (time.perf_counter() - start)
-        store.close()
-    return rate
-
-
-def trigger_cost(settings: Settings, n: int = 1_000, repeats: int = 3) -> dict:
-    """What the FTS triggers cost ingest: best-of-`repeats` rates with and without them, interleaved."""
-    docs = list(synthetic_corpus(settings.shared_path(), n))
-    best: dict[str, float] = {}
-    for _ in range(repeats):
-        for pipeline in (True, False):
-            for fts in (True, False):
-                key = f"{'pipeline' if pipeline else 'insert'}_{'with' if fts else 'without'}_fts"
-                best[key] = max(best.get(key, 0.0), _ingest_rate(docs, settings, fts, pipeline))
-    out: dict[str, float] = {k: round(v, 1) for k, v in best.items()}
-    for kind in ("pipeline", "insert"):
-        out[f"{kind}_slowdown_pct"] = round(100 * (best[f"{kind}_without_fts"] / best[f"{kind}_with_fts"] - 1), 1)
-        out[f"{kind}_ms_per_article_fts"] = round(1000 / best[f"{kind}_with_fts"] - 1000 / best[f"{kind}_without_fts"], 2)
-    out["articles"] = n
-    return out
-
-
 if __name__ == "__main__":  # `python -m storyline.web.bench _ingest DB SHARED RATE NER`: the ingest beside
     if sys.argv[1:2] == ["_ingest"]:
         ingest_beside(Path(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4]), sys.argv[5])
