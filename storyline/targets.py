@@ -198,7 +198,11 @@ WHY: dict[str, str] = {
         "The search index's shards (2026-12-03) cost the larger run alone: each 20,000 articles a shard "
         "closes and the next 2,000 are indexed twice (its warm-up). In bare inserts the 10,000 after a "
         "close took 7.7 s against 6.2 without shards, about 1% of a 100,000-article run; the two runs "
-        "since gave 11.10 and 11.89 (at 04:14 and 05:01), the 10,000-article runs of the second the fastest yet."
+        "since gave 11.10 and 11.89 (at 04:14 and 05:01), the 10,000-article runs of the second the fastest yet. "
+        "In the run ending at 07:56, with SQLite 3.51 (which left a 5,000-article ingest's rate where it was in interleaved "
+        "runs), the two 10,000-article runs took 73.7 and 50.9 s, one before the 100,000-article run and "
+        "one after: 10.79 against the first, 15.61 against the second, in an hour when the machine ran "
+        "slower than at 05:01 (the same 10,000 articles took 54.5 to 56.8 s then)."
     ),
     "peak memory MB": (
         "the figure adds up the main process and both prepare workers (PSS). At 100,000 articles the "
