@@ -107,8 +107,14 @@ def _norm(line: str) -> str:
     return _SPACES.sub(" ", line).strip()
 
 
+# A page address, also in the tokenised form some corpora use ("http : / / www . site . com / ...").
+_URL_LINE = re.compile(r"\s*(?:https?\s*:\s*/\s*/|www\s*\.)", re.IGNORECASE)
+
+
 def _is_prose(line: str) -> bool:
     """True for a sentence-like line: enough words, mostly lowercase, ending a sentence."""
+    if _URL_LINE.match(line):  # a page's address, however many words a tokenised one spells, is no sentence
+        return False
     words = _WORD.findall(line, 0, 300)  # the opening words decide; long lines are costly
     if len(words) < 4:
         return len(_CJK.findall(line)) >= 15 and bool(_TERMINAL.search(line))
@@ -190,8 +196,6 @@ def clean_text(text: str) -> str:
         if key in seen:
             continue
         seen.add(key)
-        if _URL_LINE.match(line):  # a bare address is never body text, however many words it spells
-            continue
         prose = _is_prose(line)
         # Link lists hold question headlines too; only a statement or long line ends one.
         if in_block and not (prose and (_STATEMENT.search(line) or line.count(" ") >= 11)):
@@ -469,10 +473,6 @@ def _find_outlet(head: list[str], text: str, title: str | None) -> str | None:
     return next(filter(None, map(_clean_outlet, names)), None)
 
 
-# A page address, also in the tokenised form some corpora use ("http : / / www . site . com / ...").
-_URL_LINE = re.compile(r"\s*(?:https?\s*:\s*/\s*/|www\s*\.)", re.IGNORECASE)
-
-
 def _is_headline(line: str) -> bool:
     """True for a line that can be a headline: a few words, no sentence period, not a menu."""
     words = _WORD.findall(line)
@@ -488,8 +488,6 @@ def _find_headline(lines: list[str]) -> str | None:
     """The first headline-like line before the body's first sentence."""
     author = _lone_name(lines)
     for line in lines:
-        if _URL_LINE.match(line):  # the page's address, however long: a header line, not prose
-            continue
         if line != author and _is_headline(line):
             return line
         if _is_prose(line) and not _is_junk(line, True):
@@ -511,7 +509,7 @@ def _first_sentence(line: str, limit: int = 250) -> str:
 def _infer_title(lines: list[str]) -> str | None:
     """A title taken from the first sentence-like line that is not a byline, date or caption."""
     for line in lines:
-        if _is_prose(line) and not _is_junk(line, True) and not _URL_LINE.match(line):
+        if _is_prose(line) and not _is_junk(line, True):
             return _first_sentence(line)
     return None
 

@@ -7,8 +7,8 @@ import re
 import zlib
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from operator import itemgetter
 from importlib import resources
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
