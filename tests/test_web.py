@@ -408,7 +408,7 @@ def test_a_busy_worker_serving_two_clients_more_than_another_sheds_one_and_only_
         assert not _closes(await _ask(busy, clients[1]))  # two against none, but nothing else in flight
         release.set()
         await tidy
-        assert busy.in_flight == 0 and quiet.in_flight == 0 and not busy.balancer.waiting
+        assert busy.balancer.in_flight == 0 and quiet.balancer.in_flight == 0 and not busy.balancer.waiting
         # A worker whose threads are all on slow requests answers nobody, yet keeps posting its clients.
         release.clear()
         held = [asyncio.create_task(_ask(quiet, c, "/slow")) for c in clients[2:5]]

@@ -241,7 +241,6 @@ class Guard:
     def __init__(self, app: ASGIApp, balancer: Balancer | None = None) -> None:
         self.app = app
         self.balancer = balancer
-        self.in_flight = 0  # requests of this process being answered (only the event loop's thread counts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request through the guard."""
@@ -260,39 +259,34 @@ class Guard:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                if balancer is not None and self._shed(balancer, client):
+                if balancer is not None and _shed(balancer, client):
                     headers["connection"] = "close"
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body") and not answered:
                 # Sent: no longer in flight, though the app goes on (a dependency's cleanup runs after the
                 # response), and the client's next request on this connection may already be here.
                 answered = True
-                self._done(client)
+                if balancer is not None:
+                    balancer.answered(client)
 
         request = Request(scope)
-        self.in_flight += 1
         try:
             if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
                 await error_response(request, 403, "cross-site request refused")(scope, receive, with_headers)
             else:
                 await self.app(scope, receive, with_headers)
         finally:
-            if not answered:
-                self._done(client)
+            if not answered and balancer is not None:
+                balancer.answered(client)
 
-    def _shed(self, balancer: Balancer, client: Any) -> bool:
-        """Whether this answer closes its connection; a lone client (nothing else in flight) is never moved."""
-        try:
-            return balancer.shed(client, busy=self.in_flight > 1)
-        except Exception:  # balancing is an optimisation: it never fails a request
-            log.exception("serving board failed")
-            return False
 
-    def _done(self, client: Any) -> None:
-        """A request left: answered, or failed without an answer."""
-        self.in_flight -= 1
-        if self.balancer is not None:
-            self.balancer.answered(client)
+def _shed(balancer: Balancer, client: Any) -> bool:
+    """Whether this answer closes its connection (balancing is an optimisation: it never fails a request)."""
+    try:
+        return balancer.shed(client)
+    except Exception:
+        log.exception("serving board failed")
+        return False
 
 
 def settle(env: Environment) -> None:
@@ -322,7 +316,7 @@ def create_app(settings: Settings, options: WebOptions | None = None) -> FastAPI
         posting = asyncio.get_running_loop().create_task(balancer.keep_posting()) if balancer else None
         yield
         pool.close()
-        if balancer is not None and posting is not None:
+        if posting is not None:
             posting.cancel()
             balancer.close()
 

@@ -140,14 +140,20 @@ class Balancer:
         self.board = board
         self.seen: dict[Any, float] = {}  # client address (one per connection) -> when it last asked
         self.waiting: dict[Any, int] = {}  # client address -> its requests in flight here
+        self.in_flight = 0  # requests of this process being answered (only the event loop's thread counts)
 
     def arrived(self, client: Any) -> None:
-        """Note a request from a client."""
-        self.seen[client] = _now()
+        """Note a request from a client, and post the count at once: a client that moved here must
+        count here before the worker it left looks again, or that one sheds more than it should."""
+        now = _now()
+        self.seen[client] = now
         self.waiting[client] = self.waiting.get(client, 0) + 1
+        self.in_flight += 1
+        self.board.post(self.serving(now), now)
 
     def answered(self, client: Any) -> None:
-        """Note that a request from a client was answered."""
+        """Note that a request from a client was answered (sent, though the app may still tidy up), or failed."""
+        self.in_flight -= 1
         left = self.waiting.get(client, 0) - 1
         if left > 0:
             self.waiting[client] = left
@@ -162,12 +168,15 @@ class Balancer:
         # A client waiting on a slow request counts however long ago it asked.
         return sum(1 for c, t in self.seen.items() if t >= since or c in self.waiting)
 
-    def shed(self, client: Any, busy: bool) -> bool:
-        """Whether the answer to this client should close its connection (only when `busy`); posts the count."""
+    def shed(self, client: Any) -> bool:
+        """Whether the answer to this client should close its connection; posts this worker's count.
+
+        A lone client (nothing else in flight here) is never moved, however many connections it opened.
+        """
         now = _now()
         serving = self.serving(now)
         others = self.board.others(now)
-        close = busy and bool(others) and serving >= min(others) + GAP
+        close = self.in_flight > 1 and bool(others) and serving >= min(others) + GAP
         if close:
             self.seen.pop(client, None)
             serving -= 1
