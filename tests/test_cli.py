@@ -116,3 +116,32 @@ def test_extract_bad_file_is_one_line(tmp_path):
     proc = run_cli("extract", str(missing))
     assert proc.returncode == 1
     assert "nope.html" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_reindex_cuts_an_index_made_before_shards_and_leaves_a_cut_one_alone(tmp_path):
+    from conftest import store_at_version
+
+    from storyline.search import SearchQuery, search
+    from storyline.store import Store
+
+    # An older Storyline's store: its whole index in one table, more articles than a shard holds.
+    path = tmp_path / "old.db"
+    db = store_at_version(path, 9)
+    n = Store.SEARCH_SHARD_ARTICLES + Store.SEARCH_SHARD_WARMUP + 500
+    db.executemany(
+        "INSERT INTO articles (id, key, kind, source, title, text, created_at) VALUES (?, ?, 'text', 'x', ?, ?, '2026-01-01')",
+        ((i, f"k{i}", f"Tide table {i}", f"High water at the quay came at hour {i % 24}." + (" Gale." if i % 1000 == 0 else ""))
+         for i in range(1, n + 1)),
+    )
+    db.commit()
+    db.close()
+    proc = run_cli("reindex", "--db", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert "search index: 2 shards (was 1)" in proc.stdout
+    store = Store(path)
+    assert [lo for _, lo, _ in store.search_shards()] == [Store.SEARCH_SHARD_ARTICLES + 1 + Store.SEARCH_SHARD_WARMUP, 0]
+    assert not store.search_index_oversized()
+    assert search(store, SearchQuery("gale", limit=50))["total"] == n // 1000
+    store.close()
+    again = run_cli("reindex", "--db", str(path))
+    assert again.returncode == 0 and "nothing to do" in again.stdout

@@ -425,9 +425,19 @@ def test_a_dump_of_a_sharded_search_index_imports_into_a_searchable_store(tmp_pa
         write_jsonl(source, fh, "all")
     assert '"search_shards"' not in dump.read_text(encoding="utf-8")  # the layout is the store's own
     target = Store(tmp_path / "copy.db")
+    target.SEARCH_SHARD_ARTICLES, target.SEARCH_SHARD_WARMUP = 3, 1
     with dump.open(encoding="utf-8") as fh:
         import_jsonl(target, [ImportSource(str(dump), fh)])
     assert search(target, SearchQuery("mill", limit=50))["total"] == 10
+    # The import cuts the index as the source's ingest did, rather than putting it all in one shard.
+    assert target.search_shards() == source.search_shards() and not target.search_index_oversized()
+    # Records in another order (the newest article first) fill one shard with the rest; the import cuts it again.
+    backwards = Store(tmp_path / "backwards.db")
+    backwards.SEARCH_SHARD_ARTICLES, backwards.SEARCH_SHARD_WARMUP = 3, 1
+    lines = dump.read_text(encoding="utf-8").splitlines(keepends=True)
+    import_jsonl(backwards, [ImportSource("reversed", iter(lines[::-1]))])
+    assert backwards.search_shards() == source.search_shards()
+    assert search(backwards, SearchQuery("mill", limit=50))["total"] == 10
     target.insert_article(Document(source="t", kind="text", key="m10", title="Mill report 10", text="The mill."), None)
     assert search(target, SearchQuery("mill", limit=50))["total"] == 11
 

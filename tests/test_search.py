@@ -338,6 +338,97 @@ def test_the_index_is_cut_into_shards_that_a_search_reads_newest_first(tmp_path,
     fresh.close()
 
 
+TOWNS = ["Ardmore", "Bantry", "Clifden", "Dingle", "Ennis", "Fermoy", "Galway", "Howth", "Inch", "Kells", "Lucan"]
+
+
+def _keepers(i: int, town: str) -> Document:
+    """One of the lighthouse reports the shard tests store."""
+    storm = " A storm tore the aerial down." if i % 3 == 0 else ""
+    text = f"The lighthouse keepers at {town} logged the weather on day {i}.{storm} Their relief boat could not land."
+    return doc(f"k{i}", f"Keepers at {town}", text, "Coast News", f"2024-01-{i + 1:02d}")
+
+
+def _layout(store: Store) -> list[tuple[str, int, int | None, list[int]]]:
+    """Each shard: its table, where it answers from and to, and the articles it indexes."""
+    return [
+        (table, lo, hi, [r[0] for r in store.db.execute(f"SELECT rowid FROM {table} WHERE {table} MATCH 'lighthouse' ORDER BY rowid")])
+        for table, lo, hi in store.search_shards()
+    ]
+
+
+def test_reindex_cuts_a_store_indexed_before_shards_as_ingest_would_have(tmp_path):
+    # A store of version 9 held its whole index in one table; the migration to shards kept it there.
+    path = tmp_path / "v9.db"
+    store_at_version(path, 9).close()
+    old = Store(path)
+    for i, town in enumerate(TOWNS):
+        old.insert_article(_keepers(i, town), None)
+    assert len(old.search_shards()) == 1
+    old.SEARCH_SHARD_ARTICLES, old.SEARCH_SHARD_WARMUP = 4, 2
+    assert old.search_index_oversized()
+    # The same articles stored with shards from the start: what the rebuild must reproduce.
+    fresh = Store(tmp_path / "fresh.db")
+    fresh.SEARCH_SHARD_ARTICLES, fresh.SEARCH_SHARD_WARMUP = 4, 2
+    for i, town in enumerate(TOWNS):
+        fresh.insert_article(_keepers(i, town), None)
+    assert not fresh.search_index_oversized()
+
+    def ranked(store: Store, q: str) -> list[tuple[int, float]]:
+        return [(h["id"], h["score"]) for h in search(store, SearchQuery(q, limit=50))["items"]]
+
+    reports: list[tuple[int, int]] = []
+    assert old.reshard_search(lambda done, total: reports.append((done, total))) == 3
+    assert _layout(old) == _layout(fresh)
+    assert reports[-1][0] == reports[-1][1] == sum(len(held) for *_, held in _layout(fresh))
+    assert not old.search_index_oversized()
+    for q in ("lighthouse", "storm", "bantry", "keepers galway"):
+        assert ranked(old, q) == ranked(fresh, q)
+    # The rebuilt shards keep in step with later writes as a store's own do, and close as they fill.
+    for store in (old, fresh):
+        store.update_article(4, title="Keepers at Arklow")  # held by two shards
+        store.db.execute("DELETE FROM articles WHERE id = 9")
+        for i in range(11, 16):
+            store.insert_article(_keepers(i, f"Port {i}"), None)
+        for table, _, _ in store.search_shards():
+            store.db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 0)")
+    assert _layout(old) == _layout(fresh) and len(old.search_shards()) == 4
+    assert ranked(old, "arklow") == ranked(fresh, "arklow") and ranked(old, "lighthouse") == ranked(fresh, "lighthouse")
+
+
+def test_a_rebuild_cuts_an_empty_store_and_one_that_just_filled_a_shard_as_ingest_does(tmp_path):
+    for count in (0, 4, 9, 10):  # with 4 a shard, ingest closes shards at ids 4 and 9, leaving an empty one open
+        old, fresh = Store(tmp_path / f"old{count}.db"), Store(tmp_path / f"fresh{count}.db")
+        old.SEARCH_SHARD_ARTICLES = 1_000
+        fresh.SEARCH_SHARD_ARTICLES, fresh.SEARCH_SHARD_WARMUP = 4, 2
+        for i in range(count):
+            old.insert_article(_keepers(i, TOWNS[i]), None)
+            fresh.insert_article(_keepers(i, TOWNS[i]), None)
+        old.SEARCH_SHARD_ARTICLES, old.SEARCH_SHARD_WARMUP = 4, 2
+        assert old.reshard_search() == len(fresh.search_shards())
+        assert _layout(old) == _layout(fresh) and old.search_shard_sizes() == fresh.search_shard_sizes()
+        later = [store.insert_article(_keepers(11, "Malahide"), None) for store in (old, fresh)]
+        assert later[0] == later[1] and _layout(old) == _layout(fresh)
+
+
+def test_a_rebuild_that_fails_midway_leaves_the_old_index_whole(tmp_path):
+    store = Store(tmp_path / "s.db")
+    store.SEARCH_SHARD_ARTICLES, store.SEARCH_SHARD_WARMUP = 100, 2
+    for i, town in enumerate(TOWNS):
+        store.insert_article(_keepers(i, town), None)
+    before = _layout(store)
+    store.SEARCH_SHARD_ARTICLES, store.RESHARD_CHUNK = 4, 1
+
+    def interrupt(done: int, total: int) -> None:
+        if done == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.reshard_search(interrupt)
+    assert _layout(store) == before and search(store, SearchQuery("lighthouse", limit=50))["total"] == 11
+    later = store.insert_article(_keepers(11, "Malahide"), None)
+    assert [h["id"] for h in search(store, SearchQuery("malahide"))["items"]] == [later]
+
+
 def test_a_young_shards_articles_are_ranked_with_the_words_counts_of_an_older_one(tmp_path):
     store = Store(tmp_path / "young.db")
     store.SEARCH_SHARD_ARTICLES, store.SEARCH_SHARD_WARMUP = 20, 5

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .. import __version__, settings as settings_mod, views
+from ..sqlite import sqlite3
 from .base import DbOption, JsonOption, app, err, eval_app, open_store, out, print_json, setup
 
 
@@ -241,6 +242,33 @@ def eval_clustering(data: Optional[Path] = DataOption, as_json: bool = JsonOptio
 def eval_timelines(data: Optional[Path] = DataOption, as_json: bool = JsonOption, write: bool = WriteOption) -> None:
     """Timeline summarization (AR1, AR2, date F1) on Timeline17."""
     _eval_run("timelines", data, as_json, write)
+
+
+@app.command()
+def reindex(
+    db: Optional[str] = DbOption,
+    force: bool = typer.Option(False, "--force", help="Rebuild even when no shard is too large."),
+) -> None:
+    """Cut the search index into shards as ingest does (stores indexed before shards): searches read the newest first."""
+    store = open_store(setup(db))
+    try:
+        shards = len(store.search_shards())
+        if not force and not store.search_index_oversized():
+            out.print(f"search index: {shards} shard{'s' if shards != 1 else ''}, none larger than ingest makes them; "
+                      "nothing to do", highlight=False)
+            return
+        err.print(f"reindex: {store.path} is locked for writing until the index is rebuilt (25 s for 100,000 "
+                  "articles on two cores): ingest, watch and edits in the web UI wait meanwhile, and give up after 10 s", highlight=False)
+        columns = (TextColumn("[bold]reindex"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("", total=None)
+            made = store.reshard_search(lambda done, total: bar.update(task, completed=done, total=total))
+    except sqlite3.OperationalError as exc:
+        err.print(f"[red]error:[/red] {store.path}: {exc}; nothing was changed (is an ingest or watch running?)", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    out.print(f"search index: {made} shard{'s' if made != 1 else ''} (was {shards}) of up to {store.SEARCH_SHARD_ARTICLES:,} articles", highlight=False)
 
 
 @app.command("settings")

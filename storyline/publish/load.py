@@ -49,6 +49,7 @@ def load_article(store: Store, rec: dict[str, Any]) -> None:
         "keywords": json.dumps(rec.get("keywords") or [], ensure_ascii=False),
     }
     store.import_row("articles", values)
+    store.article_added(int(aid))  # the search index is cut into shards as ingest cuts it
     for ent in rec.get("entities") or []:
         store.import_row("entities", {"id": ent["id"], "name": ent["name"], "kind": ent["kind"]}, "INSERT OR IGNORE")
         store.import_row("article_entities", {"article_id": aid, "entity_id": ent["id"], "count": ent["count"]})
@@ -98,6 +99,8 @@ def import_jsonl(store: Store, sources: Iterable[ImportSource]) -> Counter[str]:
                             raise ValueError("not a JSON object")
                         counts[load_record(store, rec)] += 1
             where = "end of import"
+            if store.search_index_oversized():  # ids came out of order, and a shard took more than its share
+                store.reshard_search()
     except (ValueError, KeyError, TypeError, sqlite3.Error) as exc:
         detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise PublishError(f"{where}: {detail}; nothing was imported") from exc

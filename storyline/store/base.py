@@ -6,11 +6,12 @@ import json
 import logging
 import threading
 import zlib
+from bisect import bisect_left
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..models import Document, Enrichment
 from ..sqlite import sqlite3
@@ -309,9 +310,13 @@ class CoreStore:
         marks = ", ".join("?" for _ in cols)
         cur = self.db.execute(f"INSERT INTO articles ({names}) VALUES ({marks})", tuple(cols.values()))
         aid = int(cur.lastrowid)
-        if aid >= self._shard_full_at:
-            self.close_full_search_shard(aid)
+        self.article_added(aid)
         return aid
+
+    def article_added(self, article_id: int) -> None:
+        """What follows every new article row, however it was written (ingest, import): the search shards' upkeep."""
+        if article_id >= self._shard_full_at:
+            self.close_full_search_shard(article_id)
 
     # A search ranks with bm25, which counts every row of each searched word in its index on every
     # query, so its cost grew with the archive (a prefix like oil* read 12.8 ms of 100,000 articles).
@@ -352,6 +357,72 @@ class CoreStore:
             "INSERT INTO search_shards (n, first_id, answers_from) VALUES (?, ?, ?)", (n + 1, start, answers_from)
         )
         return start
+
+    def _article_ids(self) -> list[int]:
+        """Every article id, in order."""
+        # Sorted here: SQLite reads them from a small index unasked, and in id order from the table itself,
+        # past every article's text (56 s against 0.6 of 100,000 articles not yet in the page cache).
+        return sorted(int(r[0]) for r in self.db.execute("SELECT id FROM articles"))
+
+    def search_shard_sizes(self) -> list[tuple[int, int]]:
+        """(number, articles it answers for) of each search shard, oldest first."""
+        rows = [(int(n), int(lo)) for n, lo in self.db.execute("SELECT n, answers_from FROM search_shards ORDER BY n")]
+        ids = self._article_ids()  # once: a count per shard would read the big article rows from its start on
+        bounds = [bisect_left(ids, lo) for _, lo in rows] + [len(ids)]
+        return [(n, bounds[k + 1] - bounds[k]) for k, (n, _) in enumerate(rows)]
+
+    def search_index_oversized(self) -> bool:
+        """Whether a search shard answers for more articles than ingest lets one hold (indexed before shards, or imported)."""
+        most = self.SEARCH_SHARD_ARTICLES + self.SEARCH_SHARD_WARMUP
+        return any(size > most for _, size in self.search_shard_sizes())
+
+    RESHARD_CHUNK = 2_000  # articles indexed between two progress reports
+
+    def reshard_search(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Rebuild the search index cut as ingest cuts it, SEARCH_SHARD_ARTICLES articles a shard; return how many shards.
+
+        A store indexed before shards existed (migration 010), or filled by an older import, keeps all
+        those articles in shard 0, so every search that reaches them pays bm25's count over all of them.
+        One transaction: readers see the old index until it commits, and a crash leaves the old one whole.
+        """
+        size, warmup = self.SEARCH_SHARD_ARTICLES, self.SEARCH_SHARD_WARMUP
+        with self.atomic("reshard_search"):
+            ids = self._article_ids()
+            firsts = [0]  # where ingest would have started each shard: after the article that filled the one before
+            while (full := bisect_left(ids, firsts[-1] + size)) < len(ids):
+                firsts.append(ids[full] + 1)
+            answers = [0] + [first + warmup for first in firsts[1:]]  # as _close_shard: the next shard's warm-up
+            ends: list[int | None] = answers[1:] + [None]
+            spans = [(bisect_left(ids, lo), len(ids) if hi is None else bisect_left(ids, hi)) for lo, hi in zip(firsts, ends)]
+            total, done = sum(b - a for a, b in spans), 0
+            for (n,) in self.db.execute("SELECT n FROM search_shards").fetchall():
+                table = shard_table(int(n))
+                for kind in ("insert", "delete", "unindex", "reindex"):
+                    self.db.execute(f"DROP TRIGGER IF EXISTS {table}_{kind}")
+                self.db.execute(f"DROP TABLE IF EXISTS {table}")
+            self.db.execute("DELETE FROM search_shards")
+            for n, ((a, b), first, start, end) in enumerate(zip(spans, firsts, answers, ends)):
+                table = shard_table(n)
+                self.db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5({_FTS_COLUMNS})")
+                for lo in range(a, b, self.RESHARD_CHUNK):
+                    hi = min(b, lo + self.RESHARD_CHUNK) - 1
+                    self.db.execute(
+                        f"INSERT INTO {table} (rowid, title, text, flags) SELECT id, title, text, flags "
+                        f"FROM articles_search WHERE id >= ? AND id <= ?",
+                        (ids[lo], ids[hi]),
+                    )
+                    done += hi + 1 - lo
+                    if progress:
+                        progress(done, total)
+                for sql in shard_triggers(table, first, end):
+                    self.db.execute(sql)
+                self.db.execute("INSERT INTO search_shards (n, first_id, answers_from) VALUES (?, ?, ?)", (n, first, start))
+        self._shard_full_at = 0  # where the open shard fills up is read again
+        if not self.db.in_transaction:
+            # The new index passed through the write-ahead log: give its space back rather than leave
+            # a log the size of the index while other connections (a server) keep the file open.
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return len(firsts)
 
     _ARTICLE_COLUMNS = frozenset(
         {"event_id", "duplicate_of", "duplicate_kind", "merged_into", "url", "title", "title_inferred",
