@@ -44,7 +44,8 @@ _ENTITY_DECL = re.compile(
     r"<!ENTITY\s+(%\s*)?([^\s\"'>]+)\s*(?:\"([^\"]{0,65536})\"|'([^']{0,65536})'|(SYSTEM|PUBLIC)\b)?",
     re.IGNORECASE,
 )
-_INTERNAL_SUBSET = re.compile(r"<!DOCTYPE[^<>\[]*\[")
+# A quoted system or public id may hold ">" or "<" (`SYSTEM "x>y"`): it does not end the DOCTYPE.
+_INTERNAL_SUBSET = re.compile(r"""<!DOCTYPE(?:[^<>\["']|"[^"]*"|'[^']*')*\[""")
 # A reference inside an entity value, including '&#38;name;' which expands to '&name;'.
 _ENTITY_REF = re.compile(r"[&%][A-Za-z_:][\w:.-]*;|&#0*3[78];|&#x0*2[56];", re.IGNORECASE)
 _ANY_REF = re.compile(r"([&%])([A-Za-z_:][\w:.-]*);")

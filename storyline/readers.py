@@ -144,26 +144,55 @@ def _markdown_text(body: str) -> str:
     return "\n\n".join(p.strip() for p in re.split(r"\n\s*\n", body) if p.strip())
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: front matter never needs them, and nested ones multiply (a 366-byte file made a 44 MB title)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        """A node, refusing a reference to an anchor."""
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
+def _field(meta: dict, *names: str) -> str | None:
+    """A front matter field as text (the first of `names` that is set); a list or mapping there is an InputError."""
+    for name in names:
+        value = meta.get(name)
+        if isinstance(value, (list, dict)):
+            raise InputError(f"front matter '{name}' must be text, not a {'list' if isinstance(value, list) else 'mapping'}")
+        if value is not None and value != "":
+            return str(value).strip() or None
+    return None
+
+
+def _tags(value: object) -> list[str]:
+    """Front matter tags: a list, or one tag on its own."""
+    if isinstance(value, dict):
+        raise InputError("front matter 'tags' must be a list, not a mapping")
+    items = value if isinstance(value, list) else [value]
+    return [str(t).strip() for t in items if t is not None and not isinstance(t, (list, dict)) and str(t).strip()]
+
+
 def parse_markdown(text: str, source: str) -> Document:
     """A Hugo/markdown post with YAML front matter."""
     m = _FRONT_MATTER.match(text + ("\n" if not text.endswith("\n") else ""))
     if not m:
         raise InputError("markdown without front matter")
     try:
-        meta = yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError as exc:
+        meta = yaml.load(m.group(1), Loader=_FrontMatterLoader) or {}
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a timestamp YAML reads but Python refuses (hour 25)
         raise InputError(f"bad YAML front matter: {str(exc).splitlines()[0]}") from None
     if not isinstance(meta, dict):
         raise InputError("front matter is not a mapping")
     body = m.group(2)
-    title, outlet = feeds.split_title_outlet(str(meta.get("title") or "").strip(), meta.get("outlet"))
-    url = str(meta.get("link") or meta.get("url") or "").strip() or None
+    title, outlet = feeds.split_title_outlet(_field(meta, "title") or "", _field(meta, "outlet"))
+    url = _field(meta, "link", "url")
     linked = [
         item for item in feeds.parse_coverage_list(body)
         if not (url and item.url == url) and not (item.title == title and item.outlet == outlet)
     ]
-    description = _plain(str(meta.get("description") or meta.get("summary") or "")) or None
-    tags = [str(t) for t in (meta.get("tags") or []) if t]
+    description = _plain(_field(meta, "description", "summary") or "") or None
+    tags = _tags(meta.get("tags"))
     return Document(
         source=source,
         kind="markdown",
@@ -173,8 +202,8 @@ def parse_markdown(text: str, source: str) -> Document:
         url=url,
         published=_as_datetime(meta.get("date")),
         outlet=outlet,
-        byline=str(meta["author"]) if meta.get("author") else None,
-        language=meta.get("language") or None,
+        byline=_field(meta, "author"),
+        language=_field(meta, "language"),
         description=description if description and linked == [] else None,
         tags=tags,
         linked=linked,

@@ -90,6 +90,8 @@ def iter_records(stream: BinaryIO | IO[bytes], max_bytes: int) -> Iterator[Recor
         raise WarcError(f"unreadable WARC: {' '.join(str(exc).split())}") from None
     except (OSError, EOFError, ValueError) as exc:  # truncated gzip and the like
         raise WarcError(f"unreadable WARC: {type(exc).__name__}: {exc}") from None
+    except (AttributeError, TypeError, IndexError) as exc:  # warcio on a record cut off inside its headers
+        raise WarcError(f"truncated WARC: a record's headers are incomplete ({type(exc).__name__}: {exc})") from None
 
 
 def record_document(rec: Record, source: str) -> Document | None:

@@ -256,6 +256,13 @@ def test_billion_laughs_is_refused() -> None:
         parse_feed(utf16.encode("utf-16"), "lol16.xml")
 
 
+def test_billion_laughs_behind_a_quoted_greater_than_sign_is_refused() -> None:
+    # A system id may hold ">", which must not hide the internal subset that follows it.
+    for doctype in (b'<!DOCTYPE rss SYSTEM "x>y" [', b"<!DOCTYPE rss PUBLIC '-//a>b//EN' 'c>d' ["):
+        with pytest.raises(FeedError, match="refused: XML entity expansion"):
+            parse_feed(BILLION_LAUGHS.replace(b"<!DOCTYPE rss [", doctype), "lol.xml")
+
+
 def test_quadratic_blowup_is_refused() -> None:
     data = (
         b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY big "' + b"x" * 40_000 + b'">]>'

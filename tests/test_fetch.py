@@ -326,6 +326,7 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("30") == 30.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+    assert parse_retry_after("\u00b2") is None and parse_retry_after("\u0663") is None  # digits to str, not to float
 
 
 # -- charsets and Google News --------------------------------------------------------------------------

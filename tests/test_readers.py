@@ -90,3 +90,29 @@ def test_preload_imports_the_page_extractor_only_for_pages(names, imported):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == str(imported)
+
+
+FRONT = "---\ntitle: Harbour wall repaired\n{extra}\n---\nMasons finished the new harbour wall at Kilmore on Friday, ahead of the winter storms.\n"
+
+
+def test_front_matter_fields_of_other_types_are_read_as_text_or_refused_in_one_line():
+    one_tag = readers.parse_markdown(FRONT.format(extra="tags: harbour\noutlet: 123\nlanguage: en"), "/in/a.md")
+    assert one_tag.tags == ["harbour"] and one_tag.outlet == "123" and one_tag.language == "en"
+    assert readers.parse_markdown(FRONT.format(extra="tags: 5"), "/in/b.md").tags == ["5"]
+    for extra, message in [
+        ("language: [en, de]", "'language' must be text, not a list"),
+        ("outlet: {name: Gazette}", "'outlet' must be text, not a mapping"),
+        ("tags: {a: 1}", "'tags' must be a list"),
+        ("date: 2024-06-03 25:00:00", "bad YAML front matter"),  # YAML reads it as a time, Python refuses hour 25
+    ]:
+        with pytest.raises(readers.InputError, match=message):
+            readers.parse_markdown(FRONT.format(extra=extra), "/in/bad.md")
+
+
+def test_front_matter_aliases_are_refused_before_they_multiply():
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"] + [
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)
+    ]
+    post = "---\n" + "\n".join(levels) + "\ntitle: *a8\n---\nSome text about the harbour wall and its masons.\n"
+    with pytest.raises(readers.InputError, match="aliases"):
+        readers.parse_markdown(post, "/in/bomb.md")

@@ -141,6 +141,23 @@ def test_broken_archives_fail_with_one_line(tmp_path) -> None:
     assert all("\n" not in line and "WARC" in line for line in result.errors)
 
 
+def test_an_archive_cut_anywhere_fails_with_a_warc_error_or_reads_whole_records(tmp_path) -> None:
+    from storyline.warc import WarcError
+
+    archive = tmp_path / "cut.warc"
+    write_warc(archive, [(f"https://t{n}.example/b", "200 OK", page(f"Bridge news {n}", n, f"T{n}"), {}) for n in range(2)], compress=False)
+    data = archive.read_bytes()
+    whole = {(r.uri, r.payload) for r in iter_records(io.BytesIO(data), 10**6)}
+    failed = 0
+    for cut in range(len(data) - 1, 0, -5):  # cuts inside headers made warcio raise AttributeError
+        try:
+            assert {(r.uri, r.payload) for r in iter_records(io.BytesIO(data[:cut]), 10**6)} <= whole
+        except WarcError as exc:
+            assert "\n" not in str(exc) and "WARC" in str(exc)
+            failed += 1
+    assert failed > 0
+
+
 def test_small_warc_bytes_parse_and_cli_ingest(tmp_path) -> None:
     archive = tmp_path / "one.warc"
     write_warc(archive, [("https://lakeside.example/bridge", "200 OK", page("Council approves footbridge", 1), {})], compress=False)
