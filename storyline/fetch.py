@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextvars
 import email.utils
 import ipaddress
 import re
@@ -163,7 +164,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         error: Exception = httpcore.ConnectError(f"no address for {host}")
         for address in addresses:
             try:
-                return self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
+                return _DeadlineStream(self.inner.connect_tcp(address, port, timeout, local_address, socket_options))
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         raise error
@@ -175,6 +176,45 @@ class _GuardedBackend(httpcore.NetworkBackend):
     def sleep(self, seconds: float) -> None:
         """Block for a while (httpcore's retry pause)."""
         time.sleep(seconds)
+
+
+# The deadline of the fetch running in this thread: each read on a connection waits at most until then,
+# so a server that trickles its headers (a line every half second) cannot outlast it; the read
+# timeout alone restarts with every line, and the body's own check comes after the headers.
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("storyline_fetch_deadline", default=None)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose reads end at the current fetch's deadline, headers included."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self.inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """Read, waiting no longer than the read timeout or the time left before the deadline."""
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise httpcore.ReadTimeout("past the response deadline")
+            timeout = left if timeout is None else min(timeout, left)
+        return self.inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """Write to the connection."""
+        self.inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> httpcore.NetworkStream:
+        """Upgrade to TLS, keeping the deadline."""
+        return _DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        """What the connection knows (its socket, its TLS object)."""
+        return self.inner.get_extra_info(info)
 
 
 class GuardedTransport(httpx.HTTPTransport):
@@ -359,6 +399,7 @@ def fetch(
     own = client is None
     client = client or make_client(opts)
     deadline = time.monotonic() + opts.deadline_s
+    token = _DEADLINE.set(deadline)
     seen: list[str] = []
     try:
         while True:
@@ -377,6 +418,7 @@ def fetch(
                 return page
             url = target
     finally:
+        _DEADLINE.reset(token)
         if own:
             client.close()
 
@@ -399,6 +441,8 @@ def _get(client: httpx.Client, url: str, opts: FetchOptions, since: Validators |
             body = read_body(resp.iter_raw(), headers.get("content-encoding", ""), opts, deadline)
             return Page(str(resp.url), status, headers, body)
     except httpx.TimeoutException as exc:
+        if time.monotonic() >= deadline:
+            raise FetchError(f"timed out: response not complete within {opts.deadline_s:g} s") from None
         raise FetchError(f"timed out ({type(exc).__name__})") from None
     except httpx.HTTPError as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}") from None

@@ -57,7 +57,7 @@ class WatchOptions:
     max_backoff_s: float = 6 * 3600  # a failing feed is still retried at least this often
     page_retry_s: float = 1800  # first retry of a page that could not be fetched; doubles each time
     page_attempts: int = 5  # then the page is given up (the feed's title and summary stay)
-    max_hops: int = 5  # redirects to other hosts a page may take
+    max_hops: int = 5  # redirects to other hosts a page or a feed poll may take
     robots_ttl_s: float = 86400
     reload_s: float = 15.0  # a long-running watch re-reads subscriptions this often (new ones, removals)
     refresh_s: float = 300.0  # event titles/summaries are recomputed at least this often while busy
@@ -75,6 +75,7 @@ class Job:
     url: str
     host: str
     since: Validators | None = None
+    hops: int = 0  # redirects to other hosts taken so far (feeds; a page keeps its count in the store)
 
     @property
     def key(self) -> tuple[str, int | str]:
@@ -362,7 +363,7 @@ class Watcher:
     def _work(self, job: Job) -> None:
         """Fetch one URL and report back; never raises."""
         opts = self.opts.fetch
-        if job.kind == "page":
+        if job.kind in ("page", "feed"):
             opts = replace(opts, same_host_redirects=True)  # another host gets its own turn at its own gate
         elif job.kind == "robots":
             opts = replace(opts, max_bytes=ROBOTS_MAX_BYTES)
@@ -421,6 +422,14 @@ class Watcher:
         feed = self.store.feed(int(job.ident))
         if feed is None:
             return  # unsubscribed meanwhile
+        if error is None and page is not None and page.location:
+            # Moved to another host: polled there in that host's turn, so many feeds sent to one host
+            # do not all land on it at once, and its Retry-After pauses it rather than the host they left.
+            if job.hops >= self.opts.max_hops:
+                error = FetchError(f"more than {self.opts.max_hops} redirects", page.status)
+            else:
+                self._queue(replace(job, url=page.location, host=host_of(page.location), hops=job.hops + 1))
+                return
         self.report.polled += 1
         if error is not None or page is None:
             self._feed_failed(feed["id"], error or FetchError("no response"))

@@ -322,6 +322,38 @@ def test_hanging_and_trickling_servers_time_out(client) -> None:
             fetch(server.url("/trickle"), opts, client)
 
 
+def test_a_server_that_trickles_its_headers_is_cut_off_at_the_deadline() -> None:
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:  # a header line every 0.3 s for 30 s: no single read waits long
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(100):
+                if stop.wait(0.3):
+                    return
+                try:
+                    conn.sendall(b"X-Drip: a\r\n")
+                except OSError:
+                    return
+
+    threading.Thread(target=drip, daemon=True).start()
+    opts = FetchOptions(allow_private=True, timeout_s=1.0, deadline_s=1.5)
+    start = time.monotonic()
+    try:
+        with pytest.raises(FetchError, match="timed out: response not complete within 1.5 s"):
+            fetch(f"http://127.0.0.1:{listener.getsockname()[1]}/", opts)
+        assert time.monotonic() - start < 15  # the server would go on for 30 s
+    finally:
+        stop.set()
+        listener.close()
+
+
 def test_parse_retry_after() -> None:
     assert parse_retry_after("30") == 30.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0

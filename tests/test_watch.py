@@ -396,6 +396,34 @@ def test_per_host_limit_and_spacing_hold_for_fifty_feeds(tmp_path) -> None:
         assert min(h.start for h in other.hits()) < hits[-1].start
 
 
+def test_feeds_moved_to_one_host_are_polled_there_at_its_pace(tmp_path) -> None:
+    body = rss("Courier", [{"title": "Quiet day at the reservoir", "link": "https://courier.example/1"}])
+    target = LocalServer(routes({"/feed": Reply(200, {}, body, stall_s=0.2)}), "127.0.0.20")
+    movers = [LocalServer(routes({"/feed": Reply(301, {"Location": target.url("/feed")})}), f"127.0.0.{11 + i}")
+              for i in range(4)]
+    tables: list[dict] = [{} for _ in range(3)]
+    chain = [LocalServer(routes(table), f"127.0.0.{31 + i}") for i, table in enumerate(tables)]
+    for i, table in enumerate(tables):  # each host sends the feed on to the next, the last back to the first
+        table["/feed"] = Reply(302, {"Location": chain[(i + 1) % 3].url("/feed")})
+    servers = [target, *movers, *chain]
+    for server in servers:
+        server.__enter__()
+    try:
+        pipe = pipeline(tmp_path / "w.db")
+        for server in [*movers, chain[0]]:
+            subscribe(pipe.store, server.url("/feed"), None, 900)
+        polite = PolitenessOptions(per_host=1, delay_s=0.05, jitter=0.0)
+        report = Watcher(pipe, options(politeness=polite, fetch_pages=False, workers=8, max_hops=4), client()).run(once=True)
+    finally:
+        for server in servers:
+            server.__exit__(None, None, None)
+    # The four moved feeds were polled at their new host one at a time, as its limit says, not all at once.
+    hits = sorted(target.hits(), key=lambda h: h.start)
+    assert len(hits) == 4 and all(after.start >= before.end for before, after in zip(hits, hits[1:]))
+    assert report.polled == 5 and report.failed == 1 and report.stored.new == 1
+    assert "more than 4 redirects" in pipe.store.feeds()[-1]["last_error"]
+
+
 # -- the real feeds -----------------------------------------------------------------------------------------
 
 
