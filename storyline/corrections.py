@@ -169,11 +169,17 @@ class Corrector:
         else:
             self.rebuild_event(source["id"])
         self.rebuild_event(target)
-        stories = {source["story_id"], self.store.event(target)["story_id"]} - {None}
-        for story_id in sorted(stories):
-            self.rebuild_story(story_id)
+        heir = self.store.event(target)["story_id"]
+        retired_stories: list[int] = []
+        if source["story_id"] not in (None, heir):
+            if heir is None:
+                self.rebuild_story(source["story_id"])
+            else:  # a story left without events is retired into the one its last report went to, as merges do
+                retired_stories = self._settle_story(source["story_id"], heir)
+        if heir is not None:
+            self.rebuild_story(heir)
         return {"event": target, "source_event": source["id"], "articles": list(article_ids),
-                "retired_events": retired, "new_event": split}
+                "retired_events": retired, "retired_stories": retired_stories, "new_event": split}
 
     def move_article(self, article_id: int, event_id: int | None) -> dict[str, Any]:
         """Move an article (with its duplicates and listed coverage) to another event, or to a new one."""

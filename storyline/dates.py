@@ -26,8 +26,9 @@ _EXPRESSIONS = re.compile(
     rf"\b(?:{_WEEKDAY_RE}\s*(?:\(\s*)?)?(?:{_MONTH_RE}\s+{_DAY_RE}(?!\d){_YEAR_RE}|{_DAY_RE.replace('day>', 'day2>')}\s+(?:of\s+)?{_MONTH_RE.replace('month>', 'month2>')}{_YEAR_RE.replace('year>', 'year2>')})\b"
     rf"|\b(?P<iso>(?:19|20)\d\d-[01]\d-[0-3]\d)\b"
     rf"|\b(?P<lone>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)(?:'s)?\b"
-    r"|\b(?P<rel>yesterday|the previous day|the day before|a day earlier|a day before|today|this morning|"
-    r"earlier today|tonight|last night|on the same day)\b",
+    # Any case: a lead often opens with one ("Yesterday, ..."); the rest stays case-sensitive, or "may" is a month.
+    r"|\b(?P<rel>(?i:yesterday|the previous day|the day before|a day earlier|a day before|today|this morning|"
+    r"earlier today|tonight|last night|on the same day))\b",
 )
 _REPORT = re.compile(
     r"\b(reported|reports|report|said|says|according to|state media|media|told|published|quoted|"

@@ -244,11 +244,12 @@ def _entry_document(entry: dict, feed: dict, source: str, base: str | None, inde
     if is_aggregated and _GOOGLE_NEWS_OUTLET_FONT.search(summary_html):
         linked = coverage_without_item(parse_coverage_list(summary_html), link, title, outlet)
     text = "" if is_aggregated else _best_text(_content_values(entry) + [summary_html], title)
-    published = _struct_to_utc(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed"))
+    field = "published" if dict.get(entry, "published_parsed") else "updated"
+    published = _struct_to_utc(dict.get(entry, f"{field}_parsed"))
     return Document(
         source=source, kind="feed-item", title=title or None, text=text, url=link,
         key=_entry_key(source, _str(dict.get(entry, "id")), link, title, published, text, index),
-        published=published, outlet=outlet, byline=_byline(entry),
+        published=_in_own_zone(dict.get(entry, field), published), outlet=outlet, byline=_byline(entry),
         language=_language(feed, entry), description=html_to_text(summary_html) or None,
         tags=_entry_tags(entry), linked=linked,
     )
@@ -366,17 +367,28 @@ def _struct_to_utc(value: Any) -> datetime | None:
         return None
 
 
-def _parse_date(value: Any) -> datetime | None:
-    """An ISO 8601 or RFC 822 date string as an aware UTC datetime, None when unreadable."""
+def _parse_date(value: Any, own_zone: bool = False) -> datetime | None:
+    """An ISO 8601 or RFC 822 date string as an aware datetime (UTC, or `own_zone`: as written), None when unreadable."""
     text = _str(value)
     for parse in (datetime.fromisoformat, email.utils.parsedate_to_datetime):
         try:
             parsed = parse(text) if text else None
             if parsed is not None:  # a date without a zone is taken as UTC
-                return parsed.replace(tzinfo=parsed.tzinfo or timezone.utc).astimezone(timezone.utc)
+                parsed = parsed.replace(tzinfo=parsed.tzinfo or timezone.utc)
+                return parsed if own_zone else parsed.astimezone(timezone.utc)
         except (TypeError, ValueError, IndexError, OverflowError):
             continue
     return None
+
+
+def _in_own_zone(raw: Any, published: datetime | None) -> datetime | None:
+    """The instant `published` in the zone the feed wrote it in, else as it is.
+
+    A report's "yesterday" counts from the newsroom's day: 08:00 on 13 August in Seoul is the 12th
+    in UTC, and the phone talks "the previous day" were on the 12th, not the 11th. It is stored in UTC.
+    """
+    local = _parse_date(raw, own_zone=True)
+    return local if local is not None and published is not None and local == published else published
 
 
 def _check_empty_feed(parsed: dict, head: str) -> None:
@@ -448,14 +460,15 @@ def _json_item(item: dict, feed: dict, source: str, index: int) -> Document:
     plain = _squash_lines(_BAD_CHARS.sub("", content_text or ""))
     text = _best_text([content_html or "", summary or ""], title)
     text = plain if len(plain) > len(text) and _fold(plain) != _fold(title) else text
-    published = _parse_date(item.get("date_published")) or _parse_date(item.get("date_modified"))
+    field = "date_published" if _parse_date(item.get("date_published")) else "date_modified"
+    published = _parse_date(item.get(field))
     guid = item.get("id")
     guid = str(guid).strip() if isinstance(guid, (str, int, float)) and str(guid).strip() else None
     tags = item.get("tags") if isinstance(item.get("tags"), list) else []
     return Document(
         source=source, kind="feed-item", title=title or None, text=text, url=link,
         key=_entry_key(source, guid, link, title, published, text, index),
-        published=published, outlet=outlet, byline=_json_author(item) or _json_author(feed),
+        published=_in_own_zone(item.get(field), published), outlet=outlet, byline=_json_author(item) or _json_author(feed),
         language=_str(item.get("language")) or _str(feed.get("language")),
         description=html_to_text(summary) if summary else None,
         tags=list(dict.fromkeys(n for n in map(_inline_text, tags) if n)),

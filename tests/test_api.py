@@ -139,6 +139,7 @@ def test_search_with_filters_and_pages(api):
         ("/stories", {"limit": 0}), ("/stories", {"limit": 101}), ("/stories", {"offset": -1}), ("/stories", {"limit": "x"}),
         ("/stories/abc", {}), ("/stories/0", {}), ("/stories/1/timeline", {"since": "yesterday"}),
         ("/stories/1/timeline", {"since": "2026-02-30T00:00:00Z"}), ("/events", {"story_id": "x"}),
+        ("/stories/1/timeline", {"since": "9999-12-31T23:59:59-01:00"}),  # past year 9999 in UTC
         ("/events/-1", {}), ("/articles", {"event_id": 0}), ("/articles/9999999999999999999999", {}),
         ("/search", {}), ("/search", {"q": ""}), ("/search", {"q": "kim", "from": "2026-13-01"}),
         ("/search", {"q": "x" * 501}), ("/corrections", {"limit": 1000}),

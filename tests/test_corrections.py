@@ -144,13 +144,17 @@ def test_move_article_takes_its_copies_along(store, fix):
     copy = store.article_id_by_key("train-2")
     assert store.article(copy)["duplicate_of"] == original
     source = store.article(original)["event_id"]
+    train_story = store.event(source)["story_id"]
     target = seed_story(store)["events"][0]["id"]
     entry = fix.move_article(original, target)
     assert set(entry["result"]["articles"]) == {original, copy}
     assert store.article(copy)["event_id"] == target
-    # The emptied event lives on as the target.
+    # The emptied event lives on as the target, and so does its emptied story (as merges retire them).
     assert store.event(source)["merged_into"] == target
     assert entry["result"]["retired_events"] == [source]
+    assert entry["result"]["retired_stories"] == [train_story]
+    assert store.group("stories", train_story)["merged_into"] == store.event(target)["story_id"]
+    assert train_story not in [s["id"] for s in views.stories_list(store)]
     # ... and back out into an event of its own.
     back = fix.move_article(original, None)
     assert back["result"]["new_event"] is True

@@ -19,6 +19,14 @@ def test_previous_day_beats_report_day():
     assert "previous day" in got.evidence
 
 
+def test_a_lead_that_opens_with_a_relative_day_is_read_in_any_case():
+    for opening, day in (("Yesterday, two", 12), ("Last night two", 12), ("Today two", 13), ("The previous day, two", 12)):
+        got = resolve_event_date(f"{opening} tugboats collided near the pier, officials said.", WED)
+        assert (got.day, got.method) == (date(2024, 3, day), "text"), opening
+    # Month names stay capitalised only: "may" is a verb.
+    assert resolve_event_date("The tugboats may collide again, officials said.", WED).method == "published"
+
+
 def test_weekday_resolves_to_the_latest_such_day_before_publication():
     got = resolve_event_date("During a meeting on Monday, the council voted to close the library.", WED)
     assert got.day == date(2024, 3, 11)

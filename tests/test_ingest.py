@@ -83,6 +83,25 @@ def test_event_dates_keep_their_evidence(seeded):
     assert events[2]["date_method"] == "text" and "Jan 9" in events[2]["date_evidence"]
 
 
+def test_a_feed_items_relative_days_count_from_the_newsrooms_day(tmp_path):
+    # 08:00 on Wednesday 13 August in Seoul is still the 12th in UTC; "the previous day" is the 12th.
+    lead = ("North Korean leader Kim Jong Un and Russian President Vladimir Putin held phone talks the previous day, "
+            "state media reported Wednesday, as the two leaders discussed the summit in Alaska and their ties.")
+    rss = (f"<rss version='2.0'><channel><title>Seoul Desk</title><item><title>Kim and Putin hold phone talks</title>"
+           f"<link>https://seoul.example/kim-putin</link><pubDate>{{date}}</pubDate><description>{lead}</description>"
+           f"</item></channel></rss>")
+    (tmp_path / "seoul.xml").write_text(rss.format(date="Wed, 13 Aug 2025 08:00:00 +0900"), encoding="utf-8")
+    (tmp_path / "seoul.json").write_text(json.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": "Seoul Desk", "items": [{
+            "id": "kim-putin-json", "title": "Kim and Putin hold phone talks", "content_text": lead,
+            "date_published": "2025-08-13T08:00:00+09:00"}]}), encoding="utf-8")
+    store = Store(tmp_path / "tz.db")
+    assert ingest(store, tmp_path / "seoul.xml", tmp_path / "seoul.json").failed == 0
+    rows = store.db.execute("SELECT published, event_day FROM articles ORDER BY id").fetchall()
+    assert [tuple(r) for r in rows] == [("2025-08-12T23:00:00+00:00", "2025-08-12")] * 2  # stored in UTC all the same
+    store.close()
+
+
 def test_the_storing_process_keeps_a_larger_page_cache_than_sqlites_default(tmp_path):
     store = Store(tmp_path / "cache.db")
     assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -2000  # SQLite's 2 MB

@@ -94,7 +94,9 @@ def hostile_db(tmp_path_factory) -> Path:
     for i, (title, topic) in enumerate(zip(HOSTILE_TITLES, topics, strict=True)):
         body = (f"The {topic} report number {i} describes how the {topic} changed this season. "
                 f"Local officials said the {topic} would be reviewed again. " * 4)
-        front = yaml.safe_dump({"title": title, "date": f"20{10 + i}-0{1 + i % 9}-1{i % 9}", "link": f"https://example.org/{i}"})
+        outlet = {0: "..", 1: ".", 2: "Tide & Time"}.get(i)  # outlet names become Hugo taxonomy terms (folders)
+        front = yaml.safe_dump({"title": title, "date": f"20{10 + i}-0{1 + i % 9}-1{i % 9}", "link": f"https://example.org/{i}",
+                                **({"outlet": outlet} if outlet else {})})
         (posts / f"post{i}.md").write_text(f"---\n{front}---\n\n{body}\n", encoding="utf-8")
     path = folder / "hostile.db"
     store = Store(path)
@@ -231,6 +233,8 @@ def test_hostile_titles_never_write_outside_the_site_and_build(hostile_db, tmp_p
     titles = {read_front_matter(p.read_text(encoding="utf-8"))["title"] for p in (site / "content/articles").glob("*-*.md")}
     assert {"../../etc", "<script>alert('owned')</script>", "{{< param baseURL >}} and {{% shortcode %}}"} <= titles
     assert "(untitled)" in titles and "evil override txt.exe" in titles  # the bidi override is dropped
+    categories = {c for p in (site / "content").rglob("*-*.md") for c in read_front_matter(p.read_text(encoding="utf-8"))["categories"]}
+    assert "Tide & Time" in categories and not categories & {".", ".."}  # ".." as a term broke Hugo's build
     hugo_build(site)
     built = (site / "public").resolve()
     assert all(p.resolve().is_relative_to(built) for p in built.rglob("*"))

@@ -77,6 +77,19 @@ def test_stories_page_lists_stories_with_latest_event_and_sparkline(site):
     assert site.get("/stories").text.count('class="story-card"') == r.text.count('class="story-card"')
 
 
+def test_head_answers_as_get_without_a_body(site):
+    sid = seed_story_id(site)
+    for path, kind in ((f"/stories/{sid}", "text/html"), (f"/stories/{sid}/feed.atom", "application/atom+xml"),
+                       ("/api/v1/stories", "application/json")):
+        url = str(site.base_url.join(path))  # no cookies: a story page marks what is new since the last visit
+        got, head = httpx.get(url), httpx.head(url)
+        assert head.status_code == 200 and head.content == b"", path
+        assert head.headers["content-type"].startswith(kind) and head.headers["content-length"] == str(len(got.content))
+        assert head.headers["content-security-policy"] == got.headers["content-security-policy"]
+    assert site.head("/stories/999999").status_code == 404
+    assert site.head(f"/stories/{sid}/rename").status_code == 405  # a form's target answers POST alone
+
+
 def test_story_page_shows_dated_events_in_order_with_outlets(site):
     sid = seed_story_id(site)
     r = site.get(f"/stories/{sid}")

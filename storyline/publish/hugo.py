@@ -95,8 +95,17 @@ class _FrontDumper(yaml.SafeDumper):
         return True
 
 
+TAXONOMIES = ("categories", "tags")
+
+
+def taxonomy_term(term: str) -> bool:
+    """Whether Hugo can make a page of a taxonomy term: an outlet named ".." (a path to the folder above) broke the build."""
+    return term.strip() not in ("", ".", "..")
+
+
 def render_page(front: dict[str, Any], body: str) -> bytes:
     """A content file: YAML front matter between `---` lines, then the Markdown body."""
+    front = {k: [t for t in v if taxonomy_term(str(t))] if k in TAXONOMIES else v for k, v in front.items()}
     text = yaml.dump(front, Dumper=_FrontDumper, allow_unicode=True, sort_keys=False, width=1_000_000)
     return f"---\n{text}---\n\n{body.strip()}\n".encode("utf-8")
 

@@ -58,11 +58,12 @@ def _since(text: str | None) -> str | None:
         if not _RFC3339.match(text):
             raise ValueError(text)
         value = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
-    except ValueError:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)  # OverflowError past year 9999 (9999-12-31T23:59-01:00)
+    except (ValueError, OverflowError):
         raise RequestValidationError([{"loc": ("query", "since"), "msg": "not a date or time", "type": "datetime_parsing"}]) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    return value.replace(microsecond=0).isoformat()
 
 
 def _live(store: Store, table: str, gid: int) -> None:

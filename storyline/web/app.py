@@ -251,6 +251,10 @@ class Guard:
         if balancer is not None:
             balancer.arrived(client)
         answered = False
+        # FastAPI routes answer GET alone; HEAD (feed readers, link checkers) is that GET without its body.
+        head = scope["method"] == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET"}
 
         async def with_headers(message: Message) -> None:
             """Add the security headers a response does not set itself."""
@@ -261,6 +265,8 @@ class Guard:
                     headers.setdefault(name, value)
                 if balancer is not None and _shed(balancer, client):
                     headers["connection"] = "close"
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body") and not answered:
                 # Sent: no longer in flight, though the app goes on (a dependency's cleanup runs after the
