@@ -104,9 +104,18 @@ def is_public_address(text: str) -> bool:
     if isinstance(addr, ipaddress.IPv6Address):
         # An IPv4 address wrapped in IPv6 reaches the IPv4 host: judge that one.
         inner = addr.ipv4_mapped or addr.sixtofour or (addr.teredo[1] if addr.teredo else None)
+        if inner is None and any(addr in net for net in _IPV4_CARRIERS):
+            inner = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
         if inner is not None and not is_public_address(str(inner)):
             return False
     return addr.is_global and not addr.is_multicast
+
+
+# IPv6 ranges whose last 32 bits are an IPv4 address that a gateway or the host's own stack reaches:
+# NAT64 (well-known and local-use prefixes), IPv4-compatible and IPv4-translated addresses.
+_IPV4_CARRIERS = tuple(
+    ipaddress.IPv6Network(net) for net in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96")
+)
 
 
 def resolve(host: str, port: int = 80) -> list[str]:
@@ -250,14 +259,17 @@ class _Inflate:
     def __init__(self, encoding: str) -> None:
         self.gzip = encoding in {"gzip", "x-gzip"}
         self.d = zlib.decompressobj(16 + zlib.MAX_WBITS) if self.gzip else None
+        self.head = b""  # "deflate": the first bytes, until there are two to tell the wrapping by
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         """Decode some input, a bounded piece at a time."""
         if self.d is None:
-            if not data:
+            data = self.head + data
+            if len(data) < 2:  # a first piece of one byte cannot show a zlib header yet
+                self.head = data
                 return
             # "deflate" is sent both zlib-wrapped and raw: a zlib header tells which.
-            wrapped = len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            wrapped = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
             self.d = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
         try:
             yield from self._pieces(data)
@@ -280,6 +292,10 @@ class _Inflate:
 
     def flush(self) -> Iterator[bytes]:
         """What is left at the end."""
+        if self.d is None and self.head:  # a one-byte body: raw deflate, as a zlib stream is longer
+            self.d = zlib.decompressobj(-zlib.MAX_WBITS)
+            head, self.head = self.head, b""
+            yield from self.decode(head)
         if self.d is not None:
             yield self.d.flush(_CHUNK)
 

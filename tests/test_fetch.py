@@ -161,6 +161,9 @@ def client():
         ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False), ("::1", False),
         ("fe80::1", False), ("fd00:ec2::254", False), ("::ffff:127.0.0.1", False), ("::ffff:10.0.0.1", False),
         ("2002:7f00:1::", False), ("224.0.0.1", False),
+        # IPv4 inside NAT64 (a gateway relays it), IPv4-compatible and IPv4-translated forms
+        ("64:ff9b::a00:1", False), ("64:ff9b:1::a9fe:a9fe", False), ("::127.0.0.1", False), ("::ffff:0:7f00:1", False),
+        ("64:ff9b::808:808", True),
     ],
 )
 def test_public_addresses(address: str, public: bool) -> None:
@@ -234,6 +237,16 @@ def test_compressed_bodies(client, encoding: str, encode: Callable[[bytes], byte
     body = ARTICLE.encode() * 20
     with LocalServer(routes({"/p": Reply(200, {"Content-Encoding": encoding}, encode(body))})) as server:
         assert fetch(server.url("/p"), ALLOW, client).body == body
+
+
+@pytest.mark.parametrize("pack", [zlib.compress, lambda b: zlib.compress(b)[2:-4]])
+def test_a_deflate_body_whose_first_piece_is_one_byte_still_decodes(pack: Callable[[bytes], bytes]) -> None:
+    from storyline.fetch import read_body
+
+    body = ARTICLE.encode() * 5
+    packed = pack(body)
+    pieces = iter([packed[:1], packed[1:2], packed[2:]])  # the zlib header is told by its first two bytes
+    assert read_body(pieces, "deflate", ALLOW, time.monotonic() + 60) == body
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "br", "deflate"])
