@@ -136,7 +136,7 @@ class Corrector:
         """Fold event `event` into event `into`; the retired one points to its survivor."""
         if into == event:
             raise CorrectionError("cannot merge an event into itself")
-        with self.store.transaction():
+        with self.store.atomic("merge_events"):  # within a caller's transaction, one of several merges
             keep, drop = self._group("events", into), self._group("events", event)
             moved = [m["id"] for m in self.store.event_members(event)]
             self.store.merge_events(into, event)

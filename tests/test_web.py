@@ -223,6 +223,12 @@ def test_forms_edit_and_refuse_cross_site_posts(tmp_path, db):
             assert "<h1>Kim and Putin" in client.get(f"/stories/{sid}").text
             bad = client.post(f"/stories/{sid}/merge-events", data={"event_ids": ["1"]}, headers={"origin": url})
             assert bad.status_code == 409 and "at least two" in bad.text
+            # A selection that cannot all be merged merges none of it.
+            ids = [e["id"] for e in client.get(f"/api/v1/stories/{sid}/timeline").json()["items"]]
+            partly = client.post(f"/stories/{sid}/merge-events", data={"event_ids": [str(ids[0]), str(ids[1]), "999999"]},
+                                 headers={"origin": url})
+            assert partly.status_code == 404
+            assert [e["id"] for e in client.get(f"/api/v1/stories/{sid}/timeline").json()["items"]] == ids
             log = client.get("/corrections")
             assert "rename story" in log.text and "Kim and Putin" in log.text
 

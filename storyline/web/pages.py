@@ -252,8 +252,9 @@ def merge_selected_events(
     if len(ids) < 2:
         raise CorrectionError("select at least two events to merge")
     corrector = _corrector(request, store)
-    for other in ids[1:]:
-        corrector.merge_events(ids[0], other)
+    with store.transaction():  # all of the selection or none of it
+        for other in ids[1:]:
+            corrector.merge_events(ids[0], other)
     return _see(f"/stories/{story_id}#event-{ids[0]}")
 
 
