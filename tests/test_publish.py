@@ -153,6 +153,30 @@ def test_hugo_site_builds_and_story_page_lists_the_events_in_order_with_outlets(
         assert (site / "public/stories" / slug / link / "index.html").resolve().is_file()
 
 
+def test_a_story_pages_summary_is_its_latest_dated_event_not_an_undated_one(seeds_db, tmp_path):
+    from datetime import datetime, timezone
+
+    from storyline.models import Document
+
+    path = tmp_path / "undated.db"
+    shutil.copy(seeds_db, path)
+    store = Store(path)
+    story = max(store.live_story_ids(), key=lambda s: len(views.story_dict(store, s)["events"]))
+    undated = store.create_group("events", None, "Harbour notes")
+    store.update_event(undated, story_id=story, summary="An undated aside about the harbour.")
+    note = Document(source="t", kind="text", key="undated-note", title="Harbour notes", text="Boats came and went.",
+                    published=datetime(2026, 1, 20, tzinfo=timezone.utc))
+    store.insert_article(note, None, event_id=undated)
+    store.touch_event(undated)
+    events = views.story_dict(store, story, detail=True)["events"]
+    assert events[-1]["id"] == undated and events[-1]["date"] is None  # undated events come last
+    export_hugo(store, tmp_path / "site", HugoOptions())
+    front = read_front_matter((tmp_path / f"site/content/stories/story-{story}.md").read_text(encoding="utf-8"))
+    latest = [e for e in events if e["date"]][-1]
+    assert front["summary"] == " ".join(latest["summary"].split()) and front["event_date"] == latest["date"]
+    store.close()
+
+
 def test_front_matter_has_the_seed_fields_and_real_tags(store, seeds, tmp_path):
     seed_keys = list(read_front_matter(next(seeds.glob("000_*")).read_text(encoding="utf-8")))
     site = tmp_path / "site"

@@ -264,7 +264,7 @@ def story_page(store: Store, data: dict[str, Any]) -> Page:
     events = data["events"]
     dates = [e["date"] for e in events if e["date"]]
     outlets = sorted({o for e in events for o in e["outlets"]}, key=str.lower)
-    latest = events[-1]
+    latest = next((e for e in reversed(events) if e["date"]), events[-1])  # undated events come last, not latest
     mentions: Counter[str] = Counter()
     for e in events:
         for ent in e["entities"]:
