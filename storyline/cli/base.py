@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import IO, Any, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -66,3 +69,39 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+
+
+class OutputError(ValueError):
+    """An output file that must not be written (the store's own database)."""
+
+
+def _store_files(store_path: str) -> set[Path]:
+    """The database file of a store and the files SQLite keeps beside it."""
+    db = Path(store_path).resolve()
+    return {db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal"))}
+
+
+@contextmanager
+def output(path: Optional[Path], binary: bool, store_path: str | None = None) -> Iterator[IO]:
+    """The file to write (its folder created), or standard output for None or '-'.
+
+    Written beside the target and moved over it only when complete: an export that fails leaves any
+    earlier file as it was. A store's own files are refused (an export onto its database emptied it).
+    """
+    if path is None or str(path) == "-":
+        yield sys.stdout.buffer if binary else sys.stdout
+        return
+    if store_path and store_path != ":memory:" and path.resolve() in _store_files(store_path):
+        raise OutputError(f"{path}: is the store's own database; write the export to another file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~umask)
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

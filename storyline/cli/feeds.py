@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from .. import settings as settings_mod
-from .base import DbOption, JsonOption, app, err, open_store, out, print_json, setup
+from .base import DbOption, JsonOption, OutputError, app, err, open_store, out, output, print_json, setup
 
 feeds_app = typer.Typer(help="Subscriptions that `storyline watch` polls (RSS, Atom, JSON Feed, Google News).", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
@@ -111,12 +111,16 @@ def feeds_export(
     """Write the subscriptions as OPML (for any other feed reader)."""
     from ..watch import export_opml
 
-    data = export_opml(open_store(setup(db)))
-    if file is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        file.write_bytes(data)
+    store = open_store(setup(db))
+    data = export_opml(store)
+    try:
+        with output(file, binary=True, store_path=store.path) as fh:
+            fh.write(data)
+            fh.flush()
+    except OutputError as exc:
+        _fail(str(exc), 2)
+    except OSError as exc:
+        _fail(f"{file}: {exc.strerror or exc}", 2)
 
 
 @app.command()

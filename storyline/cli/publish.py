@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import sys
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Iterator, Optional
+from typing import Optional
 
 import typer
 
 from ..publish import AtomOptions, HugoOptions, PublishError, export_hugo, write_atom
 from ..publish.load import ImportSource, import_jsonl
 from ..publish.tables import WHAT, TableOptions, write_csv, write_jsonl, write_parquet
-from .base import DbOption, app, err, open_store, out, setup
+from .base import DbOption, OutputError, app, err, open_store, out, output, setup
 
 export_app = typer.Typer(help="Publish: a Hugo site, Atom feeds, JSONL/CSV/Parquet data.", no_args_is_help=True)
 import_app = typer.Typer(help="Read Storyline's own exports back into a store.", no_args_is_help=True)
@@ -27,17 +27,6 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a one-line error; return the exit to raise."""
     err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
-
-
-@contextmanager
-def output(path: Optional[Path], binary: bool) -> Iterator[IO]:
-    """The file to write (created with its folder), or standard output."""
-    if path is None or str(path) == "-":
-        yield sys.stdout.buffer if binary else sys.stdout
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") if binary else open(path, "w", encoding="utf-8", newline="") as fh:
-        yield fh
 
 
 @export_app.command("hugo")
@@ -72,8 +61,10 @@ def export_atom_cmd(
     store = open_store(setup(db))
     options = AtomOptions(story_id=story_id, limit=limit if limit > 0 else -1, self_url=self_url)
     try:
-        with output(output_path, binary=True) as fh:
+        with output(output_path, binary=True, store_path=store.path) as fh:
             n = write_atom(store, fh, options)
+    except OutputError as exc:
+        raise fail(str(exc), 2) from None
     except (PublishError, OSError) as exc:
         raise fail(str(exc)) from None
     if output_path is not None:
@@ -88,13 +79,15 @@ def export_table(fmt: str, what: str, db: Optional[str], output_path: Optional[P
     if fmt == "parquet" and output_path is None:
         raise fail("parquet is binary: give a file with --output", 2)
     try:
-        with output(output_path, binary=fmt == "parquet") as fh:
+        with output(output_path, binary=fmt == "parquet", store_path=store.path) as fh:
             if fmt == "jsonl":
                 n = write_jsonl(store, fh, what)
             elif fmt == "csv":
                 n = write_csv(store, fh, what)
             else:
                 n = write_parquet(store, fh, TableOptions(fmt=fmt, what=what))
+    except OutputError as exc:
+        raise fail(str(exc), 2) from None
     except (PublishError, OSError) as exc:
         raise fail(str(exc)) from None
     if output_path is not None:

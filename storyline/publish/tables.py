@@ -171,14 +171,23 @@ def write_jsonl(store: Store, out: TextIO, what: str) -> int:
     return n
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_cell(value: Any) -> str:
-    """A value as CSV text: lists and objects as JSON, booleans as true/false, NULL as empty."""
+    """A value as CSV text: lists and objects as JSON, booleans as true/false, NULL as empty.
+
+    Text that a spreadsheet would run as a formula (a headline "=HYPERLINK(...)") gets a leading
+    apostrophe, as OWASP advises: CSV is for spreadsheets; JSONL and Parquet keep text exactly.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
     return str(value)
 
 
