@@ -145,3 +145,20 @@ def test_reindex_cuts_an_index_made_before_shards_and_leaves_a_cut_one_alone(tmp
     store.close()
     again = run_cli("reindex", "--db", str(path))
     assert again.returncode == 0 and "nothing to do" in again.stdout
+
+
+def test_titles_and_names_that_look_like_markup_print_as_they_are(tmp_path):
+    post = tmp_path / "post.md"
+    post.write_text('---\ntitle: "[/bold] [video] [Update] Harbour wall done"\ndate: 2024-06-03\noutlet: "[red]Gazette"\n---\n'
+                    "Masons finished the new harbour wall at Kilmore on Friday, ahead of the winter storms, the council said.\n",
+                    encoding="utf-8")
+    db = str(tmp_path / "markup.db")
+    assert run_cli("ingest", "--db", db, str(post)).returncode == 0
+    for command in (["stories"], ["story", "1"], ["events"], ["articles"]):
+        proc = run_cli(*command, "--db", db)
+        assert proc.returncode == 0, proc.stderr
+        assert "[/bold] [video] [Update] Harbour" in proc.stdout, command
+    assert "[red]Gazette" in run_cli("articles", "--db", db).stdout
+    assert "([storyline] table)" in run_cli("settings", "--db", db).stdout
+    missing = run_cli("ingest", "--db", db, str(tmp_path / "[b]gone.txt"))
+    assert missing.returncode == 1 and f"error: {tmp_path / '[b]gone.txt'}: no such file" in missing.stderr

@@ -13,6 +13,8 @@ from typing import IO, Any, Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from .. import settings as settings_mod
 from ..store import Store, StoreError
@@ -21,8 +23,15 @@ app = typer.Typer(help="Follow developing news stories across outlets and months
 eval_app = typer.Typer(help="Measure quality on the real evaluation sets (writes docs/benchmarks.md).", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
-out = Console()
-err = Console(stderr=True)
+# Without markup: headlines, outlet and feed names, and paths are printed as they are ("[video] ..."
+# was eaten, and "[/bold] ..." stopped every listing with a MarkupError). Styles come from `marked`.
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
+
+
+def marked(template: str, *values: object) -> Text:
+    """Styled text: markup in `template` (ours), each {} filled with a value shown exactly as it is."""
+    return Text.from_markup(template.format(*(escape(str(v)) for v in values)))
 
 DbOption = typer.Option(None, "--db", help="SQLite database file (default ./storyline.db, or $STORYLINE_DB).")
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
@@ -60,7 +69,7 @@ def open_store(conf: settings_mod.Settings) -> Store:
     try:
         return Store(conf.db)
     except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(marked("[red]error:[/red] {}", exc), highlight=False)
         raise typer.Exit(2) from None
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from .. import __version__, settings as settings_mod, views
 from ..sqlite import sqlite3
-from .base import DbOption, JsonOption, app, err, eval_app, open_store, out, print_json, setup
+from .base import DbOption, JsonOption, app, err, eval_app, marked, open_store, out, print_json, setup
 
 
 @app.command()
@@ -40,7 +40,7 @@ def ingest(
 
         result = pipeline.ingest_paths(paths, progress)
     for line in result.errors:
-        err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+        err.print(marked("[red]error:[/red] {}", line), highlight=False, soft_wrap=True)
     out.print(result.summary(), highlight=False)
     raise typer.Exit(1 if result.failed else 0)
 
@@ -66,25 +66,25 @@ def story(story_id: int = typer.Argument(..., help="Story id (see `storyline sto
     store = open_store(setup(db))
     data = views.story_dict(store, story_id, detail=True)
     if data is None:
-        err.print(f"[red]error:[/red] no story {story_id}")
+        err.print(marked("[red]error:[/red] no story {}", story_id))
         raise typer.Exit(1)
     if as_json:
         print_json(data)
         return
-    out.print(f"[bold]{data['title']}[/bold]  (story {data['id']}, {len(data['events'])} events)\n", highlight=False)
+    out.print(marked("[bold]{}[/bold]  (story {}, {} events)\n", data["title"], data["id"], len(data["events"])), highlight=False)
     for e in data["events"]:
         marker = "" if e["date_method"] == "text" else " [dim](publication date)[/dim]"
-        out.print(f"[cyan]{e['date'] or 'undated'}[/cyan]{marker}  [bold]{e['title']}[/bold]", highlight=False)
+        out.print(marked("[cyan]{}[/cyan]" + marker + "  [bold]{}[/bold]", e["date"] or "undated", e["title"]), highlight=False)
         if e["outlets"]:
             out.print(f"    outlets: {', '.join(e['outlets'])}", highlight=False)
         changed = [a for a in e["articles"] if a.get("updated")]
         if changed:
-            out.print(f"    [yellow]updated:[/yellow] {len(changed)} report(s) changed since first seen (see `storyline history ID`)", highlight=False)
+            out.print(marked("    [yellow]updated:[/yellow] {} report(s) changed since first seen (see `storyline history ID`)", len(changed)), highlight=False)
         if e["summary"]:
             out.print(f"    {e['summary']}", highlight=False)
         if e["quote"]:
             speaker = e["quote"]["speaker"] or "unattributed"
-            out.print(f"    [italic]“{e['quote']['text']}”[/italic] — {speaker}", highlight=False)
+            out.print(marked("    [italic]“{}”[/italic] — {}", e["quote"]["text"], speaker), highlight=False)
         out.print()
 
 
@@ -142,7 +142,7 @@ def extract(
                 doc = extract_mod.extract_html(readers.decode_html(data), str(path.resolve()))
         except (OSError, ValueError) as exc:
             failed += 1
-            err.print(f"[red]error:[/red] {target}: {exc}", highlight=False, soft_wrap=True)
+            err.print(marked("[red]error:[/red] {}: {}", target, exc), highlight=False, soft_wrap=True)
             continue
         record = {
             "source": doc.source,
@@ -157,8 +157,8 @@ def extract(
         if as_json:
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
-            out.print(f"[bold]{doc.title or '(no title)'}[/bold]", highlight=False)
-            out.print(f"[dim]{doc.outlet or ''} {record['published'] or ''} {doc.byline or ''} {doc.url or doc.source}[/dim]", highlight=False)
+            out.print(marked("[bold]{}[/bold]", doc.title or "(no title)"), highlight=False)
+            out.print(marked("[dim]{} {} {} {}[/dim]", doc.outlet or "", record["published"] or "", doc.byline or "", doc.url or doc.source), highlight=False)
             out.print(doc.text + "\n", highlight=False)
     raise typer.Exit(1 if failed else 0)
 
@@ -177,7 +177,7 @@ def _eval_run(task: str, data: Optional[Path], as_json: bool, write: bool) -> No
     paths = [data] if data else [conf.shared_path() / rel for rel in sets]
     for path in paths:
         if not path.exists():
-            err.print(f"[red]error:[/red] {path}: no such data folder", highlight=False)
+            err.print(marked("[red]error:[/red] {}: no such data folder", path), highlight=False)
             raise typer.Exit(2)
     with Progress(TextColumn(f"[bold]eval {task}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         bars: dict[str, object] = {}
@@ -264,7 +264,7 @@ def reindex(
             task = bar.add_task("", total=None)
             made = store.reshard_search(lambda done, total: bar.update(task, completed=done, total=total))
     except sqlite3.OperationalError as exc:
-        err.print(f"[red]error:[/red] {store.path}: {exc}; nothing was changed (is an ingest or watch running?)", highlight=False)
+        err.print(marked("[red]error:[/red] {}: {}; nothing was changed (is an ingest or watch running?)", store.path, exc), highlight=False)
         raise typer.Exit(1) from None
     finally:
         store.close()

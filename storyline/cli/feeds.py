@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from .. import settings as settings_mod
-from .base import DbOption, JsonOption, OutputError, app, err, open_store, out, output, print_json, setup
+from .base import DbOption, JsonOption, OutputError, app, err, marked, open_store, out, output, print_json, setup
 
 feeds_app = typer.Typer(help="Subscriptions that `storyline watch` polls (RSS, Atom, JSON Feed, Google News).", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
@@ -23,7 +23,7 @@ def _setting(conf: settings_mod.Settings, name: str, default: Any) -> Any:
 
 def _fail(message: str, code: int = 1) -> None:
     """Print one error line and exit."""
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    err.print(marked("[red]error:[/red] {}", message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -152,7 +152,7 @@ def watch(
     finally:
         watcher.close()
     for line in report.errors:
-        err.print(f"[yellow]feed error:[/yellow] {line}", highlight=False, soft_wrap=True)
+        err.print(marked("[yellow]feed error:[/yellow] {}", line), highlight=False, soft_wrap=True)
     out.print(report.summary(), highlight=False)
 
 
@@ -202,7 +202,7 @@ def history(article_id: int = typer.Argument(..., help="Article id (see `storyli
         print_json(data)
         return
     note = f", updated {row['revisions']}x (last {row['updated_at']})" if row["revisions"] else ""
-    out.print(f"[bold]{row['title'] or '(no title)'}[/bold]  (article {row['id']}{note})", highlight=False)
+    out.print(marked("[bold]{}[/bold]  (article {}{})", row["title"] or "(no title)", row["id"], note), highlight=False)
     if page:
         out.print(f"page: {page['state']} {page['last_error'] or ''}", highlight=False)
     for v in versions or [{"seen_at": row["created_at"], "origin": row["kind"], "title": row["title"], "text_chars": len(row["text"])}]:

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .base import DbOption, app, err, open_store, setup
+from .base import DbOption, app, err, marked, open_store, setup
 
 
 @app.command()
@@ -28,7 +28,7 @@ def serve(
     conf = setup(db)
     open_store(conf).close()  # a bad database is a one-line error, not a traceback
     if host not in ("127.0.0.1", "localhost", "::1"):
-        err.print(f"[yellow]warning:[/yellow] serving on {host}: anyone who can reach it can read and edit this store", highlight=False)
+        err.print(marked("[yellow]warning:[/yellow] serving on {}: anyone who can reach it can read and edit this store", host), highlight=False)
     level = conf.log_level.lower()
     if workers == 1:
         uvicorn.run(create_app(conf, WebOptions(host=host, port=port)), host=host, port=port, log_level=level, access_log=False)
