@@ -228,6 +228,7 @@ class Pipeline:
         packed: bytes | None = None,
     ) -> None:
         """Store the documents of one input, with its raw bytes, in one transaction (`prepared`, `packed`: done ahead)."""
+        counted = (result.new, result.duplicates)
         try:
             with self.store.transaction():
                 self._sync_corrections()
@@ -237,6 +238,7 @@ class Pipeline:
                 self.finish(batch)
         except BaseException:
             self.reset()
+            result.new, result.duplicates = counted  # rolled back: none of this input's articles were stored
             raise
 
     def ingest_warc(self, path: Path, result: IngestResult) -> None:
@@ -283,6 +285,11 @@ class Pipeline:
         self.events.add(event_id, vec, day, defer=True)
         event_id, retired = bridge(self.events, self.store, event_id, near, self.settings)
         batch.events.difference_update(retired)
+        heir = self.store.event(event_id)["story_id"] if retired else None
+        for drop in sorted(retired):
+            story = self.store.event(drop)["story_id"]
+            if heir is not None and story is not None:
+                self.stories.settle(story, heir)
         # The row is written once, complete: SQLite rewrites a whole row (text included) on every update.
         aid = self.store.insert_article(
             doc,

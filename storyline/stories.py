@@ -31,6 +31,16 @@ class StoryThreader:
         self.store.update_event(event_id, story_id=story_id)
         return story_id
 
+    def settle(self, story_id: int, heir: int) -> None:
+        """Retire a story that an automatic merge of events left without live events into `heir`, as a user merge does.
+
+        Its signature joins the heir's, so a later report of what it covered threads there, not into a ghost.
+        """
+        if story_id == heir or self.store.story_event_ids(story_id):
+            return
+        self.groups.absorb(heir, story_id)
+        self.store.retire_story(story_id, heir)
+
 
 def retitle(store: Store, story_id: int) -> None:
     """Name a story after its most covered event (the earliest among equals)."""

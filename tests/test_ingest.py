@@ -331,3 +331,72 @@ def test_a_revised_article_is_read_for_entities_as_a_new_one_would_be(tmp_path):
     assert "Ellen Marsh" in names and "Tobias Wren" not in names  # past the opening the recogniser reads
     assert [tuple(r) for r in updated.article_entities([aid])] == [tuple(r) for r in fresh.article_entities([1])]
     assert updated.article(aid)["keywords"] == fresh.article(1)["keywords"]
+
+
+GHOST = {
+    "1.md": ("Volcano erupts near Kelmora village", "2026-03-02",
+             "A volcano erupted near Kelmora village, sending lava flows toward farmland. Volcanologists monitoring the "
+             "volcano said lava and ash covered the slopes. Kelmora residents watched the volcano glow as lava advanced."),
+    "2.md": ("Tsunami warning issued for Drevant coast", "2026-03-02",
+             "A tsunami warning was issued for the Drevant coast after seismographs recorded tremors. Coastguards evacuated "
+             "Drevant harbours as the tsunami warning sirens sounded. Fishermen in Drevant moored boats away from the tsunami zone."),
+    "3.md": ("Kelmora volcano erupts, Drevant tsunami warning issued", "2026-03-02",
+             "The Kelmora volcano erupted, sending lava flows toward farmland, and a tsunami warning was issued for the Drevant "
+             "coast. Volcanologists monitoring the volcano said lava and ash covered the slopes, while Drevant coastguards "
+             "evacuated harbours as tsunami warning sirens sounded."),
+    "4.md": ("Drevant tsunami warning lifted as coastguards reopen harbours", "2026-03-09",
+             "The tsunami warning for the Drevant coast was lifted. Coastguards reopened Drevant harbours and fishermen "
+             "returned their boats after the tsunami warning sirens fell silent."),
+}
+
+
+def test_a_story_emptied_by_an_automatic_merge_of_events_is_retired_into_the_survivors(tmp_path):
+    store = Store(tmp_path / "ghost.db")
+    for name, (title, day, text) in GHOST.items():  # one at a time: the third report bridges the first two events
+        path = tmp_path / name
+        path.write_text(f'---\ntitle: "{title}"\ndate: {day}\n---\n{text}\n', encoding="utf-8")
+        assert ingest(store, path).failed == 0
+    retired = store.db.execute("SELECT id, merged_into FROM events WHERE merged_into IS NOT NULL").fetchall()
+    assert len(retired) == 1  # the two first events were found to be one
+    live = views.stories_list(store)
+    assert len(live) == 1 and all(s["events"] for s in live)  # no story left without events
+    ghost = store.db.execute("SELECT merged_into FROM stories WHERE id != ?", (live[0]["id"],)).fetchall()
+    assert [r[0] for r in ghost] == [live[0]["id"]]
+    # The follow-up a week later threads into the story that holds the tsunami coverage.
+    assert {e["title"] for e in live[0]["events"]} >= {"Drevant tsunami warning lifted as coastguards reopen harbours"}
+    store.close()
+
+
+def test_placeholder_publication_dates_are_unknown_and_the_rest_of_the_feed_is_stored(tmp_path):
+    items = [
+        {"id": "a", "url": "https://harbour.example/a", "title": "Harbour receives record fruit shipment",
+         "content_text": "Workers at the harbour unloaded crates of apples on Monday, the largest shipment this season.",
+         "date_published": "2026-01-05T10:00:00Z"},
+        {"id": "b", "url": "https://harbour.example/b", "title": "Library opening planned",  # Go's zero time
+         "content_text": "The town library will open a reading room and a cafe next spring, the council said.",
+         "date_published": "0001-01-01T00:00:00Z"},
+    ]
+    (tmp_path / "feed.json").write_text(json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Town", "items": items}))
+    (tmp_path / "far.md").write_text('---\ntitle: "Ferry timetable"\ndate: 9999-12-31\n---\nThe ferry keeps its winter timetable.\n')
+    store = Store(tmp_path / "zero.db")
+    result = ingest(store, tmp_path / "feed.json", tmp_path / "far.md")
+    assert (result.new, result.failed) == (3, 0), result.errors
+    published = dict(store.db.execute("SELECT title, published FROM articles"))
+    assert published == {"Harbour receives record fruit shipment": "2026-01-05T10:00:00+00:00",
+                         "Library opening planned": None, "Ferry timetable": None}
+    store.close()
+
+
+def test_an_input_that_fails_midway_counts_none_of_its_articles(tmp_path, monkeypatch):
+    (tmp_path / "a.txt").write_text("date 2024-03-13\nTwo tugboats collided near the pier on Tuesday, officials said.\n")
+    store = Store(tmp_path / "fail.db")
+    pipeline = Pipeline(store, load({}, env={}))
+
+    def broken(batch) -> None:  # a failure after the article was placed, before the commit
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(pipeline, "finish", broken)
+    result = pipeline.ingest_paths([tmp_path / "a.txt"])
+    assert (result.new, result.duplicates, result.failed) == (0, 0, 1)
+    assert store.counts()["articles"] == 0
+    store.close()
