@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, fields
@@ -88,16 +89,53 @@ class Settings:
         return Path(__file__).resolve().parent.parent.parent / "shared"
 
 
-def _coerce(name: str, value: Any) -> Any:
-    """Convert a string from env or flags to the default's type."""
+class SettingsError(ValueError):
+    """A setting that cannot be used, named with where it was set."""
+
+
+# Settings that take one of a few words (checked here, rather than failing on every input later).
+CHOICES = {"ner": ("spacy", "fast", "auto"), "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
+
+
+def _coerce(name: str, value: Any, where: str = "") -> Any:
+    """Convert a value from storyline.toml, env or flags to the default's type; SettingsError naming `where` if it cannot be."""
     default = _BY_NAME[name].default
+    place = f"{where}: " if where else ""
     if isinstance(value, str) and isinstance(default, bool):
         if value.strip().lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
-            raise ValueError(f"setting {name}: {value!r} is not true or false")
+            raise SettingsError(f"{place}setting {name}: {value!r} is not true or false")
         return value.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(value, str) and not isinstance(default, str):
-        return type(default)(value)
+    kind = type(default)
+    if isinstance(default, (int, float)) and not isinstance(default, bool) and not isinstance(value, bool):
+        try:
+            value = kind(value)
+        except (TypeError, ValueError):
+            noun = "a whole number" if kind is int else "a number"
+            raise SettingsError(f"{place}setting {name}: {value!r} is not {noun}") from None
+    elif not isinstance(value, kind):
+        raise SettingsError(f"{place}setting {name}: {value!r} is not {'true or false' if kind is bool else 'text'}")
+    if name in CHOICES:
+        value = value.upper() if name == "log_level" else value.lower()
+        if value not in CHOICES[name]:
+            raise SettingsError(f"{place}setting {name}: {value!r} is not one of {', '.join(CHOICES[name])}")
     return value
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """The [storyline] table of a storyline.toml (or its top level), unknown names refused."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML ({exc})") from None
+    table = data.get("storyline", data)
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [storyline] must be a table of settings")
+    for key in table:
+        if key not in _BY_NAME:
+            near = difflib.get_close_matches(key, list(_BY_NAME), n=1)
+            raise SettingsError(f"{path}: unknown setting {key!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+    return {key: _coerce(key, value, str(path)) for key, value in table.items()}
 
 
 def load(
@@ -110,17 +148,13 @@ def load(
     values: dict[str, Any] = {s.name: s.default for s in TABLE}
     path = config or Path(env.get("STORYLINE_CONFIG", "storyline.toml"))
     if path.is_file():
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-        for key, value in data.get("storyline", data).items():
-            if key in _BY_NAME:
-                values[key] = _coerce(key, value)
+        values.update(_read_config(path))
     for s in TABLE:
         var = f"STORYLINE_{s.name.upper()}"
         if env.get(var):
-            values[s.name] = _coerce(s.name, env[var])
+            values[s.name] = _coerce(s.name, env[var], var)
     for key, value in (flags or {}).items():
         if value is not None and key in _BY_NAME:
-            values[key] = _coerce(key, value)
+            values[key] = _coerce(key, value, f"--{key.replace('_', '-')}")
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})

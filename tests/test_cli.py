@@ -162,3 +162,8 @@ def test_titles_and_names_that_look_like_markup_print_as_they_are(tmp_path):
     assert "([storyline] table)" in run_cli("settings", "--db", db).stdout
     missing = run_cli("ingest", "--db", db, str(tmp_path / "[b]gone.txt"))
     assert missing.returncode == 1 and f"error: {tmp_path / '[b]gone.txt'}: no such file" in missing.stderr
+
+
+def test_a_bad_setting_stops_a_command_with_one_line(tmp_path):
+    proc = run_cli("stories", "--db", str(tmp_path / "s.db"), env={"STORYLINE_WORKERS": "abc"})
+    assert proc.returncode == 2 and proc.stderr.strip() == "error: STORYLINE_WORKERS: setting workers: 'abc' is not a whole number"

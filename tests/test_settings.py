@@ -26,3 +26,32 @@ def test_booleans_are_read_as_words(tmp_path):
     assert conf.fetch_pages is False
     conf = settings.load({"fetch_pages": "yes"}, env={}, config=tmp_path / "none.toml")
     assert conf.fetch_pages is True
+
+
+def test_a_bad_setting_is_one_error_naming_where_it_was_set(tmp_path):
+    import pytest
+
+    none = tmp_path / "none.toml"
+    for env, message in [
+        ({"STORYLINE_WORKERS": "abc"}, "STORYLINE_WORKERS: setting workers: 'abc' is not a whole number"),
+        ({"STORYLINE_FETCH_PAGES": "maybe"}, "STORYLINE_FETCH_PAGES: setting fetch_pages: 'maybe' is not true or false"),
+        ({"STORYLINE_NER": "bogus"}, "STORYLINE_NER: setting ner: 'bogus' is not one of spacy, fast, auto"),
+        ({"STORYLINE_LOG_LEVEL": "loud"}, "setting log_level: 'LOUD' is not one of"),
+    ]:
+        with pytest.raises(settings.SettingsError) as caught:
+            settings.load(env=env, config=none)
+        assert message in str(caught.value)
+    with pytest.raises(settings.SettingsError, match="--ner: setting ner"):
+        settings.load({"ner": "best"}, env={}, config=none)
+    toml = tmp_path / "storyline.toml"
+    for text, message in [
+        ("[storyline\n", "not valid TOML"),
+        ("[storyline]\nwrkers = 3\n", "unknown setting 'wrkers' (did you mean 'workers'?)"),
+        ("storyline = 5\n", "[storyline] must be a table of settings"),
+        ('[storyline]\nworkers = "x"\n', "setting workers: 'x' is not a whole number"),
+    ]:
+        toml.write_text(text)
+        with pytest.raises(settings.SettingsError) as caught:
+            settings.load(env={}, config=toml)
+        assert str(caught.value).startswith(str(toml)) and message in str(caught.value)
+    assert settings.load(env={"STORYLINE_LOG_LEVEL": "info"}, config=none).log_level == "INFO"

@@ -200,3 +200,20 @@ def test_a_memory_store_or_zero_seconds_keeps_sqlites_own_checkpoints(tmp_path):
     store = Store(tmp_path / "z.db")
     store.checkpoint_in_background(0)
     assert store._checkpointer is None and store.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+
+
+def test_someone_elses_database_is_refused_and_left_as_it_was(tmp_path):
+    import sqlite3 as stdlib_sqlite3
+
+    from storyline.store import StoreError
+
+    path = tmp_path / "contacts.db"
+    other = stdlib_sqlite3.connect(path)
+    other.execute("CREATE TABLE contacts (name TEXT)")
+    other.execute("INSERT INTO contacts VALUES ('Ada')")
+    other.commit()
+    other.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a Storyline database"):
+        Store(path)
+    assert path.read_bytes() == before and not (tmp_path / "contacts.db-wal").exists()

@@ -54,7 +54,11 @@ class KeyValueFormatter(logging.Formatter):
 
 def setup(db: Optional[str], **flags: Any) -> settings_mod.Settings:
     """Resolve settings and configure logging."""
-    conf = settings_mod.load({"db": db, **flags})
+    try:
+        conf = settings_mod.load({"db": db, **flags})
+    except settings_mod.SettingsError as exc:
+        err.print(marked("[red]error:[/red] {}", exc), highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(KeyValueFormatter())
     root = logging.getLogger("storyline")

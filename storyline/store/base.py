@@ -159,6 +159,11 @@ class CoreStore:
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
+            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and "schema_migrations" not in tables:
+                # Someone else's database: migrating it (and switching it to WAL) would change their file.
+                self.db.close()
+                raise StoreError(f"{self.path}: not a Storyline database (it holds other tables: {', '.join(sorted(tables)[:3])})")
             if self.path != ":memory:":
                 self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
