@@ -175,7 +175,7 @@ class Pipeline:
             job.data = path.read_bytes()
             readers.check_bytes(job.data, max_bytes)
             job.sha = readers.sha256(job.data)
-            job.unchanged = self.store.raw_exists(job.source, job.sha)
+            job.unchanged = self.store.raw_is_latest(job.source, job.sha)
         except Exception as exc:  # reported in input order, by _ingest_job
             job.error = exc
         return job
@@ -187,7 +187,8 @@ class Pipeline:
                 raise job.error
             if job.warc:
                 self.ingest_warc(job.path, result)
-            elif job.unchanged:
+            elif job.unchanged or self.store.raw_is_latest(job.source, job.sha):
+                # Asked again now: read ahead, a file named twice (or through a link) was not stored yet then.
                 result.unchanged += 1
             else:
                 self._store_parsed(job.source, job.sha, job.data, outcome.get(), result)
@@ -206,17 +207,16 @@ class Pipeline:
         """Parse and store one input in a single transaction."""
         readers.check_bytes(data, int(self.settings.max_file_mb * 1_000_000))
         sha = readers.sha256(data)
-        if self.store.raw_exists(source, sha):
+        if self.store.raw_is_latest(source, sha):
             result.unchanged += 1
             return
         parsed = parse_input(data, source, suffix, self.settings.enrich_chars, ahead=False)
         self._store_parsed(source, sha, data, parsed, result)
 
     def _store_parsed(self, source: str, sha: str, data: bytes, parsed: ParsedInput, result: IngestResult) -> None:
-        """Store a parsed input's documents with its raw bytes."""
-        self.store_documents(
-            parsed.documents, result, raw=(source, sha, parsed.fmt, data), prepared=parsed.prepared, packed=parsed.packed
-        )
+        """Store a parsed input's documents with its raw bytes (kept once: a file changed back to an earlier version has them)."""
+        raw = None if self.store.raw_exists(source, sha) else (source, sha, parsed.fmt, data)
+        self.store_documents(parsed.documents, result, raw=raw, prepared=parsed.prepared, packed=parsed.packed)
         log.info("ingested", extra={"source": source, "format": parsed.fmt, "documents": len(parsed.documents)})
 
     def store_documents(

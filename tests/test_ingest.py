@@ -400,3 +400,29 @@ def test_an_input_that_fails_midway_counts_none_of_its_articles(tmp_path, monkey
     assert (result.new, result.duplicates, result.failed) == (0, 0, 1)
     assert store.counts()["articles"] == 0
     store.close()
+
+
+def test_a_file_changed_back_to_an_earlier_version_is_stored_again(tmp_path):
+    lead = "date 2024-03-13\nTwo tugboats collided near the pier on Tuesday, officials said. "
+    first, second = lead + "The harbour master closed the channel.\n", lead + "Divers checked the hulls and the channel reopened.\n"
+    path = tmp_path / "tugs.txt"
+    store = Store(tmp_path / "revert.db")
+    for text in (first, second, first):
+        path.write_text(text)
+        assert ingest(store, path).failed == 0
+    assert store.db.execute("SELECT text FROM articles").fetchone()[0].endswith("The harbour master closed the channel.")
+    assert ingest(store, path).unchanged == 1  # and the same bytes again are nothing new
+    store.close()
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_file_named_twice_is_stored_once_with_or_without_workers(tmp_path, workers):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for i in range(9):
+        (folder / f"r{i}.txt").write_text(f"date 2024-03-1{i}\nReport {i}: the council of Town{i} approved a footbridge on Tuesday.\n")
+    (folder / "zz-link.txt").symlink_to(folder / "r3.txt")  # the same file again, by another name
+    store = Store(tmp_path / f"twice{workers}.db")
+    result = ingest(store, folder, folder / "r3.txt", workers=workers)
+    assert (result.new, result.unchanged, result.failed) == (9, 2, 0), result.errors
+    store.close()

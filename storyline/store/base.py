@@ -261,6 +261,13 @@ class CoreStore:
         ).fetchone()
         return row is not None
 
+    def raw_is_latest(self, source: str, sha256: str) -> bool:
+        """Whether these are the bytes last stored from this source (an older version of it does not count)."""
+        row = self.db.execute(
+            "SELECT sha256 FROM raw_inputs WHERE source = ? ORDER BY id DESC LIMIT 1", (source,)
+        ).fetchone()
+        return row is not None and row[0] == sha256
+
     def add_raw(self, source: str, sha256: str, fmt: str, content: bytes, packed: bytes | None = None) -> int:
         """Keep the original bytes of an input (`packed`: pack(content), if done ahead); return its id."""
         cur = self.db.execute(
