@@ -58,6 +58,8 @@ _JSONFEED_VERSION = re.compile(r'"version"\s*:\s*"[^"]*jsonfeed', re.IGNORECASE)
 _REDDIT_FOOTER = re.compile(
     r"submitted\s*by\s*\S.{0,200}?\[link\]\s*\[(?:\d[\d,]*\s*)?comments?\]\s*$", re.DOTALL
 )
+# WordPress ends every feed item with this line; it repeats the headline, so summaries ranked it first.
+_WORDPRESS_FOOTER = re.compile(r"(?:^|\n)\s*The post .{1,400}? appeared first on .{1,200}?\.?\s*$", re.DOTALL)
 _LEFTOVER_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _GOOGLE_NEWS_OUTLET_FONT = re.compile(r"<font\b[^<>]*color=[\"']?#6f6f6f", re.IGNORECASE)
 
@@ -312,7 +314,7 @@ def _article_text(html: str, title: str | None) -> str:
         linked_chars = sum(len(_squash(a.text_content())) for a in root.iter("a"))
     else:
         text, linked_chars = html_to_text(html), 0
-    text = _REDDIT_FOOTER.sub("", text).strip()
+    text = _WORDPRESS_FOOTER.sub("", _REDDIT_FOOTER.sub("", text)).strip()
     plain = _squash(text)
     if not plain or plain.casefold() == _fold(title):
         return ""

@@ -560,3 +560,17 @@ def test_feedparser_corpus_never_crashes(shared: Path) -> None:
     assert time.monotonic() - start < 30
     assert docs > 1000
     assert errors < 20  # nearly every case is a feed, even the ill-formed ones
+
+
+def test_the_wordpress_footer_is_not_article_text() -> None:
+    item = (
+        "<p>Rescue teams searched the river after the old bridge collapsed overnight; officials reported no injuries.</p>"
+        '<p>The post <a href="https://ex.example/b">Bridge collapses in Exampletown after heavy storm</a> appeared first on '
+        '<a href="https://ex.example">Example News</a>.</p>'
+    )
+    data = (
+        "<rss version='2.0'><channel><title>Example News</title><item><title>Bridge collapses in Exampletown after heavy storm"
+        f"</title><link>https://ex.example/b</link><description><![CDATA[{item}]]></description></item></channel></rss>"
+    ).encode()
+    [doc] = parse_feed(data, "wp.xml")
+    assert doc.text == "Rescue teams searched the river after the old bridge collapsed overnight; officials reported no injuries."
