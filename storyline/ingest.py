@@ -16,8 +16,9 @@ from .events import GroupAssigner, bridge, match_coverage, refresh, summarize_ev
 from .models import Document, Enrichment, IngestResult
 from .prepare import Ahead, Outcome, ParsedInput, Prepared, parse_input, prepare
 from .settings import Settings
+from .sqlite import sqlite3
 from .stories import StoryThreader, retitle
-from .store import Store
+from .store import Store, StoreError
 from .vectors import finish_vector
 
 log = logging.getLogger("storyline.ingest")
@@ -194,6 +195,11 @@ class Pipeline:
                 self._store_parsed(job.source, job.sha, job.data, outcome.get(), result)
         except (readers.InputError, OSError) as exc:
             self._fail(result, job.source, str(exc) if isinstance(exc, readers.InputError) else exc.strerror or str(exc))
+        except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc):  # every input would fail alike: one error for the run, naming the database
+                raise StoreError(f"{self.store.path}: the database is read-only ({exc})") from None
+            log.exception("ingest failed", extra={"source": job.source})
+            self._fail(result, job.source, f"internal error: {type(exc).__name__}: {exc}")
         except Exception as exc:  # a bug on one input must not lose the others
             log.exception("ingest failed", extra={"source": job.source})
             self._fail(result, job.source, f"internal error: {type(exc).__name__}: {exc}")

@@ -426,3 +426,15 @@ def test_a_file_named_twice_is_stored_once_with_or_without_workers(tmp_path, wor
     result = ingest(store, folder, folder / "r3.txt", workers=workers)
     assert (result.new, result.unchanged, result.failed) == (9, 2, 0), result.errors
     store.close()
+
+
+def test_a_read_only_database_stops_the_run_with_one_error_naming_it(tmp_path):
+    from storyline.store import StoreError
+
+    for i in range(2):
+        (tmp_path / f"r{i}.txt").write_text(f"date 2024-03-1{i}\nReport {i}: the council approved a footbridge on Tuesday.\n")
+    store = Store(tmp_path / "ro.db")
+    store.db.execute("PRAGMA query_only = ON")  # writes fail as on a read-only file
+    with pytest.raises(StoreError, match=r"ro\.db: the database is read-only"):
+        Pipeline(store, load({}, env={})).ingest_paths([tmp_path / "r0.txt", tmp_path / "r1.txt"])
+    store.close()

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from .. import __version__, settings as settings_mod, views
 from ..sqlite import sqlite3
+from ..store import StoreError
 from .base import DbOption, JsonOption, app, err, eval_app, marked, open_store, out, print_json, setup
 
 
@@ -38,7 +39,11 @@ def ingest(
         def progress(name: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=Path(name).name if name else "")
 
-        result = pipeline.ingest_paths(paths, progress)
+        try:
+            result = pipeline.ingest_paths(paths, progress)
+        except StoreError as exc:
+            err.print(marked("[red]error:[/red] {}", exc), highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
     for line in result.errors:
         err.print(marked("[red]error:[/red] {}", line), highlight=False, soft_wrap=True)
     out.print(result.summary(), highlight=False)
