@@ -75,6 +75,8 @@ def fingerprint(text: str) -> Fingerprint:
     if len(text) < MIN_CHARS:
         return Fingerprint(None, None, [])
     words = normalise(text)
+    if not words:  # only punctuation or emoji: nothing to compare, and every such text would hash alike
+        return Fingerprint(None, None, [])
     values = minhash(shingle_hashes(words[:MAX_WORDS]))
     bands = [_band_hash(values[i * ROWS : (i + 1) * ROWS]) for i in range(BANDS)]
     return Fingerprint(text_hash(words), values.tobytes(), bands)

@@ -35,3 +35,9 @@ def test_a_wire_copy_with_an_added_line_is_near_and_shares_a_band():
 def test_short_texts_are_not_fingerprinted():
     fp = fingerprint("x" * (MIN_CHARS - 1))
     assert fp.text_hash is None and fp.bands == []
+
+
+def test_texts_without_words_are_not_copies_of_each_other():
+    stars, arrows = "★ ☆ ✦ " * (MIN_CHARS // 4), "→ ← ↑ ↓ … " * (MIN_CHARS // 6)
+    assert fingerprint(stars).text_hash is None and fingerprint(arrows).text_hash is None
+    assert fingerprint(stars).bands == []
