@@ -86,6 +86,8 @@ _TITLES = frozenset(
     sergeant admiral adm commander marshal detective inspector coach emperor sultan emir commissioner
     president-elect""".split()
 )
+# Titles that open other names too ("General Motors", "Major League"): at a sentence's start they are stripped.
+_AMBIGUOUS_TITLES = frozenset("general major leader chair director coach".split())
 # Words that qualify a following title, as in "Prime Minister" or "Defense Secretary".
 _TITLE_MODS = frozenset(
     """prime vice deputy foreign defense defence interior finance home health state first acting former supreme
@@ -498,11 +500,18 @@ class Enricher:
         return [m for m in out if m.name]
 
     def _strip_initial(self, tokens: list[_Tok], mid: set[str]) -> list[_Tok]:
-        """Drop capitalised common words that only start a sentence ("The", "During", "Top")."""
+        """Drop capitalised common words that only start a sentence ("The", "During", "Top").
+
+        A title before a name stays ("Mayor John Smith agreed."): stripped word by word, the name went
+        too, and the quote that followed went to the person named before.
+        """
         while tokens:
             word = tokens[0][2]
             lower = word.lower()
             if any(self._known(" ".join(t[2] for t in tokens[:k])) for k in range(1, min(4, len(tokens)) + 1)):
+                break
+            followed = len(tokens) > 1 and tokens[1][2][:1].isupper()
+            if followed and lower.rstrip(".") not in _AMBIGUOUS_TITLES and (_title_split([t[2] for t in tokens]) or (-1,))[0] == 0:
                 break
             if lower in STOPWORDS or lower in _NOT_NAMES:
                 tokens = tokens[1:]

@@ -68,6 +68,18 @@ def test_quotes_with_named_pronoun_org_and_according_to_speakers() -> None:
     assert Enricher("fast").enrich(TITLE, TEXT).quotes == EXPECTED_QUOTES
 
 
+@pytest.mark.parametrize("ner", ["fast", "auto"])
+def test_a_title_and_name_opening_a_sentence_keep_the_name_and_its_quote(ner: str) -> None:
+    text = ('"We will rebuild the bridge before the winter comes," Governor Mary Jones said. Mayor John Smith agreed. '
+            '"It will take us at least six long months," he said.')
+    result = Enricher(ner).enrich("Bridge to be rebuilt", text)
+    assert [(q.text[:20], q.speaker) for q in result.quotes] == [("We will rebuild the ", "Mary Jones"), ("It will take us at l", "John Smith")]
+    assert {e.name for e in result.entities if e.kind == "person"} == {"Mary Jones", "John Smith"}
+    # A title word that opens other names too is still dropped at a sentence's start.
+    assert [(e.name, e.kind) for e in Enricher(ner).enrich("Plant", "General Motors said it would build a plant.").entities] == [
+        ("General Motors", "org")]
+
+
 def test_scare_quotes_are_not_quotes() -> None:
     quotes = Enricher("fast").enrich(TITLE, TEXT).quotes
     assert all("giveaway" not in q.text for q in quotes)
