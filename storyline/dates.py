@@ -26,9 +26,11 @@ _EXPRESSIONS = re.compile(
     rf"\b(?:{_WEEKDAY_RE}\s*(?:\(\s*)?)?(?:{_MONTH_RE}\s+{_DAY_RE}(?!\d){_YEAR_RE}|{_DAY_RE.replace('day>', 'day2>')}\s+(?:of\s+)?{_MONTH_RE.replace('month>', 'month2>')}{_YEAR_RE.replace('year>', 'year2>')})\b"
     rf"|\b(?P<iso>(?:19|20)\d\d-[01]\d-[0-3]\d)\b"
     rf"|\b(?P<lone>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)(?:'s)?\b"
-    # Any case: a lead often opens with one ("Yesterday, ..."); the rest stays case-sensitive, or "may" is a month.
-    r"|\b(?P<rel>(?i:yesterday|the previous day|the day before|a day earlier|a day before|today|this morning|"
-    r"earlier today|tonight|last night|on the same day))\b",
+    r"|\b(?P<rel>yesterday|the previous day|the day before|a day earlier|a day before|today|this morning|"
+    r"earlier today|tonight|last night|on the same day)\b"
+    # Capitalised only where a sentence opens with one ("Yesterday, ..."): elsewhere it is a name ("USA Today").
+    r"|\A(?P<relcap>Yesterday|The previous day|The day before|A day earlier|A day before|Today|This morning|"
+    r"Earlier today|Tonight|Last night|On the same day)\b",
 )
 _REPORT = re.compile(
     r"\b(reported|reports|report|said|says|according to|state media|media|told|published|quoted|"
@@ -99,7 +101,7 @@ def _resolve(m: re.Match[str], ref: date) -> date | None:
             return None
     if g.get("lone"):
         return _weekday_before(_WEEKDAYS[g["lone"].lower()], ref)
-    rel = (g.get("rel") or "").lower()
+    rel = (g.get("rel") or g.get("relcap") or "").lower()
     if rel in {"yesterday", "the previous day", "the day before", "a day earlier", "a day before", "last night"}:
         return ref - timedelta(days=1)
     if rel in {"today", "this morning", "earlier today", "tonight"}:
@@ -128,7 +130,7 @@ def mentions(text: str, published: date, title: str | None = None) -> list[Menti
     for sentence in sentences:
         for m in _EXPRESSIONS.finditer(sentence):
             position += 1
-            if m.group("rel") == "on the same day":
+            if (m.group("rel") or m.group("relcap") or "").lower() == "on the same day":
                 continue
             before = sentence[: m.start()]
             if _FUTURE.search(before[-60:]):

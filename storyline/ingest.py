@@ -223,6 +223,8 @@ class Pipeline:
         """Store a parsed input's documents with its raw bytes (kept once: a file changed back to an earlier version has them)."""
         raw = None if self.store.raw_exists(source, sha) else (source, sha, parsed.fmt, data)
         self.store_documents(parsed.documents, result, raw=raw, prepared=parsed.prepared, packed=parsed.packed)
+        if raw is None:
+            self.store.touch_raw(source, sha)
         log.info("ingested", extra={"source": source, "format": parsed.fmt, "documents": len(parsed.documents)})
 
     def store_documents(

@@ -35,13 +35,17 @@ class Document:
     title_inferred: bool = False
 
     def __post_init__(self) -> None:
-        if self.published is not None and not PLAUSIBLE_YEARS[0] <= self.published.year <= PLAUSIBLE_YEARS[1]:
-            self.published = None  # a placeholder, not a date: Go's zero time 0001-01-01T00:00:00Z, 9999-12-31
+        self.published = plausible(self.published)
 
 
 # Publication years a news report can have; feeds write 0001-01-01 for "unknown", and days counted
 # back or forth from such a date leave the calendar (an OverflowError lost the whole input).
 PLAUSIBLE_YEARS = (1800, 2200)
+
+
+def plausible(when: datetime | None) -> datetime | None:
+    """A publication date, or None for a placeholder (Go's zero time 0001-01-01T00:00:00Z, 9999-12-31)."""
+    return when if when is not None and PLAUSIBLE_YEARS[0] <= when.year <= PLAUSIBLE_YEARS[1] else None
 
 
 @dataclass

@@ -154,21 +154,24 @@ class _FrontMatterLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def _field(meta: dict, *names: str) -> str | None:
-    """A front matter field as text (the first of `names` that is set); a list or mapping there is an InputError."""
+def _field(meta: dict, *names: str, joined: bool = False) -> str | None:
+    """A front matter field as text (the first of `names` set); a list is joined with ", " when `joined`, else
+    it and a mapping are passed over, as a field that says nothing usable."""
     for name in names:
         value = meta.get(name)
+        if joined and isinstance(value, list):
+            value = ", ".join(str(v).strip() for v in value if isinstance(v, (str, int, float)) and str(v).strip())
         if isinstance(value, (list, dict)):
-            raise InputError(f"front matter '{name}' must be text, not a {'list' if isinstance(value, list) else 'mapping'}")
+            continue
         if value is not None and value != "":
             return str(value).strip() or None
     return None
 
 
 def _tags(value: object) -> list[str]:
-    """Front matter tags: a list, or one tag on its own."""
+    """Front matter tags: a list, or one tag on its own (a mapping says nothing usable)."""
     if isinstance(value, dict):
-        raise InputError("front matter 'tags' must be a list, not a mapping")
+        return []
     items = value if isinstance(value, list) else [value]
     return [str(t).strip() for t in items if t is not None and not isinstance(t, (list, dict)) and str(t).strip()]
 
@@ -202,7 +205,7 @@ def parse_markdown(text: str, source: str) -> Document:
         url=url,
         published=_as_datetime(meta.get("date")),
         outlet=outlet,
-        byline=_field(meta, "author"),
+        byline=_field(meta, "author", "authors", joined=True),
         language=_field(meta, "language"),
         description=description if description and linked == [] else None,
         tags=tags,

@@ -94,7 +94,8 @@ class SettingsError(ValueError):
 
 
 # Settings that take one of a few words (checked here, rather than failing on every input later).
-CHOICES = {"ner": ("spacy", "fast", "auto"), "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
+CHOICES = {"ner": ("spacy", "fast", "auto"), "log_level": ("NOTSET", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
+_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}  # Python's logging takes these too
 
 
 def _coerce(name: str, value: Any, where: str = "") -> Any:
@@ -106,16 +107,25 @@ def _coerce(name: str, value: Any, where: str = "") -> Any:
             raise SettingsError(f"{place}setting {name}: {value!r} is not true or false")
         return value.strip().lower() in {"1", "true", "yes", "on"}
     kind = type(default)
-    if isinstance(default, (int, float)) and not isinstance(default, bool) and not isinstance(value, bool):
-        try:
-            value = kind(value)
-        except (TypeError, ValueError):
-            noun = "a whole number" if kind is int else "a number"
-            raise SettingsError(f"{place}setting {name}: {value!r} is not {noun}") from None
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        noun = "a whole number" if kind is int else "a number"
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise SettingsError(f"{place}setting {name}: {value!r} is not {noun}")
+        if isinstance(value, str):
+            try:
+                value = float(value) if kind is float or not value.strip().lstrip("+-").isdigit() else int(value)
+            except ValueError:
+                raise SettingsError(f"{place}setting {name}: {value!r} is not {noun}") from None
+        if kind is int and isinstance(value, float):
+            if value.is_integer():
+                value = int(value)
+            elif not name.endswith("_mb"):  # a size in MB may be a fraction (max_file_mb = 0.5); a count may not
+                raise SettingsError(f"{place}setting {name}: {value!r} is not {noun}")
     elif not isinstance(value, kind):
         raise SettingsError(f"{place}setting {name}: {value!r} is not {'true or false' if kind is bool else 'text'}")
     if name in CHOICES:
         value = value.upper() if name == "log_level" else value.lower()
+        value = _LEVEL_ALIASES.get(value, value) if name == "log_level" else value
         if value not in CHOICES[name]:
             raise SettingsError(f"{place}setting {name}: {value!r} is not one of {', '.join(CHOICES[name])}")
     return value
@@ -128,7 +138,9 @@ def _read_config(path: Path) -> dict[str, Any]:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: not valid TOML ({exc})") from None
-    table = data.get("storyline", data)
+    if "storyline" not in data:  # settings at the top level, beside other tools' tables: only ours are read
+        return {key: _coerce(key, value, str(path)) for key, value in data.items() if key in _BY_NAME}
+    table = data["storyline"]
     if not isinstance(table, dict):
         raise SettingsError(f"{path}: [storyline] must be a table of settings")
     for key in table:

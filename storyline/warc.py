@@ -16,7 +16,7 @@ from warcio.archiveiterator import WARCIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from .fetch import Page, page_text
-from .models import Document, IngestResult
+from .models import Document, IngestResult, plausible
 
 if TYPE_CHECKING:
     from .ingest import Pipeline
@@ -106,7 +106,7 @@ def record_document(rec: Record, source: str) -> Document | None:
     doc.key = rec.uri  # the same URL from a feed or a later capture is the same article
     doc.url = rec.uri
     # The capture date bounds the publication date; a page that states none is dated by it.
-    doc.published = doc.published or rec.date
+    doc.published = doc.published or plausible(rec.date)
     return doc
 
 

@@ -25,6 +25,9 @@ def test_a_lead_that_opens_with_a_relative_day_is_read_in_any_case():
         assert (got.day, got.method) == (date(2024, 3, day), "text"), opening
     # Month names stay capitalised only: "may" is a verb.
     assert resolve_event_date("The tugboats may collide again, officials said.", WED).method == "published"
+    # Capitalised within a sentence it is a name, not a day: "USA Today", the "Tonight Show".
+    assert resolve_event_date("USA Today reported that the factory shut on Monday.", WED).day == date(2024, 3, 11)
+    assert resolve_event_date("A Tonight Show host said on Monday that the tour ends.", WED).day == date(2024, 3, 11)
 
 
 def test_weekday_resolves_to_the_latest_such_day_before_publication():

@@ -412,6 +412,7 @@ def test_a_file_changed_back_to_an_earlier_version_is_stored_again(tmp_path):
         assert ingest(store, path).failed == 0
     assert store.db.execute("SELECT text FROM articles").fetchone()[0].endswith("The harbour master closed the channel.")
     assert ingest(store, path).unchanged == 1  # and the same bytes again are nothing new
+    assert ingest(store, path).unchanged == 1
     store.close()
 
 

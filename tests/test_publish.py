@@ -564,3 +564,21 @@ def test_an_export_never_overwrites_the_store_and_a_failed_one_leaves_the_old_fi
     written = runner.invoke(app, ["export", "csv", "--what", "events", "-o", str(kept), "--db", str(db)])
     assert written.exit_code == 0 and kept.read_text().startswith("id,")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no part files left
+
+
+def test_an_export_to_a_link_or_a_pipe_writes_through_it(seeds_db, tmp_path):
+    import os
+
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    (tmp_path / "link.csv").symlink_to(real)
+    done = runner.invoke(app, ["export", "csv", "--what", "events", "-o", str(tmp_path / "link.csv"), "--db", str(seeds_db)])
+    assert done.exit_code == 0 and (tmp_path / "link.csv").is_symlink() and real.read_text().startswith("id,")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    piped = runner.invoke(app, ["export", "jsonl", "--what", "events", "-o", str(fifo), "--db", str(seeds_db)])
+    reader.join(30)
+    assert piped.exit_code == 0 and not fifo.is_file() and got and got[0].startswith(b"{")

@@ -55,3 +55,12 @@ def test_a_bad_setting_is_one_error_naming_where_it_was_set(tmp_path):
             settings.load(env={}, config=toml)
         assert str(caught.value).startswith(str(toml)) and message in str(caught.value)
     assert settings.load(env={"STORYLINE_LOG_LEVEL": "info"}, config=none).log_level == "INFO"
+    assert settings.load(env={"STORYLINE_LOG_LEVEL": "warn"}, config=none).log_level == "WARNING"
+    toml.write_text("[storyline]\nmax_file_mb = 0.5\nworkers = 3.0\n")  # a size may be a fraction, a count whole
+    assert (settings.load(env={}, config=toml).max_file_mb, settings.load(env={}, config=toml).workers) == (0.5, 3)
+    for text in ("[storyline]\nworkers = 1.5\n", "[storyline]\nworkers = true\n"):
+        toml.write_text(text)
+        with pytest.raises(settings.SettingsError, match="setting workers"):
+            settings.load(env={}, config=toml)
+    toml.write_text('db = "top.db"\n[hugo]\ntheme = "x"\n')  # no [storyline] table: ours are read, others' left alone
+    assert settings.load(env={}, config=toml).db == "top.db"

@@ -107,6 +107,11 @@ def output(path: Optional[Path], binary: bool, store_path: str | None = None) ->
     if store_path and store_path != ":memory:" and path.resolve() in _store_files(store_path):
         raise OutputError(f"{path}: is the store's own database; write the export to another file")
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        # A link, a pipe or a device (/dev/stdout, >(gzip)): written through, as the user asked, never replaced.
+        with open(path, "wb") if binary else open(path, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         umask = os.umask(0)

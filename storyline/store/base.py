@@ -264,9 +264,14 @@ class CoreStore:
     def raw_is_latest(self, source: str, sha256: str) -> bool:
         """Whether these are the bytes last stored from this source (an older version of it does not count)."""
         row = self.db.execute(
-            "SELECT sha256 FROM raw_inputs WHERE source = ? ORDER BY id DESC LIMIT 1", (source,)
+            "SELECT sha256 FROM raw_inputs WHERE source = ? ORDER BY ingested_at DESC, id DESC LIMIT 1", (source,)
         ).fetchone()
         return row is not None and row[0] == sha256
+
+    def touch_raw(self, source: str, sha256: str) -> None:
+        """Mark stored bytes as the latest of their source again (a file changed back to an earlier version)."""
+        now = datetime.now(timezone.utc).isoformat()  # to the microsecond: it must sort after a change of this second
+        self.db.execute("UPDATE raw_inputs SET ingested_at = ? WHERE source = ? AND sha256 = ?", (now, source, sha256))
 
     def add_raw(self, source: str, sha256: str, fmt: str, content: bytes, packed: bytes | None = None) -> int:
         """Keep the original bytes of an input (`packed`: pack(content), if done ahead); return its id."""
