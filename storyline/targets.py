@@ -237,6 +237,8 @@ WHY: dict[str, str] = {
         "times its search alone (6.9 ms); with all four, three runs gave 62.3, 60.4 and 68.1 ms (at 07:23, "
         "07:28 and 08:01; 6.4, 6.4 and 7.7 times a search alone), in hours that ran slower (8.8 to 9.8 ms "
         "alone; right after the 07:28 run the 05:25 code took 11.4 to 12.4 ms alone, against 8.9 to 10.2 for this code). "
+        "Later runs that day, with no change to the search path, kept the ratio: 58.9 ms at 08:56 (8.2 alone, 7.2 times) "
+        "and 73.7 at 10:54 (10.0 alone, 7.4 times). "
         "What is left of a search, in one process: ranking the "
         "newest 1,001 matches of a common word takes 2 to 4 ms (bm25's work for each match, about 1.3 "
         "microseconds, and its count within the newest shard; a prefix like oil* merges every word it "
