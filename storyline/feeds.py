@@ -462,8 +462,9 @@ def _json_item(item: dict, feed: dict, source: str, index: int) -> Document:
     plain = _squash_lines(_BAD_CHARS.sub("", content_text or ""))
     text = _best_text([content_html or "", summary or ""], title)
     text = plain if len(plain) > len(text) and _fold(plain) != _fold(title) else text
-    field = "date_published" if _parse_date(item.get("date_published")) else "date_modified"
-    published = _parse_date(item.get(field))
+    field, published = "date_published", _parse_date(item.get("date_published"))
+    if published is None:
+        field, published = "date_modified", _parse_date(item.get("date_modified"))
     guid = item.get("id")
     guid = str(guid).strip() if isinstance(guid, (str, int, float)) and str(guid).strip() else None
     tags = item.get("tags") if isinstance(item.get("tags"), list) else []

@@ -33,6 +33,11 @@ def marked(template: str, *values: object) -> Text:
     """Styled text: markup in `template` (ours), each {} filled with a value shown exactly as it is."""
     return Text.from_markup(template.format(*(escape(str(v)) for v in values)))
 
+
+def print_error(message: object) -> None:
+    """The one-line `error: ...` on stderr, the message shown exactly as it is."""
+    err.print(marked("[red]error:[/red] {}", message), highlight=False, soft_wrap=True)
+
 DbOption = typer.Option(None, "--db", help="SQLite database file (default ./storyline.db, or $STORYLINE_DB).")
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
@@ -57,7 +62,7 @@ def setup(db: Optional[str], **flags: Any) -> settings_mod.Settings:
     try:
         conf = settings_mod.load({"db": db, **flags})
     except settings_mod.SettingsError as exc:
-        err.print(marked("[red]error:[/red] {}", exc), highlight=False, soft_wrap=True)
+        print_error(exc)
         raise typer.Exit(2) from None
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(KeyValueFormatter())
@@ -73,15 +78,13 @@ def open_store(conf: settings_mod.Settings) -> Store:
     try:
         return Store(conf.db)
     except StoreError as exc:
-        err.print(marked("[red]error:[/red] {}", exc), highlight=False)
+        print_error(exc)
         raise typer.Exit(2) from None
 
 
 def print_json(data: Any) -> None:
     """Write JSON to stdout."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-
-
 
 
 class OutputError(ValueError):

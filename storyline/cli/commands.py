@@ -17,7 +17,7 @@ from rich.table import Table
 from .. import __version__, settings as settings_mod, views
 from ..sqlite import sqlite3
 from ..store import StoreError
-from .base import DbOption, JsonOption, app, err, eval_app, marked, open_store, out, print_json, setup
+from .base import DbOption, JsonOption, app, err, eval_app, marked, open_store, out, print_error, print_json, setup
 
 
 @app.command()
@@ -42,10 +42,10 @@ def ingest(
         try:
             result = pipeline.ingest_paths(paths, progress)
         except StoreError as exc:
-            err.print(marked("[red]error:[/red] {}", exc), highlight=False, soft_wrap=True)
+            print_error(exc)
             raise typer.Exit(2) from None
     for line in result.errors:
-        err.print(marked("[red]error:[/red] {}", line), highlight=False, soft_wrap=True)
+        print_error(line)
     out.print(result.summary(), highlight=False)
     raise typer.Exit(1 if result.failed else 0)
 
@@ -71,7 +71,7 @@ def story(story_id: int = typer.Argument(..., help="Story id (see `storyline sto
     store = open_store(setup(db))
     data = views.story_dict(store, story_id, detail=True)
     if data is None:
-        err.print(marked("[red]error:[/red] no story {}", story_id))
+        print_error(f"no story {story_id}")
         raise typer.Exit(1)
     if as_json:
         print_json(data)
@@ -147,7 +147,7 @@ def extract(
                 doc = extract_mod.extract_html(readers.decode_html(data), str(path.resolve()))
         except (OSError, ValueError) as exc:
             failed += 1
-            err.print(marked("[red]error:[/red] {}: {}", target, exc), highlight=False, soft_wrap=True)
+            print_error(f"{target}: {exc}")
             continue
         record = {
             "source": doc.source,
@@ -182,7 +182,7 @@ def _eval_run(task: str, data: Optional[Path], as_json: bool, write: bool) -> No
     paths = [data] if data else [conf.shared_path() / rel for rel in sets]
     for path in paths:
         if not path.exists():
-            err.print(marked("[red]error:[/red] {}: no such data folder", path), highlight=False)
+            print_error(f"{path}: no such data folder")
             raise typer.Exit(2)
     with Progress(TextColumn(f"[bold]eval {task}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         bars: dict[str, object] = {}
@@ -269,7 +269,7 @@ def reindex(
             task = bar.add_task("", total=None)
             made = store.reshard_search(lambda done, total: bar.update(task, completed=done, total=total))
     except sqlite3.OperationalError as exc:
-        err.print(marked("[red]error:[/red] {}: {}; nothing was changed (is an ingest or watch running?)", store.path, exc), highlight=False)
+        print_error(f"{store.path}: {exc}; nothing was changed (is an ingest or watch running?)")
         raise typer.Exit(1) from None
     finally:
         store.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -10,7 +9,7 @@ import typer
 from rich.table import Table
 
 from .. import settings as settings_mod
-from .base import DbOption, JsonOption, OutputError, app, err, marked, open_store, out, output, print_json, setup
+from .base import DbOption, JsonOption, OutputError, app, err, marked, open_store, out, output, print_error, print_json, setup
 
 feeds_app = typer.Typer(help="Subscriptions that `storyline watch` polls (RSS, Atom, JSON Feed, Google News).", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
@@ -23,7 +22,7 @@ def _setting(conf: settings_mod.Settings, name: str, default: Any) -> Any:
 
 def _fail(message: str, code: int = 1) -> None:
     """Print one error line and exit."""
-    err.print(marked("[red]error:[/red] {}", message), highlight=False, soft_wrap=True)
+    print_error(message)
     raise typer.Exit(code)
 
 
@@ -116,7 +115,6 @@ def feeds_export(
     try:
         with output(file, binary=True, store_path=store.path) as fh:
             fh.write(data)
-            fh.flush()
     except OutputError as exc:
         _fail(str(exc), 2)
     except OSError as exc:

@@ -12,7 +12,7 @@ import typer
 from ..publish import AtomOptions, HugoOptions, PublishError, export_hugo, write_atom
 from ..publish.load import ImportSource, import_jsonl
 from ..publish.tables import WHAT, TableOptions, write_csv, write_jsonl, write_parquet
-from .base import DbOption, OutputError, app, err, marked, open_store, out, output, setup
+from .base import DbOption, OutputError, app, err, open_store, out, output, print_error, setup
 
 export_app = typer.Typer(help="Publish: a Hugo site, Atom feeds, JSONL/CSV/Parquet data.", no_args_is_help=True)
 import_app = typer.Typer(help="Read Storyline's own exports back into a store.", no_args_is_help=True)
@@ -25,7 +25,7 @@ WhatOption = typer.Option("articles", "--what", help=f"Records to export: {', '.
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a one-line error; return the exit to raise."""
-    err.print(marked("[red]error:[/red] {}", message), highlight=False, soft_wrap=True)
+    print_error(message)
     return typer.Exit(code)
 
 
