@@ -24,6 +24,7 @@ from . import __version__
 USER_AGENT = f"Storyline/{__version__} (+https://github.com/storyline-news/storyline; news tracker)"
 ACCEPT_ENCODING = "gzip, deflate, br"
 REDIRECTS = {301, 302, 303, 307, 308}
+PERMANENT = {301, 308}  # a subscription follows these for good; the others are asked again each time
 _CHUNK = 64 * 1024  # decoded output is produced in pieces of this size, so a bomb never inflates at once
 _XML_DECL = re.compile(rb"\A<\?xml[^>]*?\?>", re.S)
 _XML_ENCODING = re.compile(rb"""\bencoding\s*=\s*["']([^"']*)["']""")
@@ -72,6 +73,7 @@ class Page:
     headers: dict[str, str]
     body: bytes
     redirects: list[str] = field(default_factory=list)
+    moved: bool = False  # every redirect followed to this response (one at least) was permanent
 
     @property
     def not_modified(self) -> bool:
@@ -417,6 +419,7 @@ def fetch(
     deadline = time.monotonic() + opts.deadline_s
     token = _DEADLINE.set(deadline)
     seen: list[str] = []
+    permanent = True
     try:
         while True:
             check_url(url, opts)
@@ -427,11 +430,13 @@ def fetch(
             seen.append(url)
             page = _get(client, url, opts, since, deadline)
             page.redirects = seen[:-1]
+            page.moved = permanent and bool(page.redirects)
             target = page.location
             if target is None:
                 return page
             if opts.same_host_redirects and _host(target) != _host(url):
                 return page
+            permanent = permanent and page.status in PERMANENT
             url = target
     finally:
         _DEADLINE.reset(token)

@@ -25,7 +25,7 @@ import httpx
 from . import feeds, opml, revisions
 from .events import adopt_listing, pick_listing
 from .fetch import (
-    FetchError, FetchOptions, Page, Validators, feed_bytes, fetch, google_news_target, is_google_news, make_client,
+    PERMANENT, FetchError, FetchOptions, Page, Validators, feed_bytes, fetch, google_news_target, is_google_news, make_client,
     page_text,
 )
 from .ingest import Pipeline
@@ -76,6 +76,7 @@ class Job:
     host: str
     since: Validators | None = None
     hops: int = 0  # redirects to other hosts taken so far (feeds; a page keeps its count in the store)
+    moved: bool = True  # ... and every one of them was permanent (301/308)
 
     @property
     def key(self) -> tuple[str, int | str]:
@@ -100,6 +101,7 @@ class WatchReport:
     polled: int = 0
     not_modified: int = 0
     failed: int = 0
+    moved: int = 0  # subscriptions that follow a permanent redirect to their new address from now on
     updated: int = 0
     pages: int = 0
     pages_failed: int = 0
@@ -109,7 +111,8 @@ class WatchReport:
     def summary(self) -> str:
         """The one-line summary the CLI prints."""
         return (
-            f"{self.polled} feeds polled ({self.not_modified} unchanged, {self.failed} failed), "
+            f"{self.polled} feeds polled ({self.not_modified} unchanged, {self.failed} failed"
+            + (f", {self.moved} moved" if self.moved else "") + "), "
             f"{self.stored.new} new, {self.stored.duplicates} duplicates, {self.updated} updated, "
             f"{self.pages} pages fetched, {self.pages_failed} pages failed"
         )
@@ -428,12 +431,14 @@ class Watcher:
             if job.hops >= self.opts.max_hops:
                 error = FetchError(f"more than {self.opts.max_hops} redirects", page.status)
             else:
-                self._queue(replace(job, url=page.location, host=host_of(page.location), hops=job.hops + 1))
+                moved = job.moved and (page.moved or not page.redirects) and page.status in PERMANENT
+                self._queue(replace(job, url=page.location, host=host_of(page.location), hops=job.hops + 1, moved=moved))
                 return
         self.report.polled += 1
         if error is not None or page is None:
             self._feed_failed(feed["id"], error or FetchError("no response"))
             return
+        self._follow_move(feed, job, page)
         now = time.time()
         state = {
             "last_polled": utcnow(), "last_success": utcnow(), "last_status": page.status, "error_count": 0,
@@ -450,7 +455,7 @@ class Watcher:
         changed: list[int] = []
         if sha != feed["last_sha256"]:
             try:
-                docs = feeds.parse_feed(data, feed["url"])
+                docs = feeds.parse_feed(data, page.url)  # relative links start from where the feed now is
             except feeds.FeedError as exc:
                 self._feed_failed(feed["id"], FetchError(str(exc), page.status))
                 return
@@ -470,6 +475,19 @@ class Watcher:
             )
         if new_ids or keys:
             self._reload = True  # new pages may be due now
+
+    def _follow_move(self, feed: sqlite3.Row, job: Job, page: Page) -> None:
+        """A feed that answered from another address after permanent redirects only is polled there from now on."""
+        redirected = job.hops > 0 or bool(page.redirects)
+        if not redirected or page.url == feed["url"] or not job.moved or (page.redirects and not page.moved):
+            return
+        with self.store.transaction():
+            if self.store.feed(page.url) is not None:  # subscribed there already: two subscriptions, one feed
+                log.info("feed moved to a subscribed address", extra={"url": feed["url"], "to": page.url})
+                return
+            self.store.update_feed(feed["id"], url=page.url)
+        self.report.moved += 1
+        log.info("feed moved", extra={"url": feed["url"], "to": page.url})
 
     def _store_items(self, url: str, docs: list, sha: str, data: bytes) -> tuple[list[str], list[int]]:
         """Store a feed's new and changed items in one transaction; return all keys and the changed ids."""

@@ -424,6 +424,70 @@ def test_feeds_moved_to_one_host_are_polled_there_at_its_pace(tmp_path) -> None:
     assert "more than 4 redirects" in pipe.store.feeds()[-1]["last_error"]
 
 
+def test_permanent_moves_are_remembered_and_temporary_ones_are_not(tmp_path) -> None:
+    body = rss("Courier", [{"title": "Quiet day at the reservoir", "link": "/stories/1"}])
+    new_home = LocalServer(routes({"/feed": Reply(200, {}, body), "/bounce": Reply(302, {"Location": "/feed"})}), "127.0.0.40")
+    table = {
+        "/same-host": Reply(301, {"Location": "/feed"}),  # moved within the host
+        "/to-new-home": Reply(308, {"Location": new_home.url("/feed")}),  # moved to another host
+        "/for-now": Reply(302, {"Location": "/feed"}),  # a temporary redirect: asked again next time
+        "/mixed": Reply(301, {"Location": new_home.url("/bounce")}),  # permanent, then temporary
+        "/to-taken": Reply(301, {"Location": "/taken"}),  # where another subscription already polls
+        "/feed": Reply(200, {}, body),
+        "/taken": Reply(200, {}, body),
+    }
+    old_home = LocalServer(routes(table), "127.0.0.41")
+    with old_home, new_home:
+        pipe = pipeline(tmp_path / "w.db")
+        paths = ["/same-host", "/to-new-home", "/for-now", "/mixed", "/to-taken", "/taken"]
+        for path in paths:
+            subscribe(pipe.store, old_home.url(path), None, 900)
+        report = Watcher(pipe, options(fetch_pages=False), client()).run(once=True)
+        assert report.polled == 6 and report.failed == 0 and report.moved == 2
+        assert "2 moved" in report.summary()
+        urls = {row["id"]: row["url"] for row in pipe.store.feeds()}
+        assert urls == {
+            1: old_home.url("/feed"), 2: new_home.url("/feed"), 3: old_home.url("/for-now"), 4: old_home.url("/mixed"),
+            5: old_home.url("/to-taken"), 6: old_home.url("/taken"),
+        }
+        # A relative item link counts from where the feed was answered.
+        assert pipe.store.article_id_by_key(old_home.url("/stories/1")) is not None
+        assert pipe.store.article_id_by_key(new_home.url("/stories/1")) is not None
+        before = {path: len(old_home.hits(path)) for path in paths}
+        again = Watcher(pipe, options(fetch_pages=False), client()).run(once=True, everything=True)
+    assert again.failed == 0 and again.moved == 0
+    # The moved subscriptions went straight to their new address; the others asked their old one again
+    # (/taken twice: for its own subscription and at the end of /to-taken's redirect).
+    asked = {path: len(old_home.hits(path)) - before[path] for path in paths}
+    assert asked == {"/same-host": 0, "/to-new-home": 0, "/for-now": 1, "/mixed": 1, "/to-taken": 1, "/taken": 2}
+
+
+def test_watch_once_exits_non_zero_when_a_feed_failed(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from storyline.cli import app
+
+    table = {"/ok": Reply(200, {}, rss("Courier", [{"title": "Quiet day at the reservoir", "link": "https://courier.example/1"}]))}
+    db = str(tmp_path / "cli.db")
+    with LocalServer(routes(table)) as server:
+        store = Store(db)
+        subscribe(store, server.url("/ok"), None, 900)
+        store.close()
+
+        def watch_once():
+            return CliRunner().invoke(app, ["watch", "--once", "--all", "--allow-private", "--delay", "0", "--no-pages", "--db", db],
+                                      env={"COLUMNS": "300", "STORYLINE_NER": "fast"})
+
+        ok = watch_once()
+        assert ok.exit_code == 0 and "1 feeds polled (0 unchanged, 0 failed)" in ok.stdout
+        store = Store(db)
+        subscribe(store, server.url("/gone"), None, 900)
+        store.close()
+        failed = watch_once()
+    assert failed.exit_code == 1, failed.stdout
+    assert "1 failed" in failed.stdout and "/gone: HTTP 404" in failed.stderr
+
+
 # -- the real feeds -----------------------------------------------------------------------------------------
 
 

@@ -123,7 +123,7 @@ def feeds_export(
 
 @app.command()
 def watch(
-    once: bool = typer.Option(False, "--once", help="Poll what is due (and the pages that brings), then exit."),
+    once: bool = typer.Option(False, "--once", help="Poll what is due (and the pages that brings), then exit (1 if a feed failed)."),
     poll_all: bool = typer.Option(False, "--all", help="Poll every feed now, due or not."),
     allow_private: bool = typer.Option(False, "--allow-private", help="Allow feeds and pages on loopback/private addresses."),
     delay: Optional[float] = typer.Option(None, "--delay", help="Seconds between two requests to one host (default: setting host_delay_s, 2)."),
@@ -152,6 +152,8 @@ def watch(
     for line in report.errors:
         err.print(marked("[yellow]feed error:[/yellow] {}", line), highlight=False, soft_wrap=True)
     out.print(report.summary(), highlight=False)
+    if once and report.failed:
+        raise typer.Exit(1)  # as `ingest` does for a bad file: what did work is stored, and scripts can tell
 
 
 def _watch_options(conf: settings_mod.Settings, allow_private: bool, delay: Optional[float], pages: bool) -> Any:

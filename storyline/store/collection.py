@@ -70,7 +70,7 @@ class CollectionSQL:
 
     _FEED_COLUMNS = frozenset(
         {"etag", "last_modified", "last_sha256", "last_polled", "last_success", "last_status", "last_error",
-         "last_error_at", "error_count", "next_poll", "name", "every_s"}
+         "last_error_at", "error_count", "next_poll", "name", "every_s", "url"}
     )
 
     def update_feed(self, feed_id: int, **cols: Any) -> None:
