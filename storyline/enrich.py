@@ -69,7 +69,7 @@ _ORG_WORDS = frozenset(
     college bank committee commission association institute group company times post journal tribune
     herald army navy forces force guard court parliament assembly congress senate office service
     services authority union federation foundation fund board network airlines airways ltd llc plc
-    holdings club fc league bureau administration centre center hospital school church police brigade
+    holdings co co. motors club fc league bureau administration centre center hospital school church police brigade
     battalion command coalition government cabinet radio television channel press media telegraph
     guardian gazette broadcasting""".split()
 )
@@ -775,6 +775,16 @@ def _is_heading(line: str) -> bool:
     return sum(w[0].isupper() for w in long_words) >= 0.7 * len(long_words) and not line.rstrip().endswith(".")
 
 
+def _known_speaker(name: str, names: dict[str, str], by_key: dict[str, Entity]) -> str | None:
+    """The canonical form of a name the gazetteer or this text's entities know, else None."""
+    if name in GAZETTEER:
+        return GAZETTEER[name]
+    key = _key(name)
+    if key in names:
+        return names[key]
+    return by_key[key].name if key in by_key else None
+
+
 def _resolve_speaker(
     raw: str, start: int, mentions: list[_Mention], names: dict[str, str], by_key: dict[str, Entity], spans: list[tuple[int, int]]
 ) -> str | None:
@@ -789,19 +799,21 @@ def _resolve_speaker(
                 return m.canonical
         return None
     toks = re.split(r"['’]s\s+", _clean(raw))[-1].split()  # "North Korea's KCNA" -> "KCNA"
+    for i in range(len(toks) - 2, -1, -1):  # "General Motors spokesman Tom Wilkinson" -> "Tom Wilkinson"
+        if toks[i].islower() and toks[i] in _CUES and toks[i + 1][:1].isupper():
+            toks = toks[i + 1 :]
+            break
     split = _title_split(toks)
+    if split and (whole := _known_speaker(" ".join(toks), names, by_key)):
+        return whole  # a name that opens with a title's word: "General Motors", "Major League Baseball"
     if split:
         toks = toks[split[1] :]
     name = " ".join(toks)
     if not name:
         return None
-    if name in GAZETTEER:
-        return GAZETTEER[name]
+    if found := _known_speaker(name, names, by_key):
+        return found
     key = _key(name)
-    if key in names:
-        return names[key]
-    if key in by_key:
-        return by_key[key].name
     if len(toks) == 1:  # a surname or family name of someone named in full
         for ent in by_key.values():
             if ent.kind == "person" and key in _key(ent.name).split()[:: max(1, len(ent.name.split()) - 1)]:

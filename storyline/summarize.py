@@ -458,7 +458,12 @@ SAY = (
     r"acknowledged|remarked|urged|vowed|pledged|asserted|admitted|cautioned|concluded)"
 )
 _CAPSEQ = r"[A-Z][\w.'’-]*(?:\s+(?:of\s+|al-)?[A-Z][\w.'’-]*){0,5}"
-_SPK = rf"(?:(?:the|The)\s+)?{_CAPSEQ}|\b(?:he|she|it|they|He|She|It|They)\b"
+# A role between an organisation and a person names the person: "General Motors spokesman Tom Wilkinson".
+_ROLE = (
+    r"(?:spokes(?:man|woman|person)|chief\s+executive|executive|chairman|chairwoman|president|director|"
+    r"minister|secretary|official|analyst|economist|lawyer|attorney|aide|adviser|advisor|manager|chief|head)"
+)
+_SPK = rf"(?:(?:the|The)\s+)?(?:{_CAPSEQ}(?:['’]s)?\s+{_ROLE}\s+)?{_CAPSEQ}|\b(?:he|she|it|they|He|She|It|They)\b"
 _AFTER = (
     re.compile(rf"^[,.!?]?\s*(?P<spk>{_SPK})(?:\s*,[^,\"“”]{{1,100}},)?\s+(?:also\s+|later\s+)?{SAY}\b"),
     re.compile(rf"^[,.!?]?\s*{SAY}\s+(?P<spk>{_SPK})"),

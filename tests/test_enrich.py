@@ -80,6 +80,18 @@ def test_a_title_and_name_opening_a_sentence_keep_the_name_and_its_quote(ner: st
         ("General Motors", "org")]
 
 
+@pytest.mark.parametrize("ner", ["fast", "auto"])
+def test_a_company_named_like_a_title_and_its_spokesman_are_speakers(ner: str) -> None:
+    text = ('Sales at the carmaker fell in the spring. "We expect the plants to be busy again by the autumn," '
+            'General Motors said on Tuesday. "The new models have been ordered by dealers across the country," '
+            'said General Motors spokesman Tom Wilkinson. Its rival Ford Motor Co cut its own forecast.')
+    result = Enricher(ner).enrich("Carmaker expects recovery", text)
+    assert [(q.text[:20], q.speaker) for q in result.quotes] == [
+        ("We expect the plants", "General Motors"), ("The new models have ", "Tom Wilkinson")]
+    kinds = {e.name: e.kind for e in result.entities}
+    assert kinds["General Motors"] == "org" and kinds["Ford Motor Co"] == "org" and kinds["Tom Wilkinson"] == "person"
+
+
 def test_scare_quotes_are_not_quotes() -> None:
     quotes = Enricher("fast").enrich(TITLE, TEXT).quotes
     assert all("giveaway" not in q.text for q in quotes)
