@@ -14,7 +14,7 @@ _BULLET = re.compile(r"^[•·▪●◦‣∙*–-]\s*")
 _DATE_LINE = re.compile(r"^date\s+(\d{4})-(\d{2})-(\d{2})\b\s*(.*)$", re.I)
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*")
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
-_TERMINAL = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
+_TERMINAL = re.compile(r"[.!?…。！？؟۔][\"'”’)\]]*$")
 _STATEMENT = re.compile(r"[.…。][\"'”’)\]]*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
@@ -118,7 +118,8 @@ def _is_prose(line: str) -> bool:
     words = _WORD.findall(line, 0, 300)  # the opening words decide; long lines are costly
     if len(words) < 4:
         return len(_CJK.findall(line)) >= 15 and bool(_TERMINAL.search(line))
-    lower = sum(1 for w in words if w[0].islower())
+    # Scripts without case (Hebrew, Arabic) count as lower case: their prose would otherwise never be prose.
+    lower = sum(1 for w in words if w[0].isalpha() and not w[0].isupper())
     if lower * 10 < len(words) * 3:
         return False
     return bool(_TERMINAL.search(line)) or len(words) >= 20
@@ -296,7 +297,8 @@ _ABBREV = re.compile(
     r"(?:\b[A-Z]\.|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Gov|Sen|Rep|Lt|Col|Prof|No|vs|etc"
     r"|Jan|Feb|Aug|Sept|Oct|Nov|Dec)\.)$"
 )
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*(?=\s+[\"'“‘(]?[A-Z0-9])")
+# A sentence ends before a capital, a digit, or a letter of a script without case (Hebrew, Arabic).
+_SENTENCE_END = re.compile(r"[.!?؟۔][\"'”’)]*(?=\s+[\"'“‘(]?[A-Z0-9\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff])")
 
 
 def _to_utc(year: int, month: int, day: int, clock: re.Match[str] | None) -> datetime | None:

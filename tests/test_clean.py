@@ -444,3 +444,18 @@ def test_a_page_address_first_is_never_the_title_however_long() -> None:
     meta = text_metadata(f"{address}\nThe crew of the island ferry walked off the boat on Friday , union officials said .\n")
     assert meta.title is not None and meta.title.startswith("The crew of the island ferry") and meta.title_inferred
     assert "article" not in clean_text(f"{address}\n{headline}\nThe crew walked off on Friday .\n")
+
+
+@pytest.mark.parametrize("text, title", [
+    ("date 2025-03-04\nראש העיר פתח את הגשר החדש ביום שני בבוקר לאחר שנתיים של עבודות. התושבים התאספו על הגשר כדי לצפות בטקס.\n\n"
+     "התושבים התאספו על הגשר כדי לצפות בטקס הפתיחה של הגשר.\n",
+     "ראש העיר פתח את הגשר החדש ביום שני בבוקר לאחר שנתיים של עבודות."),
+    ("date 2025-03-04\nقال وزير الخارجية يوم الثلاثاء إنه سيزور موسكو الأسبوع المقبل. هل ستنجح الزيارة؟ وأضاف أن الزيارة مهمة.\n\n"
+     "وأضاف أن الزيارة تأتي في إطار تعزيز العلاقات الثنائية بين البلدين.\n",
+     "قال وزير الخارجية يوم الثلاثاء إنه سيزور موسكو الأسبوع المقبل."),
+])
+def test_texts_in_scripts_without_case_get_an_inferred_title(text: str, title: str) -> None:
+    meta = text_metadata(text)
+    assert (meta.title, meta.title_inferred) == (title, True)
+    assert meta.published == datetime(2025, 3, 4, tzinfo=timezone.utc)
+    assert clean_text(text.split("\n", 1)[1]).count("\n\n") == 1  # both paragraphs kept as prose
