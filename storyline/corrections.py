@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any, Sequence
 
 from .events import refresh as refresh_event
+from .models import strip_controls
 from .settings import Settings
 from .sqlite import sqlite3
 from .stories import retitle
@@ -29,6 +30,12 @@ class CorrectionError(ValueError):
     """A correction the store's state does not allow; `status` is the HTTP status that says why."""
 
     status = 409
+
+
+class BadValue(CorrectionError):
+    """A value no store state would allow (an empty or overlong title)."""
+
+    status = 422
 
 
 class NotFound(CorrectionError):
@@ -272,11 +279,11 @@ class Corrector:
 
 def _title(title: str) -> str:
     """A user title, whitespace-normalised and checked."""
-    clean = " ".join(title.split())
+    clean = " ".join(strip_controls(title).split())
     if not clean:
-        raise CorrectionError("title must not be empty")
+        raise BadValue("title must not be empty")
     if len(clean) > MAX_TITLE:
-        raise CorrectionError(f"title longer than {MAX_TITLE} characters")
+        raise BadValue(f"title longer than {MAX_TITLE} characters")
     return clean
 
 

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 from . import dedup, readers
 from .events import GroupAssigner, bridge, match_coverage, refresh, summarize_event, summary_sources
-from .models import Document, Enrichment, IngestResult
+from .models import Document, Enrichment, IngestResult, sanitize
 from .prepare import Ahead, Outcome, ParsedInput, Prepared, parse_input, prepare
 from .settings import Settings
 from .sqlite import sqlite3
@@ -270,6 +270,7 @@ class Pipeline:
 
     def add_document(self, doc: Document, batch: Batch, result: IngestResult, prep: Prepared | None = None) -> int | None:
         """Store one document and place it in an event; None when it was stored before."""
+        sanitize(doc)  # again for documents not prepared here (a no-op for those that were)
         if (known := self.store.article_id_by_key(doc.key)) is not None:
             from .revisions import revise  # a changed feed entry or page updates the article, keeping history
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -36,6 +37,32 @@ class Document:
 
     def __post_init__(self) -> None:
         self.published = plausible(self.published)
+
+
+# Control characters (line breaks and tabs aside), bidirectional overrides and isolates, and what is
+# not a character: untrusted text carries terminal escapes and reordered titles into every output.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+
+
+def strip_controls(text: str) -> str:
+    """Text without control characters other than line breaks and tabs, bidi overrides or non-characters."""
+    return _CONTROLS.sub("", text)
+
+
+def sanitize(doc: Document) -> Document:
+    """Strip control characters from a document's text fields, in place (before anything reads them)."""
+    doc.text = strip_controls(doc.text)
+    for name in ("title", "outlet", "byline", "description", "url", "language"):
+        value = getattr(doc, name)
+        if value:
+            setattr(doc, name, strip_controls(value))
+    doc.tags = [strip_controls(t) for t in doc.tags]
+    for item in doc.linked:
+        for name in ("title", "outlet", "url"):
+            value = getattr(item, name, None)
+            if value:
+                setattr(item, name, strip_controls(value))
+    return doc
 
 
 # Publication years a news report can have; feeds write 0001-01-01 for "unknown", and days counted

@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 
 from . import dates, dedup, readers
 from .enrich import Run, find_runs
-from .models import Document, EventDate
+from .models import Document, EventDate, sanitize
 from .store.base import pack
 from .summarize import WordCounts, word_counts, word_table
 from .vectors import Terms, document_terms
@@ -55,7 +55,8 @@ class ParsedInput:
 
 
 def prepare(doc: Document, enrich_chars: int) -> Prepared:
-    """The order-free features of one document."""
+    """The order-free features of one document (its text fields stripped of control characters first)."""
+    sanitize(doc)
     published = doc.published.date() if doc.published else None
     head = doc.text[:enrich_chars]
     title = doc.title or ""

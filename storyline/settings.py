@@ -46,6 +46,7 @@ TABLE: tuple[Setting, ...] = (
     Setting("user_agent", "", "User-Agent for feeds and pages (empty: Storyline/VERSION with a contact URL)."),
     Setting("fetch_pages", True, "Fetch and extract the article page of each new feed item."),
     Setting("max_backoff_s", 21600, "A failing feed is retried at least this often, in seconds."),
+    Setting("allowed_hosts", "", "Host names the web UI answers to besides loopback and the address it is bound to, comma-separated (`serve --allowed-host`); others are refused, against DNS rebinding."),
 )
 
 _BY_NAME = {s.name: s for s in TABLE}
@@ -81,6 +82,7 @@ class Settings:
     user_agent: str = ""
     fetch_pages: bool = True
     max_backoff_s: int = 21600
+    allowed_hosts: str = ""
 
     def shared_path(self) -> Path:
         """Where the shared evaluation data lives."""

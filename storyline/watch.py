@@ -43,6 +43,7 @@ log = logging.getLogger("storyline.watch")
 TICK_S = 0.5  # the loop looks at the stop flag at least this often
 _INTERVAL = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)", re.I)
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_INTERVAL_S = 30 * 86400  # as the API's schema says; a larger one would put the next poll past the calendar
 _PRIORITY = {"robots": 0, "feed": 1, "page": 2}
 
 
@@ -130,6 +131,8 @@ def parse_interval(text: str) -> int:
     seconds = int(sum(float(n) * _UNITS[u] for n, u in parts))
     if seconds < 60:
         raise ValueError(f"interval too short: {text!r} (at least 1m, to be polite)")
+    if seconds > MAX_INTERVAL_S:
+        raise ValueError(f"interval too long: {text!r} (at most 30d)")
     return seconds
 
 
@@ -188,6 +191,9 @@ def export_opml(store: Store) -> bytes:
     return opml.write_opml([opml.Outline(r["url"], r["name"]) for r in store.feeds()])
 
 
+_LAST_POLL = 253402300799  # 9999-12-31T23:59:59Z: a store written before intervals had a limit may hold later
+
+
 def feed_status(row: sqlite3.Row) -> dict[str, object]:
     """A subscription's state as shown by `feeds list`."""
     if row["error_count"]:
@@ -201,7 +207,7 @@ def feed_status(row: sqlite3.Row) -> dict[str, object]:
         "id": row["id"], "url": row["url"], "name": row["name"], "every_s": row["every_s"], "state": state,
         "last_success": row["last_success"], "last_error": row["last_error"], "last_error_at": row["last_error_at"],
         "error_count": row["error_count"], "last_status": row["last_status"],
-        "next_poll": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(next_poll)) if next_poll else "now",
+        "next_poll": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(min(next_poll, _LAST_POLL))) if next_poll else "now",
         "items_seen": row["items_seen"], "pages_pending": row["pages_pending"], "pages_failed": row["pages_failed"],
     }
 

@@ -169,6 +169,9 @@ def test_search_page_highlights_and_links_to_the_event(site):
     assert site.get(f"/events/{event.group(1)}").status_code == 200
     bad = site.get("/search", params={"q": "kim", "from": "not-a-date"})
     assert bad.status_code == 422 and "from" in bad.text
+    # The page's own form sends the filters left empty: they filter nothing.
+    blank = site.get("/search", params={"q": "unconditionally", "from": "", "to": "", "outlet": "", "entity": "", "story": ""})
+    assert blank.status_code == 200 and blank.text.count('class="event-link"') == r.text.count('class="event-link"') > 0
     assert "<script" not in site.get("/search", params={"q": "<script>alert(1)</script>"}).text.split("</header>")[1]
 
 
@@ -268,10 +271,18 @@ def test_feeds_page_adds_removes_and_shows_errors(tmp_path, db):
             assert client.post("/feeds", data={"google_news": "kim putin"}).status_code == 303
             assert client.post("/feeds", data={"url": "file:///etc/passwd"}).status_code == 422
             assert client.post("/feeds", data={}).status_code == 422
+            # An interval past the calendar's end is refused, and one stored before that was is still listed.
+            too_long = client.post("/feeds", data={"url": "https://news.example/other.xml", "every": "99999999999999999d"})
+            assert too_long.status_code == 422 and "at most 30d" in too_long.text
+            assert client.post("/feeds", data={"url": "https://news.example/other.xml", "every": "31d"}).status_code == 422
             store = Store(path)
             fid = store.feed("https://news.example/rss.xml")["id"]
             store.update_feed(fid, last_error="HTTP 503 <b>busy</b>", last_error_at="2026-01-09T10:00:00+00:00", error_count=2)
+            far = store.add_feed("https://far.example/rss.xml", None, 900)[0]
+            store.update_feed(far, next_poll=1e15)
+            assert client.get("/api/v1/feeds").status_code == 200
             page = client.get("/feeds").text
+            assert "9999-12-31" in page
             assert "failing (2x)" in page and "HTTP 503 &lt;b&gt;busy&lt;/b&gt;" in page and "Google News: kim putin" in page
             assert client.post(f"/feeds/{fid}/remove").status_code == 303
             assert "news.example" not in client.get("/feeds").text
@@ -652,3 +663,65 @@ def test_a_burst_of_requests_beyond_threads_and_pooled_stores_is_answered(db):
             t.join()
     assert statuses == [200] * 12
     assert app.state.pool._free.qsize() <= 2  # no more idle stores kept than the pool's size
+
+
+def test_text_that_holds_the_highlight_marks_shows_no_false_highlights(tmp_path, db):
+    path = tmp_path / "marks.db"
+    shutil.copy(db, path)
+    store = Store(path)
+    # A store written before ingest stripped control characters may hold the two mark characters.
+    aid = store.db.execute("SELECT id FROM articles WHERE key = 'xss'").fetchone()[0]
+    store.db.execute("UPDATE articles SET title = ?, text = ? || text WHERE id = ?",
+                     ("Council \x02vote\x03 copy", "Marina \x02 surveys\x03 pending. ", aid))
+    store.db.commit()
+    store.close()
+    with running(create_app(load({"db": str(path), **SETTINGS}, env={}), WebOptions())) as url:
+        items = httpx.get(url + "/api/v1/search", params={"q": "surveys"}).json()["items"]
+    item = next(i for i in items if i["id"] == aid)
+    assert item["title_html"] == "Council vote copy"
+    assert item["snippet_html"].count("<mark>") == item["snippet_html"].count("</mark>") == 1
+    assert "<mark>surveys</mark>" in item["snippet_html"] and "\x02" not in item["snippet"]
+
+
+def test_control_characters_never_reach_the_store_or_a_title(tmp_path):
+    from storyline.corrections import Corrector
+
+    pipeline = Pipeline(Store(tmp_path / "c.db"), load(SETTINGS, env={}))
+    add(pipeline, "esc", "Harbour \x1b]0;OWNED\x07\x1b[2Jvote \u202eetov", "The council \x02voted\x03 on the harbour plan.\x00", "Gazette\x1b[31m")
+    row = pipeline.store.db.execute("SELECT a.title, a.text, o.name FROM articles a JOIN outlets o ON o.id = a.outlet_id").fetchone()
+    assert tuple(row) == ("Harbour ]0;OWNED[2Jvote etov", "The council voted on the harbour plan.", "Gazette[31m")
+    pipeline.refresh()
+    story = pipeline.store.db.execute("SELECT id FROM stories").fetchone()[0]
+    corrector = Corrector(pipeline.store, pipeline.settings)
+    corrector.rename_story(story, "Harbour \x1b[2J\u202eplan")
+    assert pipeline.store.story(story)["title"] == "Harbour [2Jplan"
+    with pytest.raises(Exception) as refused:
+        corrector.rename_story(story, "\x1b\x07\u202e")
+    assert getattr(refused.value, "status", None) == 422
+
+
+def test_a_server_bound_beyond_loopback_answers_only_its_own_names(tmp_path, db):
+    from storyline.web.app import host_names
+
+    assert "192.168.1.5" in host_names("192.168.1.5", []) and "evil.example" not in host_names("192.168.1.5", [])
+    assert "[fd00::5]" in host_names("fd00::5", []) and "news.lan" in host_names("0.0.0.0", ["news.lan"])
+    settings = load({"db": str(db), **SETTINGS, "allowed_hosts": "news.lan"}, env={})
+    with running(create_app(settings, WebOptions(host="0.0.0.0"))) as url:
+        rebound = httpx.post(url + "/stories/1/rename", data={"title": "pwned"},
+                             headers={"host": "attacker.example", "origin": "http://attacker.example"})
+        named = httpx.get(url + "/api/v1/stories", headers={"host": "news.lan:8000"})
+    assert rebound.status_code == 400 and rebound.headers["content-security-policy"]
+    assert named.status_code == 200
+
+
+def test_an_unexpected_error_is_a_500_page_with_the_security_headers(db):
+    app = create_app(load({"db": str(db), **SETTINGS}, env={}), WebOptions())
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken", broken)
+    with running(app) as url:
+        r = httpx.get(url + "/broken")
+    assert r.status_code == 500 and "internal error" in r.text and "a bug" not in r.text
+    assert r.headers["content-security-policy"] and r.headers["x-content-type-options"] == "nosniff"

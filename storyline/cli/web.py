@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from typing import Optional
 
 import typer
@@ -17,18 +18,23 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind (loopback by default; 0.0.0.0 exposes it to the network)."),
     port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on."),
     workers: int = typer.Option(1, min=1, max=64, help="Worker processes: more answer more requests at once, one core each."),
+    allowed_host: list[str] = typer.Option([], "--allowed-host", help="Also answer requests for this host name (repeat for more; setting allowed_hosts)."),
 ) -> None:
     """Serve the web UI and JSON API (/api/v1) over the store, safe to run beside ingest and watch."""
     import uvicorn
 
     from ..web import WebOptions, create_app
-    from ..web.app import HOST_VARIABLE
+    from ..web.app import HOST_VARIABLE, host_names
     from ..web.balance import BOARD_VARIABLE, supported
 
     conf = setup(db)
     open_store(conf).close()  # a bad database is a one-line error, not a traceback
+    if allowed_host:
+        conf = replace(conf, allowed_hosts=",".join([conf.allowed_hosts, *allowed_host]).strip(","))
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(marked("[yellow]warning:[/yellow] serving on {}: anyone who can reach it can read and edit this store", host), highlight=False)
+        err.print(f"answering for host names: {', '.join(host_names(host, conf.allowed_hosts.split(',')))} "
+                  "(more with --allowed-host NAME)", highlight=False)
     level = conf.log_level.lower()
     if workers == 1:
         uvicorn.run(create_app(conf, WebOptions(host=host, port=port)), host=host, port=port, log_level=level, access_log=False)
@@ -36,7 +42,10 @@ def serve(
     # Worker processes build their own app from the environment: the database, the bind address and
     # the board where they post their clients, to keep them spread (web/balance.py), go there.
     with tempfile.TemporaryDirectory(prefix="storyline-serve-") as board:
-        os.environ.update({"STORYLINE_DB": conf.db, HOST_VARIABLE: host, BOARD_VARIABLE: board if supported() else ""})
+        os.environ.update({
+            "STORYLINE_DB": conf.db, "STORYLINE_ALLOWED_HOSTS": conf.allowed_hosts, HOST_VARIABLE: host,
+            BOARD_VARIABLE: board if supported() else "",
+        })
         uvicorn.run(
             "storyline.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
             log_level=level, access_log=False,

@@ -19,6 +19,7 @@ from .base import _iso, shard_table, utcnow
 
 
 _WORDS = re.compile(r"\w+")
+_NO_MARKS = str.maketrans("", "", "\x02\x03")
 
 
 class Hint:
@@ -289,7 +290,9 @@ class SearchSQL:
             pages = []
             for aid, title, text in openings:
                 start, end = snippet_window(text, hint, self.SNIPPET_CHARS)
-                pages.append((aid, title, text[start:end]))
+                # The marks are these two characters: any the text holds itself (stored before ingest
+                # stripped them) would show as highlights.
+                pages.append((aid, title and title.translate(_NO_MARKS), text[start:end].translate(_NO_MARKS)))
             self.db.executemany("INSERT INTO temp.search_page (rowid, title, text) VALUES (?, ?, ?)", pages)
             # The stretch starts a quarter of its length before the first likely match, so a snippet around
             # that match lies inside it, and the index's own "…" marks where the text goes on.

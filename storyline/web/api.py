@@ -38,10 +38,10 @@ Since = Annotated[
 _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$")
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "no such item"}}
 CORRECTION_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "the body is not JSON"},
+    400: {"model": ErrorOut, "description": "the body cannot be read (bytes that are not UTF-8)"},
     404: {"model": ErrorOut, "description": "an id names nothing"},
     409: {"model": ErrorOut, "description": "the store's state does not allow it (a merged event, an article already there)"},
-    422: {"model": ErrorOut, "description": "bad parameters"},
+    422: {"model": ErrorOut, "description": "bad parameters, or a body that is not JSON"},
 }
 
 

@@ -57,7 +57,7 @@ class WebOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     pool_size: int = 8
-    allowed_hosts: tuple[str, ...] = ()  # empty: loopback names when bound to loopback, else any
+    allowed_hosts: tuple[str, ...] = ()  # Host names answered besides loopback and the bound address (setting allowed_hosts)
     board: str | None = None  # one of several worker processes: the folder where they post their clients (balance.py)
     threads: int = 0  # threads answering requests at once in this process (0: anyio's default, 40)
 
@@ -222,6 +222,11 @@ def install_handlers(app: FastAPI) -> None:
     async def bad_correction(request: Request, exc: CorrectionError) -> Response:
         return error_response(request, exc.status, str(exc))
 
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> Response:
+        # Answered outside every middleware (Starlette's last resort), so the headers are set here.
+        return error_response(request, 500, "internal error", dict(SECURITY_HEADERS))
+
     @app.exception_handler(sqlite3.OperationalError)
     async def busy(request: Request, exc: sqlite3.OperationalError) -> Response:
         if "locked" in str(exc) or "busy" in str(exc):
@@ -336,18 +341,39 @@ def create_app(settings: Settings, options: WebOptions | None = None) -> FastAPI
     app.state.templates = templates()
     install_handlers(app)
 
+    extra = [h.strip() for h in settings.allowed_hosts.split(",") if h.strip()]
+    # Refuse other Host names, so a DNS-rebinding page can neither read the store nor post its forms
+    # (the forms' origin check compares with Host, which a rebound name passes). Inside the guard, so
+    # the refusal carries the security headers too.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=host_names(options.host, [*options.allowed_hosts, *extra]))
     app.add_middleware(Guard, balancer=balancer)
-
-    hosts = list(options.allowed_hosts) or (
-        list(LOOPBACK_NAMES) if options.host in LOOPBACK_NAMES else ["*"]
-    )
-    # Refuse other Host names, so a DNS-rebinding page cannot read a loopback-bound server.
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     app.state.routers = (api.router, pages.router)
     for router in app.state.routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("storyline.web", "static")]), name="static")
     return app
+
+
+WILDCARDS = ("0.0.0.0", "::", "[::]", "")
+
+
+def host_names(bind: str, extra: list[str]) -> list[str]:
+    """The Host names to answer: loopback, the bound address (for a wildcard, this machine's names and addresses), `extra`."""
+    names = [*LOOPBACK_NAMES]
+    if bind in WILDCARDS:
+        import socket
+
+        names += [socket.gethostname(), socket.getfqdn()]
+        try:
+            names += [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)]
+        except OSError:
+            pass  # a machine whose own name does not resolve: its addresses must be named (allowed_hosts)
+    elif bind not in LOOPBACK_NAMES:
+        names.append(bind)
+    names += extra
+    # An IPv6 address stands in brackets in a Host header.
+    names += [f"[{n}]" for n in names if ":" in n and not n.startswith("[")]
+    return sorted({n.lower() for n in names if n})
 
 
 def app_from_environment() -> FastAPI:

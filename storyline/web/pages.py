@@ -11,6 +11,7 @@ from typing import Annotated, Any, Optional
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BeforeValidator
 
 from .. import search as search_mod
 from .. import watch
@@ -28,6 +29,8 @@ router = APIRouter(include_in_schema=False)
 
 StoreDep = Annotated[Store, Depends(store_dep)]
 PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
+# The search form sends the filters left empty as "from=&story=": empty means no filter.
+Blank = BeforeValidator(lambda value: None if isinstance(value, str) and not value.strip() else value)
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 STORIES_PER_PAGE = 25
 EVENTS_PER_PAGE = 30  # a page of a long story stays quick: its work grows with the events shown
@@ -134,11 +137,11 @@ def search_page(
     request: Request,
     store: StoreDep,
     q: Annotated[str, Query(max_length=500)] = "",
-    start: Annotated[Optional[date], Query(alias="from")] = None,
-    end: Annotated[Optional[date], Query(alias="to")] = None,
+    start: Annotated[Optional[date], Query(alias="from"), Blank] = None,
+    end: Annotated[Optional[date], Query(alias="to"), Blank] = None,
     outlet: Annotated[str, Query(max_length=200)] = "",
     entity: Annotated[str, Query(max_length=200)] = "",
-    story: Annotated[Optional[int], Query(ge=1, le=MAX_ID)] = None,
+    story: Annotated[Optional[int], Query(ge=1, le=MAX_ID), Blank] = None,
     page: PageNo = 1,
 ) -> Response:
     """Full-text search with filters; matches highlighted."""

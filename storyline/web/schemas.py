@@ -21,8 +21,9 @@ def _encodable(value: str) -> str:
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Encodable = AfterValidator(_encodable)  # after the constraints, so they stay in the schema
-# Some character that every regex engine (Python, Rust, ECMA) agrees is not a space.
-VISIBLE = "[^\\s\u0085\ufeff]"
+# Some character that every regex engine (Python, Rust, ECMA) agrees is neither a space nor a control
+# character (which titles lose: models.strip_controls), and that Python's str.split keeps.
+VISIBLE = "[^\\s\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\u0085\ufeff]"
 Title = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=VISIBLE), Encodable]
 
 
