@@ -212,7 +212,7 @@ def bridge(
     for score, other in near[1:BRIDGE_CANDIDATES]:
         if other == event_id or other not in events.index.items or score < ratio * top:
             continue
-        if store.do_not_merge("events", event_id, other):
+        if store.do_not_merge("events", event_id, other) or _stories_kept_apart(store, event_id, other):
             continue
         if cosine(events.centroid(event_id).terms, events.centroid(other).terms) < settings.event_merge_threshold:
             continue
@@ -222,6 +222,12 @@ def bridge(
         retired.add(drop)
         event_id = keep
     return event_id, retired
+
+
+def _stories_kept_apart(store: Store, a: int, b: int) -> bool:
+    """Whether two events sit in stories a user separated (merging them would undo the split)."""
+    sa, sb = store.event(a)["story_id"], store.event(b)["story_id"]
+    return sa is not None and sb is not None and sa != sb and store.do_not_merge("stories", sa, sb)
 
 
 def title_match(listed_title: str, title: str | None, text: str) -> float:

@@ -84,6 +84,7 @@ class Pipeline:
         self._enricher = enricher
         self._own_enricher = enricher is None  # ours to journal and rebuild; a caller's is left alone
         self._corrections_seen = store.corrections_version()
+        self._elsewhere_seen = store.written_elsewhere
         self.events = GroupAssigner(
             store, "events", settings.event_window_days, settings.event_threshold, settings.event_headline_threshold
         )
@@ -122,14 +123,20 @@ class Pipeline:
             self.store.set_state("enrich_budget", f"{self._enricher.seen} {self._enricher.spacy_runs}")
 
     def _sync_corrections(self) -> None:
-        """Drop stale mirrors if a user corrected events or stories (maybe in another process).
+        """Drop stale mirrors if a user corrected events or stories, or another process wrote the store.
 
-        Called inside a write transaction, so no correction can land between the check and the writes.
+        Called inside a write transaction, so nothing can land between the check and the writes.
         """
         seen = self.store.corrections_version()
         if seen != self._corrections_seen:
             self.reset()
             self._corrections_seen = seen
+        elif self.store.written_elsewhere != self._elsewhere_seen:
+            # Another ingest placed articles and merged events: placing by the old mirrors would put
+            # articles in events it retired. The recogniser's lessons are only a cache; they stay.
+            self.events.reset()
+            self.stories.reset()
+        self._elsewhere_seen = self.store.written_elsewhere
 
     def reset(self) -> None:
         """Drop in-memory state that a rolled-back transaction may have left ahead of the store."""
@@ -236,7 +243,7 @@ class Pipeline:
         packed: bytes | None = None,
     ) -> None:
         """Store the documents of one input, with its raw bytes, in one transaction (`prepared`, `packed`: done ahead)."""
-        counted = (result.new, result.duplicates)
+        counted = (result.new, result.duplicates, result.updated)
         try:
             with self.store.transaction():
                 self._sync_corrections()
@@ -246,7 +253,7 @@ class Pipeline:
                 self.finish(batch)
         except BaseException:
             self.reset()
-            result.new, result.duplicates = counted  # rolled back: none of this input's articles were stored
+            result.new, result.duplicates, result.updated = counted  # rolled back: none of this input's articles were stored
             raise
 
     def ingest_warc(self, path: Path, result: IngestResult) -> None:

@@ -128,6 +128,7 @@ class IngestResult:
     new: int = 0
     duplicates: int = 0
     unchanged: int = 0
+    updated: int = 0  # stored articles whose input changed (their earlier text kept as a version)
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -135,5 +136,6 @@ class IngestResult:
         """The one-line summary the CLI prints."""
         return (
             f"{self.new} new, {self.duplicates} duplicates, {self.failed} failed"
+            + (f", {self.updated} updated" if self.updated else "")
             + (f", {self.unchanged} already stored" if self.unchanged else "")
         )

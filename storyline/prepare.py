@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import deque
@@ -161,7 +162,12 @@ class Ahead:
 
 
 def _watch_parent(parent: int) -> None:
-    """In a worker: exit when the process that started it is gone (killed, it cannot say so)."""
+    """In a worker: exit when the process that started it is gone (killed, it cannot say so).
+
+    Ctrl-C reaches the whole process group: the parent stops the run and shuts the workers down, so a
+    worker ignores it rather than print its own traceback.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -105,6 +105,7 @@ def revise(pipeline: Pipeline, doc: Document, aid: int, batch: Batch, result: In
     if is_update:
         changes["updated_at"] = now
     store.revise_article(aid, changes, counted=is_update and bool(changes.keys() & {"title", "text"}))
+    result.updated += 1
     _add_new_listings(pipeline, doc, row, batch, result)
     if row["event_id"] is not None:
         match_coverage(store, row["event_id"])
@@ -143,6 +144,10 @@ def _recompute(pipeline: Pipeline, aid: int, doc: Document, changes: dict[str, A
     changes["text_hash"] = fp.text_hash
     if fp.signature:
         store.set_minhash(aid, fp.signature, fp.bands)
+    original = store.article(aid)["duplicate_of"]
+    if original is not None and not _still_a_copy(pipeline, store.article(original), fp):
+        # No longer a copy: searched and shown as a report of its own again (it stays in its event).
+        changes.update(duplicate_of=None, duplicate_kind=None)
     title = changes.get("title") or store.article(aid)["title"] or ""
     # As for a new article: the opening enrich_chars, and what the recogniser learns journalled.
     store.save_enrichment(aid, pipeline._enrich(title, doc.text))  # noqa: SLF001 - the core's own step
@@ -150,6 +155,15 @@ def _recompute(pipeline: Pipeline, aid: int, doc: Document, changes: dict[str, A
     when = dates.resolve_event_date(doc.text, published, title)
     if when is not None:
         changes.update(event_day=when.day.isoformat(), event_day_method=when.method, event_day_evidence=when.evidence)
+
+
+def _still_a_copy(pipeline: Pipeline, original: sqlite3.Row, fp: dedup.Fingerprint) -> bool:
+    """Whether a revised text still copies its original, exactly or nearly (as ingest decides)."""
+    if fp.text_hash and fp.text_hash == original["text_hash"]:
+        return True
+    return bool(fp.signature and original["minhash"]) and (
+        dedup.jaccard(fp.signature, original["minhash"]) >= pipeline.settings.near_dup_threshold
+    )
 
 
 def _add_new_listings(pipeline: Pipeline, doc: Document, row: sqlite3.Row, batch: Batch, result: IngestResult) -> None:

@@ -253,6 +253,8 @@ class Watcher:
         """Poll until stopped; with `once`, poll what is due (every feed with `everything`) and its pages, and return."""
         if everything:
             self._load(once, horizon=math.inf)
+        # Events an earlier run stored but did not get to refresh (it was stopped) are refreshed too.
+        self._stored = self._stored or bool(self.store.dirty_events(1) or self.store.dirty_stories(1))
         while not self.stop.is_set():
             if self._reload or (not once and time.monotonic() >= self._next_load):
                 self._load(once)
@@ -269,6 +271,8 @@ class Watcher:
             except queue.Empty:
                 continue
             self._handle(outcome)
+        if self._stored:
+            self._refresh()  # stopped: what was stored is titled and summarised before exiting
         return self.report
 
     # -- scheduling ---------------------------------------------------------------------

@@ -439,3 +439,139 @@ def test_a_read_only_database_stops_the_run_with_one_error_naming_it(tmp_path):
     with pytest.raises(StoreError, match=r"ro\.db: the database is read-only"):
         Pipeline(store, load({}, env={})).ingest_paths([tmp_path / "r0.txt", tmp_path / "r1.txt"])
     store.close()
+
+
+def _write_ghost(folder: Path, names: list[str], extra: dict | None = None) -> list[Path]:
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for name in names:
+        title, day, text = {**GHOST, **(extra or {})}[name]
+        path = folder / name
+        path.write_text(f'---\ntitle: "{title}"\ndate: {day}\n---\n{text}\n', encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+ALERT = {"5.md": ("Drevant coast on tsunami alert after tremors", "2026-03-02",
+                  "Coastguards evacuated Drevant harbours as tsunami warning sirens sounded along the Drevant coast. "
+                  "Fishermen moored their boats away from the tsunami zone after seismographs recorded tremors.")}
+
+
+def test_an_ingest_beside_another_places_nothing_in_the_events_the_other_merged(tmp_path):
+    path = tmp_path / "two.db"
+    first = Pipeline(Store(path), load({}, env={}))
+    second = Pipeline(Store(path), load({}, env={}))
+    assert first.ingest_paths(_write_ghost(tmp_path / "a", ["1.md", "2.md"])).failed == 0
+    # The other process finds the two events one; the first still remembers them as two.
+    assert second.ingest_paths(_write_ghost(tmp_path / "b", ["3.md"])).failed == 0
+    (kept, retired), = first.store.db.execute("SELECT merged_into, id FROM events WHERE merged_into IS NOT NULL")
+    assert first.ingest_paths(_write_ghost(tmp_path / "c", ["5.md"], ALERT)).failed == 0
+    placed = dict(first.store.db.execute("SELECT a.key, e.merged_into FROM articles a JOIN events e ON e.id = a.event_id"))
+    assert all(merged is None for merged in placed.values()), placed
+    assert first.store.db.execute("SELECT event_id FROM articles WHERE title LIKE 'Drevant coast on%'").fetchone()[0] == kept
+    counted = first.store.db.execute("SELECT SUM(n_articles) FROM story_summary").fetchone()[0]
+    assert counted == first.store.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 4
+
+
+def test_an_automatic_merge_never_undoes_a_users_split_of_stories(tmp_path):
+    from storyline.corrections import Corrector
+
+    store = Store(tmp_path / "split.db")
+    pipeline = Pipeline(store, load({}, env={}))
+    assert pipeline.ingest_paths(_write_ghost(tmp_path / "a", ["1.md", "2.md"])).failed == 0
+    volcano, tsunami = [r[0] for r in store.db.execute("SELECT id FROM events ORDER BY id")]
+    corrector = Corrector(store, pipeline.settings)
+    stories = {store.event(e)["story_id"] for e in (volcano, tsunami)}
+    if len(stories) == 2:  # the user first put both in one story, then split them apart again
+        corrector.merge_stories(*sorted(stories))
+    story = store.event(volcano)["story_id"]
+    split = corrector.split_story(story, [tsunami], "Drevant tsunami")["result"]["story"]
+    assert pipeline.ingest_paths(_write_ghost(tmp_path / "b", ["3.md"])).failed == 0  # bridges the two events
+    assert store.db.execute("SELECT COUNT(*) FROM events WHERE merged_into IS NOT NULL").fetchone()[0] == 0
+    assert store.story(split)["merged_into"] is None and store.story(split)["title"] == "Drevant tsunami"
+    assert {store.event(volcano)["story_id"], store.event(tsunami)["story_id"]} == {story, split}
+
+
+def test_two_ingests_of_one_folder_at_once_fail_nothing_and_store_everything_once(tmp_path, shared):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    topic = shared / "data/timelines/t17/H1N1_bbc"
+    with gzip.open(topic / "articles.jsonl.gz", "rt", encoding="utf-8") as fh:
+        for i, line in zip(range(80), fh):
+            row = json.loads(line)
+            (folder / f"{i:03d}.txt").write_text(f"date {row['time'][:10]}\n{row['text'][:2500]}\n", encoding="utf-8")
+    db = tmp_path / "both.db"
+    Store(db).close()
+    env = {**os.environ, "STORYLINE_NER": "fast"}
+    cmd = [sys.executable, "-m", "storyline", "ingest", "--db", str(db), str(folder)]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert all(" 0 failed" in out for out, _ in outputs), outputs
+    store = Store(db)
+    assert store.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 80
+    assert store.db.execute("SELECT COUNT(*) FROM raw_inputs").fetchone()[0] == 80
+    assert store.db.execute(
+        "SELECT COUNT(*) FROM articles a JOIN events e ON e.id = a.event_id WHERE e.merged_into IS NOT NULL").fetchone()[0] == 0
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.close()
+
+
+def test_a_copy_revised_into_a_text_of_its_own_is_a_report_of_its_own_again(tmp_path):
+    from storyline.search import SearchQuery, search
+
+    first = ("Two tugboats collided near the pier on Tuesday morning, officials said, and both crews were rescued "
+             "by a passing ferry before the boats drifted onto the sandbank at the harbour mouth. The harbour master "
+             "closed the channel for the afternoon while divers checked both hulls for damage below the waterline.")
+    other = ("The town library will open a new reading room next spring with a cafe and a children's corner, "
+             "the council said, after residents voted for the plan in a ballot held over the winter. Builders will "
+             "start work on the old post office next door in March, and the reading room will keep late hours.")
+    (tmp_path / "a.txt").write_text(f"date 2024-03-13\n{first}\n")
+    (tmp_path / "b.txt").write_text(f"date 2024-03-13\n{first}\n")
+    store = Store(tmp_path / "rev.db")
+    assert ingest(store, tmp_path / "a.txt", tmp_path / "b.txt").duplicates == 1
+    (tmp_path / "b.txt").write_text(f"date 2024-03-14\n{other}\n")
+    result = ingest(store, tmp_path / "b.txt")
+    assert result.updated == 1 and "1 updated" in result.summary()
+    row = store.db.execute("SELECT id, duplicate_of, duplicate_kind FROM articles WHERE source LIKE '%b.txt'").fetchone()
+    assert (row["duplicate_of"], row["duplicate_kind"]) == (None, None)
+    with store.snapshot():
+        assert [i["id"] for i in search(store, SearchQuery("library reading room"))["items"]] == [row["id"]]
+    # A copy whose revision still copies the original stays a copy.
+    (tmp_path / "c.txt").write_text(f"date 2024-03-13\n{first}\n")
+    assert ingest(store, tmp_path / "c.txt").duplicates == 1
+    (tmp_path / "c.txt").write_text(f"date 2024-03-13\n{first} Photographs: harbour office.\n")
+    assert ingest(store, tmp_path / "c.txt").updated == 1
+    assert store.db.execute("SELECT duplicate_of FROM articles WHERE source LIKE '%c.txt'").fetchone()[0] is not None
+    store.close()
+
+
+def test_ctrl_c_stops_an_ingest_without_tracebacks_from_its_workers(tmp_path, shared):
+    import signal
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with gzip.open(shared / "data/timelines/t17/bpoil_bbc/articles.jsonl.gz", "rt", encoding="utf-8") as fh:
+        for i, line in zip(range(400), fh):
+            row = json.loads(line)
+            (folder / f"{i:03d}.txt").write_text(f"date {row['time'][:10]}\n{row['text']}\n", encoding="utf-8")
+    db = tmp_path / "int.db"
+    proc = subprocess.Popen([sys.executable, "-m", "storyline", "ingest", "--db", str(db), str(folder)],
+                            env={**os.environ, "STORYLINE_NER": "fast"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    import sqlite3
+    import time
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            with sqlite3.connect(db, timeout=1) as con:
+                if con.execute("SELECT COUNT(*) FROM articles").fetchone()[0] >= 20:
+                    break
+        except sqlite3.Error:
+            continue
+    assert proc.poll() is None, "ingest ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole group
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert "Traceback" not in stderr and "ForkProcess" not in stderr, stderr[-2000:]

@@ -1,6 +1,8 @@
 """The SQLite store: migrations, WAL, transactions."""
 
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -217,3 +219,15 @@ def test_someone_elses_database_is_refused_and_left_as_it_was(tmp_path):
     with pytest.raises(StoreError, match="not a Storyline database"):
         Store(path)
     assert path.read_bytes() == before and not (tmp_path / "contacts.db-wal").exists()
+
+
+def test_commands_opening_a_new_database_at_once_all_succeed(tmp_path):
+    script = "import sys; from storyline.store import Store; Store(sys.argv[1]).close()"
+    for attempt in range(4):
+        db = tmp_path / f"new{attempt}.db"
+        procs = [subprocess.Popen([sys.executable, "-c", script, str(db)], stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0] * 6, errors
+        store = Store(db)
+        assert store.db.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == store.schema_version() == len(migrations())
+        store.close()

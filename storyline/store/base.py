@@ -42,6 +42,18 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def statements(script: str) -> Iterator[str]:
+    """The statements of an SQL script, one at a time (a trigger's body is one with its trigger)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
+    if pending.strip() and not all(p.strip().startswith("--") for p in pending.splitlines() if p.strip()):
+        yield pending
+
+
 def pack(content: bytes) -> bytes:
     """An input's bytes as stored: zlib at its fastest level (a fifth of the size, at ~1 ms per 100 KB page)."""
     return zlib.compress(content, 1)
@@ -156,6 +168,8 @@ class CoreStore:
         self._entity_ids: dict[tuple[str, str], int] = {}
         self._checkpointer: Checkpointer | None = None
         self._shard_full_at = 0  # the article id at which the open search shard may be full (0: not read yet)
+        self._data_version: int | None = None  # PRAGMA data_version when this connection last wrote
+        self.written_elsewhere = 0  # transactions that found another connection's commits before them
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
@@ -164,11 +178,11 @@ class CoreStore:
                 # Someone else's database: migrating it (and switching it to WAL) would change their file.
                 self.db.close()
                 raise StoreError(f"{self.path}: not a Storyline database (it holds other tables: {', '.join(sorted(tables)[:3])})")
+            self.db.execute("PRAGMA busy_timeout=10000")  # first: switching to WAL waits for a writer too
             if self.path != ":memory:":
                 self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.execute("PRAGMA busy_timeout=10000")
             self.migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot open as a Storyline database ({exc})") from exc
@@ -199,18 +213,32 @@ class CoreStore:
 
     def migrate(self) -> int:
         """Apply the migrations this database has not seen yet; return the schema version."""
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-        )
-        done = {r[0] for r in self.db.execute("SELECT version FROM schema_migrations")}
-        for version, script in migrations():
-            if version in done:
-                continue
-            # executescript commits on its own, so the script and its record go in one BEGIN..COMMIT
-            self.db.executescript(
-                f"BEGIN;\n{script}\nINSERT INTO schema_migrations VALUES ({version}, '{utcnow()}');\nCOMMIT;"
+        if not self._pending_migrations():
+            return self.schema_version()  # no lock taken: a read-only file opens for reading
+        # Under the write lock from the first read: two commands opening a new file at once would each
+        # find it empty and make the same tables (executescript would commit, and drop the lock, first).
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
             )
+            for version, script in self._pending_migrations():
+                for statement in statements(script):
+                    self.db.execute(statement)
+                self.db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, utcnow()))
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
         return self.schema_version()
+
+    def _pending_migrations(self) -> list[tuple[int, str]]:
+        """The shipped migrations this database has not applied."""
+        try:
+            done = {r[0] for r in self.db.execute("SELECT version FROM schema_migrations")}
+        except sqlite3.OperationalError:  # a new, empty file
+            done = set()
+        return [(version, script) for version, script in migrations() if version not in done]
 
     def schema_version(self) -> int:
         """The highest migration applied."""
@@ -221,6 +249,14 @@ class CoreStore:
     def transaction(self) -> Iterator[None]:
         """Run a block in one transaction: all of it is stored, or none of it."""
         self.db.execute("BEGIN IMMEDIATE")
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            if self._data_version is not None:
+                # Another connection committed (another ingest, a correction): what this one remembers
+                # of the store may be out of date.
+                self.written_elsewhere += 1
+                self._shard_full_at = 0
+            self._data_version = version
         try:
             yield
         except BaseException:
@@ -276,10 +312,14 @@ class CoreStore:
     def add_raw(self, source: str, sha256: str, fmt: str, content: bytes, packed: bytes | None = None) -> int:
         """Keep the original bytes of an input (`packed`: pack(content), if done ahead); return its id."""
         cur = self.db.execute(
-            "INSERT INTO raw_inputs (source, sha256, format, content, ingested_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO raw_inputs (source, sha256, format, content, ingested_at) VALUES (?, ?, ?, ?, ?)",
             (source, sha256, fmt, pack(content) if packed is None else packed, utcnow()),
         )
-        return int(cur.lastrowid)
+        if cur.rowcount:
+            return int(cur.lastrowid)
+        # Another process stored these bytes since this one looked (two ingests of one folder).
+        self.touch_raw(source, sha256)
+        return int(self.db.execute("SELECT id FROM raw_inputs WHERE source = ? AND sha256 = ?", (source, sha256)).fetchone()[0])
 
     def raw_content(self, raw_id: int) -> bytes:
         """The original bytes of a stored input."""

@@ -166,7 +166,8 @@ class CollectionSQL:
 
     _REVISED_COLUMNS = frozenset(
         {"title", "title_inferred", "text", "text_hash", "description", "published", "outlet_id", "byline",
-         "language", "event_day", "event_day_method", "event_day_evidence", "updated_at"}
+         "language", "event_day", "event_day_method", "event_day_evidence", "updated_at", "duplicate_of",
+         "duplicate_kind"}
     )
 
     def revise_article(self, article_id: int, cols: dict[str, Any], counted: bool) -> None:
