@@ -207,6 +207,17 @@ def test_a_long_text_is_highlighted_around_its_match_with_the_cut_marked(tmp_pat
     assert hit["snippet"].startswith("…") and hit["snippet"].endswith("…")
 
 
+@pytest.mark.parametrize("q, marked", [("running", "runs"), ("cafe", "café"), ("café", "café")])
+def test_a_match_the_hint_cannot_see_is_highlighted_where_it_is(tmp_path, q, marked):
+    store = Store(tmp_path / "stem.db")
+    filler = "Nothing of note happened in the valley that week. " * 60  # ~3,000 characters before the match
+    text = "The valley report opens here. " + filler + "The mayor of Portvale runs the café on the quay. " + filler
+    store.insert_article(doc("stem", "Valley report", text, "Valley News", "2024-01-01"), None)
+    hit = search(store, SearchQuery(q))["items"][0]
+    # The index matches the stem or the folded accent; the snippet shows that word, not the text's opening.
+    assert f"<mark>{marked}</mark>" in hit["snippet_html"] and "Portvale" in hit["snippet"]
+
+
 def test_snippet_window_looks_around_the_first_likely_match():
     from storyline.store.search import match_hint, snippet_window
 

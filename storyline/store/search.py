@@ -268,6 +268,12 @@ class SearchSQL:
         "tokenize='porter unicode61 remove_diacritics 2')"
     )
 
+    _HIGHLIGHT = (
+        "SELECT rowid AS id, highlight(search_page, 0, char(2), char(3)) AS title_marked, "
+        "snippet(search_page, 1, char(2), char(3), '…', 32) AS snippet_marked FROM temp.search_page "
+        "WHERE search_page MATCH ?"
+    )
+
     def keep_search_scratch(self) -> None:
         """Create the scratch index that search highlights in, for the life of this connection.
 
@@ -296,13 +302,19 @@ class SearchSQL:
             self.db.executemany("INSERT INTO temp.search_page (rowid, title, text) VALUES (?, ?, ?)", pages)
             # The stretch starts a quarter of its length before the first likely match, so a snippet around
             # that match lies inside it, and the index's own "…" marks where the text goes on.
-            rows = self.db.execute(
-                "SELECT rowid AS id, highlight(search_page, 0, char(2), char(3)) AS title_marked, "
-                "snippet(search_page, 1, char(2), char(3), '…', 32) AS snippet_marked FROM temp.search_page "
-                "WHERE search_page MATCH ?",
-                (words,),
-            )
-            return {r["id"]: r for r in rows}
+            found = {r["id"]: r for r in self.db.execute(self._HIGHLIGHT, (words,))}
+            # A match the hint did not see (a stemmed form, "running" for "runs"; a folded accent, "cafe"
+            # for "café") lies outside its stretch: those few are highlighted in their whole opening.
+            missed = [(aid, title, text) for aid, title, text in openings if aid not in found and len(text) > self.SNIPPET_CHARS]
+            if missed:
+                ids = ",".join(str(aid) for aid, _, _ in missed)  # integers from the index itself
+                self.db.execute(f"DELETE FROM temp.search_page WHERE rowid IN ({ids})")
+                self.db.executemany(
+                    "INSERT INTO temp.search_page (rowid, title, text) VALUES (?, ?, ?)",
+                    [(aid, title and title.translate(_NO_MARKS), text.translate(_NO_MARKS)) for aid, title, text in missed],
+                )
+                found.update((r["id"], r) for r in self.db.execute(self._HIGHLIGHT + f" AND rowid IN ({ids})", (words,)))
+            return found
         finally:
             self.db.execute("ROLLBACK TO search_page")
             self.db.execute("RELEASE search_page")
