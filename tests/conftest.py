@@ -41,12 +41,8 @@ def store_at_version(path: Path, last: int) -> sqlite3.Connection:
     return db
 
 
-def kill_when(proc, db: Path, sql: str, at_least: int, poll_s: float = 0.1, limit_s: float = 300) -> int:
-    """SIGKILL `proc` once `sql` (a COUNT) on `db` reaches `at_least`; return the last count seen.
-
-    The caller asserts the process was still running when it was killed.
-    """
-    import signal
+def wait_for_count(proc, db: Path, sql: str, at_least: int, poll_s: float = 0.1, limit_s: float = 300) -> int:
+    """Wait while `proc` runs until `sql` (a COUNT) on `db` reaches `at_least`; return the last count seen."""
     import sqlite3
     import time
 
@@ -61,6 +57,17 @@ def kill_when(proc, db: Path, sql: str, at_least: int, poll_s: float = 0.1, limi
             continue
         if seen >= at_least:
             break
+    return seen
+
+
+def kill_when(proc, db: Path, sql: str, at_least: int, poll_s: float = 0.1, limit_s: float = 300) -> int:
+    """SIGKILL `proc` once `sql` (a COUNT) on `db` reaches `at_least`; return the last count seen.
+
+    The caller asserts the process was still running when it was killed.
+    """
+    import signal
+
+    seen = wait_for_count(proc, db, sql, at_least, poll_s, limit_s)
     running = proc.poll() is None
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import kill_when
+from conftest import kill_when, wait_for_count
 from lxml import etree
 
 from storyline import views
@@ -559,17 +559,7 @@ def test_ctrl_c_stops_an_ingest_without_tracebacks_from_its_workers(tmp_path, sh
     proc = subprocess.Popen([sys.executable, "-m", "storyline", "ingest", "--db", str(db), str(folder)],
                             env={**os.environ, "STORYLINE_NER": "fast"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
-    import sqlite3
-    import time
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        try:
-            with sqlite3.connect(db, timeout=1) as con:
-                if con.execute("SELECT COUNT(*) FROM articles").fetchone()[0] >= 20:
-                    break
-        except sqlite3.Error:
-            continue
+    wait_for_count(proc, db, "SELECT COUNT(*) FROM articles", 20, limit_s=120)
     assert proc.poll() is None, "ingest ended before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole group
     _, stderr = proc.communicate(timeout=120)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import kill_when
+from conftest import kill_when, wait_for_count
 from lxml import etree
 
 from storyline.feeds import FeedError, parse_feed
@@ -708,15 +708,7 @@ def test_sigterm_finishes_the_current_write_and_exits_cleanly(tmp_path) -> None:
         store.close()
         proc = subprocess.Popen(_cli("watch", "--allow-private", "--delay", "0.05", "--db", str(db)), env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 300
-        while time.time() < deadline and proc.poll() is None:
-            time.sleep(0.1)
-            try:
-                with sqlite3.connect(db, timeout=1) as con:
-                    if con.execute("SELECT COUNT(*) FROM pages WHERE state = 'done'").fetchone()[0] >= 5:
-                        break
-            except sqlite3.Error:
-                continue
+        wait_for_count(proc, db, "SELECT COUNT(*) FROM pages WHERE state = 'done'", 5)
         proc.send_signal(signal.SIGTERM)
         stdout, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0
