@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -167,3 +168,67 @@ def test_titles_and_names_that_look_like_markup_print_as_they_are(tmp_path):
 def test_a_bad_setting_stops_a_command_with_one_line(tmp_path):
     proc = run_cli("stories", "--db", str(tmp_path / "s.db"), env={"STORYLINE_WORKERS": "abc"})
     assert proc.returncode == 2 and proc.stderr.strip() == "error: STORYLINE_WORKERS: setting workers: 'abc' is not a whole number"
+
+
+def fill_store(path: Path, n: int) -> None:
+    """A store of n stories, each one event of one article, written straight into SQLite."""
+    import sqlite3
+
+    from storyline.store import Store
+
+    Store(path).close()
+    db = sqlite3.connect(path)
+    stamp = "2026-01-01T00:00:00+00:00"
+    db.executemany("INSERT INTO stories (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                   ((i, f"Story {i}", stamp, stamp) for i in range(1, n + 1)))
+    db.executemany("INSERT INTO events (id, story_id, title, date, n_articles, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+                   ((i, i, f"Event {i}", f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}", stamp, stamp) for i in range(1, n + 1)))
+    db.executemany("INSERT INTO articles (id, key, kind, source, title, text, event_id, created_at) VALUES (?, ?, 'text', 'x', ?, 'Body.', ?, ?)",
+                   ((i, f"k{i}", f"Article {i}", i, stamp) for i in range(1, n + 1)))
+    db.commit()
+    db.close()
+
+
+def test_listings_give_every_row_of_a_store_with_more_than_a_thousand_unless_limited(tmp_path):
+    db = tmp_path / "big.db"
+    fill_store(db, 1005)
+    for command in ("stories", "events", "articles"):
+        everything = run_cli(command, "--db", str(db), "--json")
+        assert everything.returncode == 0, everything.stderr
+        assert sorted(r["id"] for r in json.loads(everything.stdout)) == list(range(1, 1006)), command
+        table = run_cli(command, "--db", str(db))
+        assert sum(1 for line in table.stdout.splitlines() if line.strip()) == 1 + 1005, command  # header and rows
+        limited = json.loads(run_cli(command, "--db", str(db), "--json", "--limit", "7").stdout)
+        assert [r["id"] for r in limited] == [r["id"] for r in json.loads(everything.stdout)][:7], command
+
+
+def test_an_export_whose_reader_leaves_stops_quietly(tmp_path):
+    db = tmp_path / "big.db"
+    fill_store(db, 1005)  # exports far larger than a pipe holds
+    for args in (["export", "jsonl", "--what", "articles"], ["export", "csv", "--what", "articles"]):
+        proc = subprocess.Popen([sys.executable, "-m", "storyline", *args, "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout.read(100)
+        proc.stdout.close()  # as `| head` does
+        assert proc.stderr.read() == b"" and proc.wait() == 1, args  # not "error: [Errno 32] Broken pipe"
+        proc.stderr.close()
+
+
+def test_reading_commands_refuse_a_database_that_does_not_exist(tmp_path):
+    typo = tmp_path / "typo.db"
+    for command in (["stories"], ["story", "1"], ["events"], ["articles", "--json"], ["reindex"], ["export", "jsonl"],
+                    ["export", "atom"], ["export", "hugo", str(tmp_path / "site")]):
+        proc = run_cli(*command, "--db", str(typo))
+        assert proc.returncode == 2 and proc.stderr == f"error: {typo}: no such database (ingest or import into it first)\n", command
+        assert proc.stdout == "" and not typo.exists(), command
+
+
+def test_publishing_summaries_stay_on_one_line_in_a_narrow_terminal(seeded_db, tmp_path):
+    site = run_cli("export", "hugo", str(tmp_path / "site"), "--db", str(seeded_db), env={"COLUMNS": "40"})
+    assert site.returncode == 0, site.stderr
+    assert re.fullmatch(r"1 stories, \d+ events, \d+ articles; \d+ files written, 0 unchanged, 0 removed", site.stdout.splitlines()[0])
+    assert site.stdout.splitlines()[1] == f"build it with: hugo --source {tmp_path / 'site'}"
+    dump = tmp_path / "dump.jsonl"
+    assert run_cli("export", "jsonl", "--what", "all", "--db", str(seeded_db), "-o", str(dump)).returncode == 0
+    loaded = run_cli("import", "jsonl", str(dump), "--db", str(tmp_path / "copy.db"), env={"COLUMNS": "40"})
+    assert loaded.returncode == 0 and len(loaded.stdout.splitlines()) == 1, loaded.stdout
+    assert re.fullmatch(r"imported \d+ articles, .*\d+ stories", loaded.stdout.strip())

@@ -83,27 +83,35 @@ HOSTILE_TITLES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def hostile_db(tmp_path_factory) -> Path:
-    """A store of our own posts whose titles try to escape, collide or break markup."""
-    folder = tmp_path_factory.mktemp("hostile")
+# Outlet names become Hugo taxonomy terms (folders): these climbed out of the taxonomy ("missing
+# taxonomy") or made a file name longer than 255 bytes ("file name too long") and broke the build.
+HOSTILE_OUTLETS = {0: "..", 1: ".", 2: "Tide & Time", 3: "../", 4: "/..", 5: "../..", 6: "a/../../b", 7: "中" * 86, 8: "x" * 300}
+TOPICS = ["harbour cranes", "orchard frost", "library hours", "ferry timetable", "glacier survey", "chess final",
+          "bakery strike", "comet sighting", "rail signal", "choir tour", "wind farm", "museum roof", "river flood"]
+
+
+def store_of_posts(folder: Path, titles: list[str], outlets: dict[int, str]) -> Path:
+    """A store of our own posts, one per title (post i by outlets[i], if any), ingested by the real pipeline."""
     posts = folder / "posts"
     posts.mkdir()
-    topics = ["harbour cranes", "orchard frost", "library hours", "ferry timetable", "glacier survey", "chess final",
-              "bakery strike", "comet sighting", "rail signal", "choir tour", "wind farm", "museum roof", "river flood"]
-    for i, (title, topic) in enumerate(zip(HOSTILE_TITLES, topics, strict=True)):
+    for i, (title, topic) in enumerate(zip(titles, TOPICS[: len(titles)], strict=True)):
         body = (f"The {topic} report number {i} describes how the {topic} changed this season. "
                 f"Local officials said the {topic} would be reviewed again. " * 4)
-        outlet = {0: "..", 1: ".", 2: "Tide & Time"}.get(i)  # outlet names become Hugo taxonomy terms (folders)
         front = yaml.safe_dump({"title": title, "date": f"20{10 + i}-0{1 + i % 9}-1{i % 9}", "link": f"https://example.org/{i}",
-                                **({"outlet": outlet} if outlet else {})})
+                                **({"outlet": outlets[i]} if i in outlets else {})})
         (posts / f"post{i}.md").write_text(f"---\n{front}---\n\n{body}\n", encoding="utf-8")
-    path = folder / "hostile.db"
+    path = folder / "posts.db"
     store = Store(path)
     result = Pipeline(store, settings.load({"ner": "fast"}, env={})).ingest_paths([posts])
     assert result.failed == 0, result.errors
     store.close()
     return path
+
+
+@pytest.fixture(scope="module")
+def hostile_db(tmp_path_factory) -> Path:
+    """A store of our own posts whose titles try to escape, collide or break markup."""
+    return store_of_posts(tmp_path_factory.mktemp("hostile"), HOSTILE_TITLES, HOSTILE_OUTLETS)
 
 
 def hugo_build(site: Path) -> subprocess.CompletedProcess:
@@ -259,13 +267,37 @@ def test_hostile_titles_never_write_outside_the_site_and_build(hostile_db, tmp_p
     assert "(untitled)" in titles and "evil override txt.exe" in titles  # the bidi override is dropped
     categories = {c for p in (site / "content").rglob("*-*.md") for c in read_front_matter(p.read_text(encoding="utf-8"))["categories"]}
     assert "Tide & Time" in categories and not categories & {".", ".."}  # ".." as a term broke Hugo's build
+    assert not {"../", "/..", "../..", "a/../../b"} & categories
+    assert {"中" * 50, "x" * 150} <= categories  # cut to 150 bytes of UTF-8, at a character
+    outlets = {o for p in (site / "content/articles").glob("*-*.md") for o in read_front_matter(p.read_text(encoding="utf-8"))["outlets"]}
+    assert {"a/../../b", "中" * 86, "x" * 300} <= outlets  # the pages still name them in full
     hugo_build(site)
+    assert (site / "public/categories" / ("中" * 50) / "index.html").is_file()
     built = (site / "public").resolve()
     assert all(p.resolve().is_relative_to(built) for p in built.rglob("*"))
     pages = "".join(p.read_text(encoding="utf-8") for p in (built / "articles").rglob("index.html"))
     assert "<script>alert" not in pages and "&lt;script&gt;alert" in pages
     assert "{{&lt; param baseURL" in pages  # the shortcode title shows as text, not run
     store.close()
+
+
+# Strings Hugo's YAML reader takes for booleans, numbers or null when they are left unquoted.
+LOOKALIKES = ["1e6", "Y", "n", "N", "0o17", "3e-2", "yes", "off", "null", "~"]
+OUTLET_LOOKALIKES = ["~", "null", "off", "yes", "3e-2", "0o17", "NO", "n", "Y", "1e6"]  # outlet names ignore case
+
+
+def test_titles_and_outlets_that_look_like_numbers_or_booleans_render_verbatim(tmp_path):
+    store = Store(store_of_posts(tmp_path, LOOKALIKES, dict(enumerate(OUTLET_LOOKALIKES))))
+    site = tmp_path / "site"
+    export_hugo(store, site, HugoOptions())
+    store.close()
+    hugo_build(site)
+    shown = {}
+    for page in (site / "content/articles").glob("article-*.md"):
+        front = read_front_matter(page.read_text(encoding="utf-8"))
+        built = lxml_html.parse(str(site / "public/articles" / front["slug"] / "index.html")).getroot()
+        shown[built.xpath("string(//main//h1)")] = built.xpath("string(//main//span[@class='outlets'])")
+    assert shown == dict(zip(LOOKALIKES, OUTLET_LOOKALIKES))  # "1e6" showed as 1000000, "Y" as true
 
 
 def test_a_link_inside_the_site_cannot_redirect_writes_outside(store, tmp_path):
@@ -313,6 +345,29 @@ def test_hostile_titles_give_a_well_formed_feed(hostile_db):
     assert feed.bozo == 0, feed.get("bozo_exception")
     assert len(feed.entries) == len(list(store.iter_live_events()))
     store.close()
+
+
+def test_feed_links_are_percent_encoded_as_the_sites_are(seeds_db, tmp_path):
+    path = tmp_path / "spaces.db"
+    shutil.copy(seeds_db, path)
+    db = sqlite3.connect(path)
+    aid, eid = db.execute("SELECT a.id, a.event_id FROM articles a JOIN events e ON e.id = a.event_id "
+                          "WHERE a.merged_into IS NULL AND e.merged_into IS NULL ORDER BY a.id").fetchone()
+    db.execute("UPDATE articles SET url = ? WHERE id = ?", ('https://example.org/harbour news/a"b?q=x y', aid))
+    db.commit()
+    db.close()
+    store = Store(path)
+    feed = feedparser.parse(render_atom(store, AtomOptions(limit=-1)))
+    export_hugo(store, tmp_path / "site", HugoOptions())
+    store.close()
+    encoded = "https://example.org/harbour%20news/a%22b?q=x%20y"
+    assert f"[original]({encoded})" in (tmp_path / f"site/content/articles/article-{aid}.md").read_text(encoding="utf-8")
+    entry = next(e for e in feed.entries if e.id == f"tag:storyline,2025:event/{eid}")
+    assert encoded in [link.href for link in entry.links]
+    assert f'href="{encoded}"' in entry.content[0].value
+    hrefs = [link.href for e in feed.entries for link in e.get("links", [])]
+    hrefs += re.findall(r'href="([^"]*)"', " ".join(e.content[0].value for e in feed.entries))
+    assert hrefs and not [h for h in hrefs if " " in h]
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -527,6 +582,44 @@ def test_import_refuses_a_non_empty_store_and_stores_nothing_from_a_bad_file(see
         import_jsonl(target, [ImportSource("articles", dangling)])
     assert target.is_empty() and target.counts()["articles"] == 0
     target.close()
+
+
+def test_import_refuses_a_store_holding_only_subscriptions_and_changes_nothing(seeds_db, tmp_path):
+    source_path = tmp_path / "source.db"
+    shutil.copy(seeds_db, source_path)
+    source = Store(source_path)
+    source.add_feed("https://example.org/theirs.xml", "Theirs", 900)
+    dump = tmp_path / "dump.jsonl"
+    with dump.open("w", encoding="utf-8") as fh:
+        write_jsonl(source, fh, "all")
+    source.close()
+    target_path = tmp_path / "mine.db"
+    target = Store(target_path)
+    target.add_feed("https://example.org/mine.xml", "Mine", 900)  # the same id as theirs: it was replaced
+    target.close()
+    before = table_digest(target_path)
+    refused = runner.invoke(app, ["import", "jsonl", str(dump), "--db", str(target_path)])
+    assert refused.exit_code == 1
+    assert refused.output == f"error: {target_path}: the store already holds data (feeds); import into a new, empty database\n"
+    assert table_digest(target_path) == before
+
+
+def test_an_undecodable_line_is_named_by_its_own_file_and_line(seeds_db, tmp_path):
+    source = Store(seeds_db)
+    buf = io.StringIO()
+    write_jsonl(source, buf, "all")
+    source.close()
+    lines = buf.getvalue().encode("utf-8").splitlines(keepends=True)
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_bytes(b"".join(lines[:-3]))
+    bad.write_bytes(lines[-3] + lines[-2] + b'{"type": "outlet", "id": 999, "name": "Caf\xe9"}\n' + lines[-1])
+    for files in ([good, bad], [bad, good]):
+        db = tmp_path / f"{files[0].stem}-first.db"
+        failed = runner.invoke(app, ["import", "jsonl", *map(str, files), "--db", str(db)])
+        assert failed.exit_code == 1 and failed.output.startswith(f"error: {bad}:3: 'utf-8' codec can't decode"), failed.output
+        store = Store(db)
+        assert store.is_empty()
+        store.close()
 
 
 def test_cli_exports_and_imports(seeds_db, tmp_path):

@@ -40,6 +40,12 @@ def print_error(message: object) -> None:
 
 DbOption = typer.Option(None, "--db", help="SQLite database file (default ./storyline.db, or $STORYLINE_DB).")
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
+LimitOption = typer.Option(0, "--limit", min=0, help="At most this many rows (default 0: all).")
+
+
+def sql_limit(limit: int) -> int:
+    """A --limit as the store's LIMIT: 0 asks for every row, which SQLite spells -1."""
+    return limit if limit > 0 else -1
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -73,8 +79,12 @@ def setup(db: Optional[str], **flags: Any) -> settings_mod.Settings:
     return conf
 
 
-def open_store(conf: settings_mod.Settings) -> Store:
-    """Open the store or exit with a one-line error."""
+def open_store(conf: settings_mod.Settings, existing: bool = False) -> Store:
+    """Open the store or exit with a one-line error; `existing`: one that is already there, never a new, empty one."""
+    if existing and conf.db != ":memory:" and not Path(conf.db).exists():
+        # a mistyped --db made an empty store, and the command printed nothing as if all were well
+        print_error(f"{conf.db}: no such database (ingest or import into it first)")
+        raise typer.Exit(2)
     try:
         return Store(conf.db)
     except StoreError as exc:
@@ -105,7 +115,9 @@ def output(path: Optional[Path], binary: bool, store_path: str | None = None) ->
     earlier file as it was. A store's own files are refused (an export onto its database emptied it).
     """
     if path is None or str(path) == "-":
-        yield sys.stdout.buffer if binary else sys.stdout
+        stream = sys.stdout.buffer if binary else sys.stdout
+        yield stream
+        stream.flush()  # a reader gone (`| head`) is met here, where the command line quietly exits on it
         return
     if store_path and store_path != ":memory:" and path.resolve() in _store_files(store_path):
         raise OutputError(f"{path}: is the store's own database; write the export to another file")

@@ -17,7 +17,7 @@ from rich.table import Table
 from .. import __version__, settings as settings_mod, views
 from ..sqlite import sqlite3
 from ..store import StoreError
-from .base import DbOption, JsonOption, app, err, eval_app, marked, open_store, out, print_error, print_json, setup
+from .base import DbOption, JsonOption, LimitOption, app, err, eval_app, marked, open_store, out, print_error, print_json, setup, sql_limit
 
 
 @app.command()
@@ -51,10 +51,11 @@ def ingest(
 
 
 @app.command()
-def stories(db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
+def stories(db: Optional[str] = DbOption, as_json: bool = JsonOption, limit: int = LimitOption) -> None:
     """List stories, newest development first."""
-    store = open_store(setup(db))
-    data = views.stories_list(store)
+    store = open_store(setup(db), existing=True)
+    # not views.stories_list: it stops at the store's default of 1,000 stories
+    data = [views.story_dict(store, row["id"]) for row in store.stories(sql_limit(limit))]
     if as_json:
         print_json(data)
         return
@@ -68,7 +69,7 @@ def stories(db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
 @app.command()
 def story(story_id: int = typer.Argument(..., help="Story id (see `storyline stories`)."), db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
     """Show a story's timeline: date, event, outlets, key quote."""
-    store = open_store(setup(db))
+    store = open_store(setup(db), existing=True)
     data = views.story_dict(store, story_id, detail=True)
     if data is None:
         print_error(f"no story {story_id}")
@@ -94,10 +95,15 @@ def story(story_id: int = typer.Argument(..., help="Story id (see `storyline sto
 
 
 @app.command()
-def events(db: Optional[str] = DbOption, as_json: bool = JsonOption, story_id: Optional[int] = typer.Option(None, "--story", help="Only this story's events.")) -> None:
+def events(
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+    story_id: Optional[int] = typer.Option(None, "--story", help="Only this story's events."),
+    limit: int = LimitOption,
+) -> None:
     """List events, newest first."""
-    store = open_store(setup(db))
-    data = [views.event_dict(store, e) for e in store.events(story_id)]
+    store = open_store(setup(db), existing=True)
+    data = [views.event_dict(store, e) for e in store.events(story_id, sql_limit(limit))]
     if as_json:
         print_json(data)
         return
@@ -108,10 +114,15 @@ def events(db: Optional[str] = DbOption, as_json: bool = JsonOption, story_id: O
 
 
 @app.command()
-def articles(db: Optional[str] = DbOption, as_json: bool = JsonOption, event_id: Optional[int] = typer.Option(None, "--event", help="Only this event's articles.")) -> None:
+def articles(
+    db: Optional[str] = DbOption,
+    as_json: bool = JsonOption,
+    event_id: Optional[int] = typer.Option(None, "--event", help="Only this event's articles."),
+    limit: int = LimitOption,
+) -> None:
     """List stored articles, newest first."""
-    store = open_store(setup(db))
-    rows = store.articles(event_id)
+    store = open_store(setup(db), existing=True)
+    rows = store.articles(event_id, sql_limit(limit))
     data = [views.article_dict(r) | {"event_id": r["event_id"], "merged_into": r["merged_into"]} for r in rows]
     if as_json:
         print_json(data)
@@ -255,7 +266,7 @@ def reindex(
     force: bool = typer.Option(False, "--force", help="Rebuild even when no shard is too large."),
 ) -> None:
     """Cut the search index into shards as ingest does (stores indexed before shards): searches read the newest first."""
-    store = open_store(setup(db))
+    store = open_store(setup(db), existing=True)
     try:
         shards = len(store.search_shards())
         if not force and not store.search_index_oversized():

@@ -38,15 +38,15 @@ def export_hugo_cmd(
     full_text: bool = typer.Option(False, "--full-text", help="Article pages carry the whole text, not an excerpt."),
 ) -> None:
     """Write a Hugo site: one page per story (its timeline), event and article, with a bundled theme."""
-    store = open_store(setup(db))
+    store = open_store(setup(db), existing=True)
     try:
         report = export_hugo(store, folder, HugoOptions(site_title=title, base_url=base_url, full_text=full_text))
     except (PublishError, OSError) as exc:
         raise fail(str(exc)) from None
-    out.print(report.summary(), highlight=False)
+    out.print(report.summary(), highlight=False, soft_wrap=True)
     if report.config_kept:
-        out.print(f"kept your own {folder / 'config.toml'}", highlight=False)
-    out.print(f"build it with: hugo --source {folder}", highlight=False)
+        out.print(f"kept your own {folder / 'config.toml'}", highlight=False, soft_wrap=True)
+    out.print(f"build it with: hugo --source {folder}", highlight=False, soft_wrap=True)
 
 
 @export_app.command("atom")
@@ -58,22 +58,24 @@ def export_atom_cmd(
     output_path: Optional[Path] = OutputOption,
 ) -> None:
     """Write an Atom feed of events (all stories, or one) with their summaries and sources."""
-    store = open_store(setup(db))
+    store = open_store(setup(db), existing=True)
     options = AtomOptions(story_id=story_id, limit=limit if limit > 0 else -1, self_url=self_url)
     try:
         with output(output_path, binary=True, store_path=store.path) as fh:
             n = write_atom(store, fh, options)
     except OutputError as exc:
         raise fail(str(exc), 2) from None
+    except BrokenPipeError:
+        raise  # the reader left (`| head`): the command line exits quietly, as other tools do
     except (PublishError, OSError) as exc:
         raise fail(str(exc)) from None
     if output_path is not None:
-        err.print(f"{n} entries written to {output_path}", highlight=False)
+        err.print(f"{n} entries written to {output_path}", highlight=False, soft_wrap=True)
 
 
 def export_table(fmt: str, what: str, db: Optional[str], output_path: Optional[Path]) -> None:
     """Run one data export and report its row count on stderr."""
-    store = open_store(setup(db))
+    store = open_store(setup(db), existing=True)
     if what not in WHAT:
         raise fail(f"unknown --what {what!r}: choose from {', '.join(WHAT)}", 2)
     if fmt == "parquet" and output_path is None:
@@ -88,10 +90,12 @@ def export_table(fmt: str, what: str, db: Optional[str], output_path: Optional[P
                 n = write_parquet(store, fh, TableOptions(fmt=fmt, what=what))
     except OutputError as exc:
         raise fail(str(exc), 2) from None
+    except BrokenPipeError:
+        raise  # the reader left (`| head`): the command line exits quietly, as other tools do
     except (PublishError, OSError) as exc:
         raise fail(str(exc)) from None
     if output_path is not None:
-        err.print(f"{n} records ({what}) written to {output_path}", highlight=False)
+        err.print(f"{n} records ({what}) written to {output_path}", highlight=False, soft_wrap=True)
 
 
 @export_app.command("jsonl")
@@ -126,10 +130,11 @@ def import_jsonl_cmd(
     try:
         with ExitStack() as stack:
             sources = [
-                ImportSource(str(path), sys.stdin if str(path) == "-" else stack.enter_context(open(path, encoding="utf-8")))
+                ImportSource(str(path), sys.stdin.buffer if str(path) == "-" else stack.enter_context(open(path, "rb")))
                 for path in files
             ]
             counts = import_jsonl(store, sources)
     except (PublishError, OSError) as exc:
         raise fail(str(exc)) from None
-    out.print("imported " + (", ".join(f"{n} {PLURAL[k]}" for k, n in sorted(counts.items())) or "nothing"), highlight=False)
+    stored = ", ".join(f"{n} {PLURAL[k]}" for k, n in sorted(counts.items())) or "nothing"
+    out.print(f"imported {stored}", highlight=False, soft_wrap=True)  # one line, however narrow the terminal

@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 
 from .. import views
 from ..store import Store
-from .common import PublishError, clean_text, is_web_url, one_line, pick_tags
+from .common import PublishError, clean_text, one_line, pick_tags, web_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ID_PREFIX = "tag:storyline,2025:"  # a tag URI (RFC 4151): ids stay the same however often we export
@@ -41,11 +41,6 @@ def rfc3339(value: str | None) -> str | None:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def web(url: str | None) -> str | None:
-    """An absolute http(s) URL, or None: feeds link only to real web pages."""
-    return clean_text((url or "").strip()) if is_web_url(url) else None
-
-
 def text_el(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
     """A child element holding text (cleaned of characters XML cannot carry)."""
     el = ET.SubElement(parent, tag, attrs)
@@ -66,7 +61,7 @@ def entry_html(event: dict[str, Any], story_title: str | None) -> str:
     items = []
     for a in event["articles"]:
         title = esc(a["title"] or a["url"] or "untitled")
-        link = web(a["url"])
+        link = web_url(a["url"])
         label = f'<a href="{html.escape(link, quote=True)}">{title}</a>' if link else title
         extra = " — ".join(esc(x) for x in (a["outlet"], (a["published"] or "")[:10]) if x)
         items.append(f"<li>{label}{' — ' + extra if extra else ''}</li>")
@@ -84,7 +79,7 @@ def entry(store: Store, row: Any, story_title: str | None) -> ET.Element:
     text_el(el, "updated", rfc3339(row["updated_at"]) or rfc3339(row["created_at"]) or "1970-01-01T00:00:00Z")
     if published := rfc3339(row["created_at"]):
         text_el(el, "published", published)
-    links = [u for u in dict.fromkeys(web(a["url"]) for a in event["articles"]) if u]
+    links = [u for u in dict.fromkeys(web_url(a["url"]) for a in event["articles"]) if u]
     if links:
         ET.SubElement(el, "link", {"rel": "alternate", "type": "text/html", "href": links[0]})
     for url in links[1:]:
@@ -115,8 +110,8 @@ def feed_element(store: Store, options: AtomOptions) -> ET.Element:
     author = ET.SubElement(feed, "author")
     text_el(author, "name", "Storyline")
     text_el(feed, "generator", "Storyline")
-    if options.self_url and web(options.self_url):
-        ET.SubElement(feed, "link", {"rel": "self", "type": "application/atom+xml", "href": web(options.self_url) or ""})
+    if options.self_url and web_url(options.self_url):
+        ET.SubElement(feed, "link", {"rel": "self", "type": "application/atom+xml", "href": web_url(options.self_url) or ""})
     for row in rows:
         sid = row["story_id"]
         if sid is not None and sid not in titles:

@@ -9,7 +9,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 
 class PublishError(RuntimeError):
@@ -54,6 +54,13 @@ def is_web_url(url: str | None) -> bool:
     except ValueError:  # e.g. a broken IPv6 host
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def web_url(url: str | None) -> str | None:
+    """An http(s) URL made safe as a link target (spaces and quotes percent-encoded), or None for anything else."""
+    if not url or not is_web_url(url):
+        return None
+    return quote(clean_text(url.strip()), safe=":/?#@!$&'*+,;=%~-._[]")
 
 
 def pick_tags(entities: Sequence[str], keyword_lists: Iterable[Sequence[str]], limit: int = 12) -> list[str]:

@@ -19,14 +19,14 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any, Iterable, Iterator
-from urllib.parse import quote
 
 import yaml
 
 from .. import views
 from ..store import Store
 from .atom import AtomOptions, render_atom
-from .common import PublishError, clean_text, first_sentence, inside, is_web_url, one_line, pick_tags, plain, write_if_changed
+from .common import (PublishError, clean_text, first_sentence, inside, is_web_url, one_line, pick_tags, plain, web_url,
+                     write_if_changed)
 from .slugs import is_safe_slug, page_slug
 
 SECTIONS = {"story": "stories", "event": "events", "article": "articles"}
@@ -89,23 +89,47 @@ class Page:
 
 
 class _FrontDumper(yaml.SafeDumper):
-    """YAML without anchors: a list used twice (outlets, categories) is written out twice."""
+    """YAML without anchors (a list used twice is written out twice), every string value in double quotes.
+
+    Hugo's YAML reader takes `Y`, `n`, `off`, `1e6` or `0o17` as booleans and numbers where PyYAML's
+    does not, so plain strings like these lost their text (a title "1e6" showed as 1000000).
+    """
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
+    def represent_str(self, data: str) -> yaml.ScalarNode:
+        return self.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+
+    def represent_dict(self, data: dict[Any, Any]) -> yaml.MappingNode:
+        # keys are our own field names: left plain, as in the seed's front matter
+        pairs = [(yaml.ScalarNode("tag:yaml.org,2002:str", str(k)), self.represent_data(v)) for k, v in data.items()]
+        return yaml.MappingNode("tag:yaml.org,2002:map", pairs)
+
+
+_FrontDumper.add_representer(str, _FrontDumper.represent_str)
+_FrontDumper.add_representer(dict, _FrontDumper.represent_dict)
 
 TAXONOMIES = ("categories", "tags")
+# Hugo makes a folder of each term: a segment over 255 bytes ("file name too long") broke the build.
+TERM_BYTES = 150
+_PATH_SEPARATORS = re.compile(r"[/\\]")
 
 
-def taxonomy_term(term: str) -> bool:
-    """Whether Hugo can make a page of a taxonomy term: an outlet named ".." (a path to the folder above) broke the build."""
-    return term.strip() not in ("", ".", "..")
+def taxonomy_term(term: str) -> str:
+    """A term as Hugo can make a page of it: at most TERM_BYTES of UTF-8; '' when it cannot.
+
+    A term with a '.' or '..' path segment ("..", "a/../../b") names a folder outside the taxonomy,
+    and the build failed with "missing taxonomy".
+    """
+    cut = term.encode("utf-8")[:TERM_BYTES].decode("utf-8", "ignore").strip()
+    return "" if any(part.strip() in (".", "..") for part in _PATH_SEPARATORS.split(cut)) else cut
 
 
 def render_page(front: dict[str, Any], body: str) -> bytes:
     """A content file: YAML front matter between `---` lines, then the Markdown body."""
-    front = {k: [t for t in v if taxonomy_term(str(t))] if k in TAXONOMIES else v for k, v in front.items()}
+    front = {k: list(dict.fromkeys(t for t in map(taxonomy_term, map(str, v)) if t)) if k in TAXONOMIES else v
+             for k, v in front.items()}
     text = yaml.dump(front, Dumper=_FrontDumper, allow_unicode=True, sort_keys=False, width=1_000_000)
     return f"---\n{text}---\n\n{body.strip()}\n".encode("utf-8")
 
@@ -179,13 +203,6 @@ def md(text: str | None) -> str:
 def md_paragraphs(text: str | None) -> str:
     """Plain text as literal Markdown paragraphs."""
     return "\n\n".join(p for p in (md(part) for part in _PARAGRAPH.split(clean_text(text))) if p)
-
-
-def web_url(url: str | None) -> str | None:
-    """An http(s) URL made safe as a Markdown link target, or None for anything else."""
-    if not url or not is_web_url(url):
-        return None
-    return quote(clean_text(url.strip()), safe=":/?#@!$&'*+,;=%~-._[]")
 
 
 def ref(kind: str, item_id: int, title: str | None) -> str:

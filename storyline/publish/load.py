@@ -19,10 +19,10 @@ from .common import PublishError
 
 @dataclass(frozen=True)
 class ImportSource:
-    """One input: a name for messages and its lines."""
+    """One input: a name for messages and its lines (bytes are decoded as UTF-8 one line at a time)."""
 
     name: str
-    lines: Iterable[str]
+    lines: Iterable[str | bytes]
 
 
 def decode(value: Any) -> Any:
@@ -84,15 +84,18 @@ def load_record(store: Store, rec: dict[str, Any]) -> str:
 
 def import_jsonl(store: Store, sources: Iterable[ImportSource]) -> Counter[str]:
     """Load JSONL exports into an empty store in one transaction; return records stored per type."""
-    if not store.is_empty():
-        raise PublishError(f"{store.path}: the store already holds data; import into a new, empty database")
+    if filled := store.filled_tables():
+        raise PublishError(f"{store.path}: the store already holds data ({', '.join(filled)}); import into a new, empty database")
     counts: Counter[str] = Counter()
     where = "input"
     try:
         with store.import_transaction():
             for source in sources:
-                for number, line in enumerate(source.lines, 1):
+                for number, raw in enumerate(source.lines, 1):
                     where = f"{source.name}:{number}"
+                    # decoded here, not by the file: a reader decodes ahead in chunks, so a bad byte
+                    # failed while an earlier line (or file) was named
+                    line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
                     if line.strip():
                         rec = json.loads(line)
                         if not isinstance(rec, dict):

@@ -122,12 +122,14 @@ class ExportSQL:
         )
         return [json.loads(r[0] or "[]") for r in rows]
 
+    def filled_tables(self) -> list[str]:
+        """The tables an import writes that already hold rows (feeds and corrections as well as the records)."""
+        tables = sorted(self._DUMPED_AS_RECORDS | set(self.extra_tables()))
+        return [t for t in tables if self.db.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone()]
+
     def is_empty(self) -> bool:
-        """Whether the store holds no inputs, articles, events or stories yet."""
-        return not any(
-            self.db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()
-            for t in ("raw_inputs", "outlets", "entities", "articles", "events", "stories")
-        )
+        """Whether the store holds nothing an import would write."""
+        return not self.filled_tables()
 
     @contextmanager
     def import_transaction(self) -> Iterator[None]:
