@@ -59,6 +59,8 @@ _JUNK_START = re.compile(
     r"|(?:file )?(?:photo|image|picture)\s*[:|]|follow us\b|\(?\s*with inputs? from\b"
     r"|(?:e-?mail|phone|tel|telephone|fax|mobile|contact)\s*(?:us)?\s*[:.]"
     r"|copyright\s*(?:©|\d{4})"
+    # A link to another story, its headline on the same line: "Also read: Five ways to ..."
+    r"|(?:also read|read also|read more|related(?: stories| articles| coverage)?|see also|more on this|watch)\s*:"
 )
 _JUNK_END = re.compile(
     r"(?i:\((?:image|photo|picture|pic|video)\s*(?:source|credit|courtesy)?\s*:[^)]*\)"
@@ -90,7 +92,7 @@ _SHORT_START = re.compile(
     r"(?: news(?: agency)?)?$"
 )
 _SHORT_MID = re.compile(
-    r" \| |\bdesk\s*(?:[|/,]|$)|\b(?:updated|published|posted|created)\s*(?:on|at)?\s*:"
+    r" \| |\bdesk\s*(?:[|/,]|$)|\b(?:updated|published|posted|created)\s*(?:on|at)?\s*:|\blast updated at\b"
     r"|\b(?:terms of (?:use|service)|privacy policy)\b"
 )
 _DATE_TOKENS = re.compile(

@@ -23,7 +23,7 @@ _WEEKDAY_RE = r"(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Su
 
 # Month-day, day-month, ISO, weekday (optionally with an explicit date in brackets), relative words.
 _EXPRESSIONS = re.compile(
-    rf"\b(?:{_WEEKDAY_RE}\s*(?:\(\s*)?)?(?:{_MONTH_RE}\s+{_DAY_RE}(?!\d){_YEAR_RE}|{_DAY_RE.replace('day>', 'day2>')}\s+(?:of\s+)?{_MONTH_RE.replace('month>', 'month2>')}{_YEAR_RE.replace('year>', 'year2>')})\b"
+    rf"\b(?:{_WEEKDAY_RE}\s*,?\s*(?:\(\s*)?)?(?:{_MONTH_RE}\s+{_DAY_RE}(?!\d){_YEAR_RE}|{_DAY_RE.replace('day>', 'day2>')}\s+(?:of\s+)?{_MONTH_RE.replace('month>', 'month2>')}{_YEAR_RE.replace('year>', 'year2>')})\b"
     rf"|\b(?P<iso>(?:19|20)\d\d-[01]\d-[0-3]\d)\b"
     rf"|\b(?P<lone>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)(?:'s)?\b"
     r"|\b(?P<rel>yesterday|the previous day|the day before|a day earlier|a day before|today|this morning|"
@@ -37,10 +37,21 @@ _REPORT = re.compile(
     r"announced|statement|news agency|kcna)\W*(?:\w+\W+){0,3}$",
     re.IGNORECASE,
 )
+# Words that put what follows in the future ("will meet on Friday", "Biden to visit Kyiv on Friday",
+# "voting begins Friday"), within the clause that holds the date: "The storm, expected on Sunday,
+# made landfall on Monday" keeps its Monday.
 _FUTURE = re.compile(
-    r"\b(will|scheduled|schedule|planned|plans?|upcoming|next|expected|set to|due to|to meet|would)\b[^.;]*$",
+    r"\b(will|scheduled|schedule|planned|plans?|upcoming|next|expected|set to|set for|due to|would|is to|are to|"
+    r"ahead of|begins|starts|opens|goes on sale|to (?:meet|visit|hold|host|attend|travel|announce|sign|vote|decide|"
+    r"launch|open|start|begin|resume|reopen|return|appear|speak|testify))\b[^;,]*$",  # sentences are split already
     re.IGNORECASE,
 )
+# A lead sentence does not end at an abbreviation: "Zelensky will meet U.S. President Donald Trump".
+_ABBREVIATED = re.compile(
+    r"(?:\b(?:[A-Z]\.)+|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Capt|Prof|Jr|Sr|Inc|Corp|Co|No|Jan|Feb|Mar|Apr|"
+    r"Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)[\"'”’)]?$"
+)
+_QUOTES = re.compile(r"“[^”]*”?|\"[^\"]*\"?")
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[A-Z\"“‘'(])")
 LEAD_SENTENCES = 8
 PAST_DAYS = 14  # older dates in a lead are background, not the reported happening
@@ -116,7 +127,13 @@ def split_lead(text: str, limit: int = LEAD_SENTENCES) -> list[str]:
         para = para.strip()
         if not para:
             continue
-        sentences.extend(s.strip() for s in _SENTENCE.split(para) if s.strip())
+        merged: list[str] = []
+        for piece in (s.strip() for s in _SENTENCE.split(para) if s.strip()):
+            if merged and _ABBREVIATED.search(merged[-1]):
+                merged[-1] += " " + piece
+            else:
+                merged.append(piece)
+        sentences.extend(merged)
         if len(sentences) >= limit:
             break
     return sentences[:limit]
@@ -128,12 +145,15 @@ def mentions(text: str, published: date, title: str | None = None) -> list[Menti
     sentences = ([title] if title else []) + split_lead(text)
     position = 0
     for sentence in sentences:
+        quoted = [q.span() for q in _QUOTES.finditer(sentence)]
         for m in _EXPRESSIONS.finditer(sentence):
             position += 1
             if (m.group("rel") or m.group("relcap") or "").lower() == "on the same day":
                 continue
+            if any(a < m.start() < b for a, b in quoted):
+                continue  # someone's words: "until 3 a.m. on Sunday," the senator said
             before = sentence[: m.start()]
-            if _FUTURE.search(before[-60:]):
+            if _FUTURE.search(before):
                 continue
             day = _resolve(m, published)
             if day is None or not (

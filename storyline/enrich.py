@@ -84,7 +84,7 @@ _TITLES = frozenset(
     spokesman spokeswoman spokesperson leader mr mrs ms miss dr prof professor sir dame lord lady sheikh
     ayatollah imam rev reverend general gen lt lieutenant col colonel maj major capt captain sgt
     sergeant admiral adm commander marshal detective inspector coach emperor sultan emir commissioner
-    president-elect""".split()
+    president-elect chief justice sheriff""".split()
 )
 # Titles that open other names too ("General Motors", "Major League"): at a sentence's start they are stripped.
 _AMBIGUOUS_TITLES = frozenset("general major leader chair director coach".split())
@@ -119,6 +119,28 @@ _FIRST_NAMES = frozenset(
     xi li wang zhang emmanuel angela olaf boris keir rishi theresa gordon tony nicolas francois jacques
     recep benjamin volodymyr narendra shinzo fumio jair luiz juan carlos jose luis pedro miguel""".split()
 )
+# Given names of the list above that are women's, and those that are anyone's: a "she" does not go to a
+# John, nor a "he" to a Mary.
+_FEMALE_NAMES = frozenset(
+    """hillary nancy mary patricia linda barbara elizabeth jennifer maria susan margaret dorothy lisa karen helen
+    sandra donna carol ruth sharon michelle laura sarah kimberly deborah jessica shirley cynthia angela melissa
+    brenda amy anna rebecca kathleen pamela martha amanda stephanie carolyn christine marie janet catherine
+    frances ann joyce diane alice julie heather teresa doris gloria evelyn cheryl mildred katherine joan ashley
+    judith janice nicole judy christina kathy theresa beverly denise tammy irene jane lori rachel marilyn andrea
+    kathryn louise sara anne jacqueline wanda bonnie julia lois tina phyllis norma paula diana annie lillian
+    emily peggy crystal gladys rita connie edna tiffany carmen rosa cindy wendy edith""".split()
+)
+_EITHER_NAMES = frozenset("kim robin kelly tracy jean".split())
+
+
+def _gender(name: str) -> str | None:
+    """'female' or 'male' by a common given name opening a person's name, None when it does not tell."""
+    first = name.split()[0].lower() if name.split() else ""
+    if first in _FEMALE_NAMES:
+        return "female"
+    return "male" if first in _FIRST_NAMES and first not in _EITHER_NAMES else None
+
+
 _NOT_NAMES = frozenset(
     """monday tuesday wednesday thursday friday saturday sunday january february march april may june july
     august september october november december jan feb mar apr jun jul aug sep sept oct nov dec i i'm
@@ -483,7 +505,7 @@ class Enricher:
         """Mentions in one run."""
         out: list[_Mention] = []
         if initial:
-            tokens = self._strip_initial(tokens, mid)
+            tokens = self._strip_initial(tokens, mid, heading)
         if len(tokens) == 1 and not heading and "-" not in tokens[0][2]:
             return self._classify(text, tokens)  # the common case, without the splitting steps
         pieces = []
@@ -499,7 +521,7 @@ class Enricher:
                 out.extend(self._classify(text, piece))
         return [m for m in out if m.name]
 
-    def _strip_initial(self, tokens: list[_Tok], mid: set[str]) -> list[_Tok]:
+    def _strip_initial(self, tokens: list[_Tok], mid: set[str], heading: bool = False) -> list[_Tok]:
         """Drop capitalised common words that only start a sentence ("The", "During", "Top").
 
         A title before a name stays ("Mayor John Smith agreed."): stripped word by word, the name went
@@ -516,6 +538,8 @@ class Enricher:
             if lower in STOPWORDS or lower in _NOT_NAMES:
                 tokens = tokens[1:]
                 continue
+            if followed and not heading and lower in _FIRST_NAMES:
+                break  # "Donald Trump signed ...": a common given name before a surname opens a name
             if len(tokens) == 1:
                 return tokens if word in mid or word in self._first_names else []
             if word not in mid and word not in self._first_names and zipf(lower) >= 4.0:
@@ -735,7 +759,11 @@ def _title_split(words: list[str]) -> tuple[int, int] | None:
     n = len(words)
     for j in range(n):
         k = j
-        while k < n and words[k].lower() in _TITLE_MODS:
+        # A word that is a title as well as a qualifier ("chief") is the title when no other follows it:
+        # "Fire Chief Kristin Crowley", but "Chief Justice John Roberts".
+        while k < n and words[k].lower() in _TITLE_MODS and not (
+            words[k].lower() in _TITLES and (k + 1 == n or words[k + 1].lower().rstrip(".") not in _TITLE_MODS | _TITLES)
+        ):
             k += 1
         if k < n and words[k].lower().rstrip(".") in _TITLES:
             k += 1
@@ -794,8 +822,11 @@ def _resolve_speaker(
         if raw.lower() == "they":
             return None
         want = "org" if raw.lower() == "it" else "person"
+        other = {"he": "female", "she": "male"}.get(raw.lower())
         for m in reversed(mentions):
             if m.start < start and m.kind == want and not any(s <= m.start < e for s, e in spans):
+                if other and _gender(m.canonical) == other:
+                    continue  # "Angela Merkel met Joe Biden ... she said": not Biden
                 return m.canonical
         return None
     toks = re.split(r"['’]s\s+", _clean(raw))[-1].split()  # "North Korea's KCNA" -> "KCNA"

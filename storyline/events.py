@@ -47,18 +47,20 @@ class GroupAssigner:
     """
 
     def __init__(
-        self, store: Store, table: str, window_days: int, threshold: float, brief_threshold: float | None = None
+        self, store: Store, table: str, window_days: int, threshold: float, brief_threshold: float | None = None,
+        max_span_days: int | None = None,
     ) -> None:
         self.store = store
         self.table = table
         self.window_days = window_days
+        self.max_span_days = max_span_days
         self.threshold = threshold
         self.brief_threshold = threshold * BRIEF_RATIO if brief_threshold is None else brief_threshold
         self.reset()
 
     def reset(self) -> None:
         """Forget the mirror (after a rolled-back transaction)."""
-        self.index = CentroidIndex(self.window_days)
+        self.index = CentroidIndex(self.window_days, max_span_days=self.max_span_days)
         self.span: tuple[date, date] | None = None
         self.undated = False
         self.entered = 0  # groups that came into memory since the mirror was last trimmed
@@ -113,6 +115,11 @@ class GroupAssigner:
         # Every group overlapping the new span is at most `keep` days away, so it stayed.
         reach = timedelta(days=keep)
         self.span = (max(self.span[0], day - reach), min(self.span[1], day + reach))
+
+    def fits_span(self, a: Centroid, b: Centroid) -> bool:
+        """Whether two groups together cover no more days than one may (always, without a bound or a date)."""
+        days = [d for d in (a.first_day, a.last_day, b.first_day, b.last_day) if d]
+        return self.max_span_days is None or not days or (max(days) - min(days)).days <= self.max_span_days
 
     def candidates(self, vec: Vector, day: date | None) -> Matches:
         """Groups in the window that reach the threshold, most similar first."""
@@ -214,6 +221,8 @@ def bridge(
             continue
         if store.do_not_merge("events", event_id, other) or _stories_kept_apart(store, event_id, other):
             continue
+        if not events.fits_span(events.centroid(event_id), events.centroid(other)):
+            continue  # together they would cover more days than one event may
         if cosine(events.centroid(event_id).terms, events.centroid(other).terms) < settings.event_merge_threshold:
             continue
         keep, drop = min(event_id, other), max(event_id, other)

@@ -86,7 +86,8 @@ class Pipeline:
         self._corrections_seen = store.corrections_version()
         self._elsewhere_seen = store.written_elsewhere
         self.events = GroupAssigner(
-            store, "events", settings.event_window_days, settings.event_threshold, settings.event_headline_threshold
+            store, "events", settings.event_window_days, settings.event_threshold, settings.event_headline_threshold,
+            settings.event_max_days,
         )
         self.stories = StoryThreader(store, settings)
 

@@ -32,6 +32,7 @@ TABLE: tuple[Setting, ...] = (
     Setting("event_headline_threshold", 0.175, "Similarity at which a headline-only item (no text) joins an existing event."),
     Setting("event_merge_threshold", 0.25, "Signature similarity at which two events an article matches are merged."),
     Setting("event_window_days", 3, "How far apart in days two reports of one event may be."),
+    Setting("event_max_days", 7, "Longest stretch of days one event covers, first report to last: coverage that goes on day after day becomes several events of one story."),
     Setting("story_threshold", 0.22, "Similarity at which an event joins an existing story."),
     Setting("story_window_days", 240, "How long a story stays open to new events, in days."),
     Setting("near_dup_threshold", 0.8, "Jaccard similarity (MinHash) above which texts are near duplicates."),
@@ -68,6 +69,7 @@ class Settings:
     event_merge_threshold: float = 0.25
     event_headline_threshold: float = 0.175
     event_window_days: int = 3
+    event_max_days: int = 7
     story_threshold: float = 0.22
     story_window_days: int = 240
     near_dup_threshold: float = 0.8

@@ -269,8 +269,11 @@ class CentroidIndex:
     a topic's groups from other months cost nothing, however many there are.
     """
 
-    def __init__(self, window_days: int, max_terms: int = 120, probe_terms: int = 12) -> None:
+    def __init__(self, window_days: int, max_terms: int = 120, probe_terms: int = 12, max_span_days: int | None = None) -> None:
         self.window = timedelta(days=window_days)
+        # A group whose reports come day after day would otherwise stretch its window with each one
+        # and never end: an "event" of two months of a war. None: no bound (a story runs for months).
+        self.max_span = max_span_days
         self.max_terms = max_terms
         self.probe_terms = probe_terms
         self.bucket_days = max(7, window_days)
@@ -336,7 +339,15 @@ class CentroidIndex:
         if day is None or centroid.first_day is None or centroid.last_day is None:
             # An unknown time cannot be shown to be near a known one.
             return day is None and centroid.first_day is None
-        return centroid.first_day - self.window <= day <= centroid.last_day + self.window
+        lo, hi = self._reach(centroid)
+        return lo <= day.toordinal() <= hi
+
+    def _reach(self, c: Centroid) -> tuple[int, int]:
+        """The first and last day number a member of a dated centroid may have."""
+        w = self.window.days
+        if self.max_span is None:
+            return c.first_ord - w, c.last_ord + w
+        return max(c.first_ord - w, c.last_ord - self.max_span), min(c.last_ord + w, c.first_ord + self.max_span)
 
     def search(self, vec: Mapping[str, float], day: date | None) -> list[tuple[float, int]]:
         """Centroids sharing a heavy term with the vector, in the window, best first."""
@@ -353,8 +364,11 @@ class CentroidIndex:
             near = [c for c in map(items.__getitem__, candidates) if c.first_day is None]
         else:
             # in_window on day numbers: a busy topic puts thousands of groups behind one term.
-            d, w = day.toordinal(), self.window.days
-            near = [c for c in map(items.__getitem__, candidates) if c.first_ord - w <= d <= c.last_ord + w]
+            d, w, m = day.toordinal(), self.window.days, self.max_span
+            near = [
+                c for c in map(items.__getitem__, candidates)
+                if c.first_ord - w <= d <= c.last_ord + w and (m is None or c.last_ord - m <= d <= c.first_ord + m)
+            ]
         scored = self._cosines(vec, near)
         scored.sort(key=lambda sc: (-sc[0], sc[1]))
         return scored

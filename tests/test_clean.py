@@ -459,3 +459,17 @@ def test_texts_in_scripts_without_case_get_an_inferred_title(text: str, title: s
     assert (meta.title, meta.title_inferred) == (title, True)
     assert meta.published == datetime(2025, 3, 4, tzinfo=timezone.utc)
     assert clean_text(text.split("\n", 1)[1]).count("\n\n") == 1  # both paragraphs kept as prose
+
+
+def test_links_to_other_stories_and_a_page_stamp_are_not_text_or_title() -> None:
+    text = (
+        "8 November 2011 Last updated at 06:28 GMT\n\n"
+        "Firefighters battled a wildfire near the town on Tuesday as strong winds spread the flames toward homes.\n\n"
+        "Also read: Five ways to protect your home from wildfire smoke and embers this summer.\n\n"
+        "Related: How to prepare an emergency go-bag before the fire season starts.\n\n"
+        "Officials said the fire had burned more than 2,000 acres by the evening and crews expected rain overnight.\n"
+    )
+    assert text_metadata(text).title.startswith("Firefighters battled a wildfire")
+    body = clean_text(text)
+    assert "Also read" not in body and "go-bag" not in body and "Last updated" not in body
+    assert body.count("\n\n") == 1

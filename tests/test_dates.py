@@ -2,6 +2,8 @@
 
 from datetime import date
 
+import pytest
+
 from storyline.dates import combine, resolve_event_date
 from storyline.models import EventDate
 
@@ -77,3 +79,19 @@ def test_combine_prefers_text_evidence_then_votes_then_earliest():
     got = combine(only_published)
     assert got.day == date(2024, 3, 13) and got.method == "published"
     assert combine([]) is None
+
+
+@pytest.mark.parametrize("title, text, published, expected", [
+    ("Biden to visit Kyiv on Friday", "The White House announced the trip.", date(2026, 1, 6), None),
+    (None, "Zelensky will meet U.S. President Donald Trump at the White House on Thursday.", date(2026, 1, 6), None),
+    (None, "Los Angeles prosecutors will file a criminal case against Michael Jackson's doctor on Monday, officials say.",
+     date(2010, 2, 5), None),
+    (None, "Talks are set for Friday, diplomats said.", date(2026, 1, 6), None),
+    (None, "The quake struck on Tuesday, Jan. 12, flattening much of the capital.", date(2010, 1, 24), date(2010, 1, 12)),
+    (None, "The storm, expected on Sunday, made landfall on Monday near Tampa.", date(2026, 1, 6), date(2026, 1, 5)),
+    (None, '"We were locked in that room until 3 a.m. on Sunday," one senator said. The Senate passed the bill on Monday.',
+     date(2026, 1, 6), date(2026, 1, 5)),
+])
+def test_plans_quotes_and_weekdays_before_a_date(title, text, published, expected) -> None:
+    found = resolve_event_date(text, published, title)
+    assert (found.day if found.method == "text" else None) == expected, found

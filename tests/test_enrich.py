@@ -252,3 +252,33 @@ def test_enrichers_share_one_loaded_model(spacy_enricher: Enricher) -> None:
     before = spacy_enricher.enrich(TITLE, TEXT)
     Enricher("spacy").enrich(TITLE, TEXT + " Oslo welcomed Mirela Vostrikova.")
     assert spacy_enricher.enrich(TITLE, TEXT) == before  # another Enricher's documents leave no trace
+
+
+@pytest.mark.parametrize("ner", ["fast", "auto"])
+def test_names_opening_a_sentence_and_chief_titles(ner: str) -> None:
+    e = Enricher(ner)
+    result = e.enrich("Trump signs order on tariffs", "Donald Trump signed an order on Monday raising tariffs on steel. "
+                      "Joe Biden met Angela Merkel in Berlin.")
+    assert {"Donald Trump", "Joe Biden", "Angela Merkel"} <= {x.name for x in result.entities if x.kind == "person"}
+    for text, speaker in [
+        ('"We will rebuild the station before the winter storms arrive here," said Fire Chief Kristin Crowley.', "Kristin Crowley"),
+        ('"The court will hear the case in full next term, not before then," said Chief Justice John Roberts.', "John Roberts"),
+        ('"Officers will patrol the area every night this week and next," said Police Chief Michel Moore.', "Michel Moore"),
+    ]:
+        found = e.enrich("Update", text)
+        assert [q.speaker for q in found.quotes] == [speaker]
+        assert (speaker, "person") in {(x.name, x.kind) for x in found.entities}
+
+
+def test_he_and_she_go_to_the_last_person_their_given_name_allows() -> None:
+    e = Enricher("fast")
+    cases = [
+        ('German Chancellor Angela Merkel met President Joe Biden in Berlin on Monday. '
+         '"We agreed on a common path for the alliance," she said.', "Angela Merkel"),
+        ('President Joe Biden met Chancellor Angela Merkel in Berlin on Monday. '
+         '"We agreed on a common path for the alliance," he said.', "Joe Biden"),
+        ('Senator Robin Vale met Governor Mary Jones on Monday. "We agreed on a common path for the state," he said.',
+         "Robin Vale"),  # a name either may have: still the last person before Mary Jones allows
+    ]
+    for text, speaker in cases:
+        assert [q.speaker for q in e.enrich("Talks", text).quotes] == [speaker]

@@ -154,3 +154,31 @@ def test_choose_title_reads_the_centroid_only_when_headlines_must_be_weighed():
     typical = Centroid(7, dict(headline_vector("Markets rally as rate hopes grow")), 1)
     assert choose_title([quake, rally], lambda: asked.append(7) or typical) == "Markets rally on rate hopes"
     assert asked == [7]
+
+
+def test_coverage_day_after_day_becomes_several_events_of_one_story(tmp_path):
+    from datetime import datetime, timezone
+
+    from storyline.ingest import Pipeline
+    from storyline.models import Document, IngestResult
+
+    pipeline = Pipeline(Store(tmp_path / "daily.db"), load({"ner": "fast"}, env={}))
+    start = datetime(2024, 5, 1, 9, tzinfo=timezone.utc)
+    for i in range(21):  # three weeks of daily reports on one siege, each much like the day before
+        text = (f"Day {i + 1} of the siege of Varnholt: rebel fighters shelled the old town again, the army said, "
+                "and aid convoys waited at the river crossing while residents sheltered in cellars of Varnholt.")
+        doc = Document(source=f"d{i}", kind="text", key=f"d{i}", title=f"Varnholt siege enters day {i + 1}", text=text,
+                       published=start + timedelta(days=i))
+        pipeline.store_documents([doc], IngestResult())
+    pipeline.refresh()
+    rows = pipeline.store.db.execute(
+        "SELECT first_day, last_day, story_id FROM events WHERE merged_into IS NULL AND n_articles > 0").fetchall()
+    spans = [(date.fromisoformat(r["last_day"]) - date.fromisoformat(r["first_day"])).days for r in rows]
+    assert len(rows) >= 3 and max(spans) <= pipeline.settings.event_max_days
+    assert len({r["story_id"] for r in rows}) == 1  # one story holds the run of events
+    wide = Pipeline(Store(tmp_path / "wide.db"), load({"ner": "fast", "event_max_days": 1000}, env={}))
+    for i in range(21):
+        wide.store_documents([Document(source=f"d{i}", kind="text", key=f"d{i}", title=f"Varnholt siege enters day {i + 1}",
+                                       text=pipeline.store.article(i + 1)["text"], published=start + timedelta(days=i))], IngestResult())
+    # Unbounded, the window moves with each new report and the three weeks are one event.
+    assert wide.store.db.execute("SELECT COUNT(*) FROM events WHERE merged_into IS NULL AND n_articles > 0").fetchone()[0] == 1
