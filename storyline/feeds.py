@@ -81,11 +81,13 @@ def looks_like_feed(data: bytes) -> bool:
     return root is not None and root in _FEED_ROOTS
 
 
-def parse_feed(data: bytes, source: str, strict: bool = False) -> list[Document]:
+def parse_feed(data: bytes, source: str, strict: bool = False, base_url: str | None = None) -> list[Document]:
     """Parse a feed file into one Document per entry; raise FeedError when it is not a feed.
 
     With `strict`, XML that is not well-formed is refused even when items could be recovered
-    (a local file should be fixed; a live feed is better read as far as it goes).
+    (a local file should be fixed; a live feed is better read as far as it goes). `base_url`: where
+    the feed was answered from, when a redirect took it away from `source`, which still names it
+    (in the keys of items without a link: a changing redirect must not store them anew).
     """
     if not data or not data.strip():
         raise FeedError("not a feed: empty input")
@@ -98,7 +100,8 @@ def parse_feed(data: bytes, source: str, strict: bool = False) -> list[Document]
         raise FeedError("not a feed: no XML or JSON markup")
     _refuse_entity_expansion(data)
     # A URL source is the base for relative links; a BytesIO keeps feedparser off the network.
-    headers = {"content-location": source} if source.startswith(("http://", "https://")) else {}
+    base_url = base_url or source
+    headers = {"content-location": base_url} if base_url.startswith(("http://", "https://")) else {}
     try:
         parsed = feedparser.parse(
             io.BytesIO(data), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
@@ -113,7 +116,7 @@ def parse_feed(data: bytes, source: str, strict: bool = False) -> list[Document]
         _check_empty_feed(parsed, text_head)
         return []
     feed = dict.get(parsed, "feed") or {}
-    base = _feed_base(feed, source)
+    base = _feed_base(feed, base_url)
     return [_entry_document(e, feed, source, base, i) for i, e in enumerate(entries)]
 
 

@@ -77,7 +77,7 @@ def _hit(row: Any, marks: Any, score: float) -> dict[str, Any]:
     title_marked = marks["title_marked"] if marks is not None else None
     snippet_marked = marks["snippet_marked"] if marks is not None else None
     if not snippet_marked:
-        words = (row["opening"] or "")[:LEAD_CHARS].split()
+        words = plain(row["opening"])[:LEAD_CHARS].split()  # without marks a stored text may hold itself
         snippet_marked = " ".join(words[:32]) + ("…" if len(words) > 32 else "")
     return {
         "id": row["id"],

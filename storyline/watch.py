@@ -29,7 +29,7 @@ from .fetch import (
     page_text,
 )
 from .ingest import Pipeline
-from .models import IngestResult
+from .models import IngestResult, sanitize
 from .politeness import (
     ROBOTS_MAX_BYTES, HostGate, PolitenessOptions, crawl_delay, host_of, origin_of, parse_robots, robots_allows,
     robots_url,
@@ -465,7 +465,8 @@ class Watcher:
         changed: list[int] = []
         if sha != feed["last_sha256"]:
             try:
-                docs = feeds.parse_feed(data, page.url)  # relative links start from where the feed now is
+                # Relative links start from where the feed answered; the subscription still names it.
+                docs = feeds.parse_feed(data, feed["url"], base_url=page.url)
             except feeds.FeedError as exc:
                 self._feed_failed(feed["id"], FetchError(str(exc), page.status))
                 return
@@ -502,6 +503,7 @@ class Watcher:
     def _store_items(self, url: str, docs: list, sha: str, data: bytes) -> tuple[list[str], list[int]]:
         """Store a feed's new and changed items in one transaction; return all keys and the changed ids."""
         for doc in docs:
+            sanitize(doc)  # as it will be stored: else a title with a bidi mark would look changed every time
             # A link identifies an article across feeds and captures (as in `ingest`).
             if doc.url:
                 doc.key = doc.url

@@ -64,6 +64,10 @@ def test_import_export_through_the_store(tmp_path) -> None:
     assert [(f["url"], f["every_s"]) for f in store.feeds()][0] == ("https://gazette.example/rss", 1800)
     again = parse_opml(export_opml(store))
     assert [o.url for o in again] == [o.url for o in parse_opml(READER_EXPORT)]
+    hostile = (b'<?xml version="1.0"?><opml version="2.0"><body><outline type="rss" text="Gazette &#x9b;31m&#x202e;News" '
+               b'xmlUrl="https://hostile.example/rss"/></body></opml>')
+    assert import_opml(store, hostile, 1800) == (1, 0)
+    assert store.feed("https://hostile.example/rss")["name"] == "Gazette 31mNews"
 
 
 def test_cli_import_and_export(tmp_path) -> None:

@@ -565,6 +565,29 @@ def test_jsonl_round_trip_reproduces_the_store(seeds_db, tmp_path):
     assert copied == original
 
 
+def test_international_host_names_are_linked_in_their_ascii_form():
+    from storyline.publish.common import web_url
+
+    assert web_url("https://bücher.de/ä?x=1 2") == "https://xn--bcher-kva.de/%C3%A4?x=1%202"
+    assert web_url("https://user@bücher.de:8080/x") == "https://user@xn--bcher-kva.de:8080/x"
+    assert web_url("https://example.org/a b") == "https://example.org/a%20b" and web_url("ftp://x.example/") is None
+
+
+def test_an_imported_dump_loses_the_control_characters_ingest_would_have_stripped(seeds_db, tmp_path):
+    source = Store(seeds_db)
+    buf = io.StringIO()
+    write_jsonl(source, buf, "all")
+    source.close()
+    lines = buf.getvalue().splitlines()
+    i, rec = next((i, json.loads(line)) for i, line in enumerate(lines) if '"type":"article"' in line)
+    rec["title"] = "Harbour \x1b]0;pwned\x07\x1b[31mvote\u202etxt"
+    lines[i] = json.dumps(rec)
+    target = Store(tmp_path / "imported.db")
+    import_jsonl(target, [ImportSource("dump", lines)])
+    assert target.article(rec["id"])["title"] == "Harbour ]0;pwned[31mvotetxt"
+    target.close()
+
+
 def test_import_refuses_a_non_empty_store_and_stores_nothing_from_a_bad_file(seeds_db, tmp_path):
     source = Store(seeds_db)
     buf = io.StringIO()

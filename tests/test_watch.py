@@ -463,6 +463,33 @@ def test_permanent_moves_are_remembered_and_temporary_ones_are_not(tmp_path) -> 
     assert asked == {"/same-host": 0, "/to-new-home": 0, "/for-now": 1, "/mixed": 1, "/to-taken": 1, "/taken": 2}
 
 
+def test_items_behind_a_changing_redirect_or_with_bidi_marks_are_stored_once_and_not_updated(tmp_path) -> None:
+    polls = {"n": 0}
+
+    def feed_body() -> bytes:
+        items = "".join(
+            f"<item><title>Council \u202bvotes\u202c on bridge {i}</title><guid isPermaLink='false'>id-{i}</guid>"
+            f"<description>The council voted on the bridge plan, item {i}.</description></item>"
+            for i in range(3 + polls["n"])  # one more item every poll, so the feed's bytes change
+        )
+        return f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Council</title>{items}</channel></rss>".encode()
+
+    def latest(headers: dict) -> Reply:
+        polls["n"] += 1
+        return Reply(302, {"Location": f"/feed?token={polls['n']}"})
+
+    table: dict = {"/latest": latest}
+    with LocalServer(lambda method, path, headers: Reply(200, {}, feed_body()) if path.startswith("/feed?")
+                     else routes(table)(method, path, headers)) as server:
+        pipe = pipeline(tmp_path / "w.db")
+        subscribe(pipe.store, server.url("/latest"), None, 900)
+        reports = [Watcher(pipe, options(fetch_pages=False), client()).run(once=True, everything=True) for _ in range(3)]
+    assert [r.stored.new for r in reports] == [4, 1, 1]  # only the item the feed gained each time
+    assert [r.updated for r in reports] == [0, 0, 0]  # a title's bidi marks are stripped before comparing
+    assert pipe.store.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 6
+    assert pipe.store.feeds()[0]["url"] == server.url("/latest")  # a temporary redirect is not remembered
+
+
 def test_a_stopped_watch_titles_what_it_stored_and_a_new_one_what_an_earlier_one_left(tmp_path) -> None:
     from storyline.models import Document, IngestResult
 

@@ -673,12 +673,20 @@ def test_text_that_holds_the_highlight_marks_shows_no_false_highlights(tmp_path,
     aid = store.db.execute("SELECT id FROM articles WHERE key = 'xss'").fetchone()[0]
     store.db.execute("UPDATE articles SET title = ?, text = ? || text WHERE id = ?",
                      ("Council \x02vote\x03 copy", "Marina \x02 surveys\x03 pending. ", aid))
+    far = "Intro \x02click here\x03 to win. " + "Nothing of note happened in the valley. " * 600 + "Then a zeppelin landed."
+    other = store.db.execute("SELECT id FROM articles WHERE id != ? AND duplicate_of IS NULL AND merged_into IS NULL "
+                             "AND kind != 'linked' ORDER BY id LIMIT 1", (aid,)).fetchone()[0]
+    store.db.execute("UPDATE articles SET text = ? WHERE id = ?", (far, other))  # its match lies past the opening
     store.db.commit()
     store.close()
     with running(create_app(load({"db": str(path), **SETTINGS}, env={}), WebOptions())) as url:
         items = httpx.get(url + "/api/v1/search", params={"q": "surveys"}).json()["items"]
+        lead = httpx.get(url + "/api/v1/search", params={"q": "zeppelin"}).json()["items"]
     item = next(i for i in items if i["id"] == aid)
     assert item["title_html"] == "Council vote copy"
+    # A result whose snippet is its text's lead (the match lies past the opening) shows no stray marks either.
+    assert len(lead) == 1 and lead[0]["snippet"].startswith("Intro click here")
+    assert "<mark>" not in lead[0]["snippet_html"]
     assert item["snippet_html"].count("<mark>") == item["snippet_html"].count("</mark>") == 1
     assert "<mark>surveys</mark>" in item["snippet_html"] and "\x02" not in item["snippet"]
 
@@ -712,6 +720,14 @@ def test_a_server_bound_beyond_loopback_answers_only_its_own_names(tmp_path, db)
         named = httpx.get(url + "/api/v1/stories", headers={"host": "news.lan:8000"})
     assert rebound.status_code == 400 and rebound.headers["content-security-policy"]
     assert named.status_code == 200
+    # Bound to every address, it answers for this machine's own addresses (127.0.0.5 is one on Linux),
+    # however they were reached, and for no other literal address.
+    with running(create_app(settings, WebOptions(host="0.0.0.0"))) as url:
+        own = httpx.get(url + "/api/v1/stories", headers={"host": "127.0.0.5:8000"})
+        other = httpx.get(url + "/api/v1/stories", headers={"host": "203.0.113.9:8000"})
+    assert own.status_code == 200 and other.status_code == 400
+    with running(create_app(settings, WebOptions(host="127.0.0.1"))) as url:
+        assert httpx.get(url + "/api/v1/stories", headers={"host": "127.0.0.5"}).status_code == 400
 
 
 def test_an_unexpected_error_is_a_500_page_with_the_security_headers(db):

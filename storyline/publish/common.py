@@ -9,7 +9,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 
 class PublishError(RuntimeError):
@@ -57,10 +57,21 @@ def is_web_url(url: str | None) -> bool:
 
 
 def web_url(url: str | None) -> str | None:
-    """An http(s) URL made safe as a link target (spaces and quotes percent-encoded), or None for anything else."""
+    """An http(s) URL made safe as a link target (spaces and quotes percent-encoded, an international
+    host name in its ASCII form), or None for anything else."""
     if not url or not is_web_url(url):
         return None
-    return quote(clean_text(url.strip()), safe=":/?#@!$&'*+,;=%~-._[]")
+    parts = urlsplit(clean_text(url.strip()))
+    netloc = parts.netloc
+    if not netloc.isascii():  # percent-encoded, "bücher.de" would name a host nobody has
+        userinfo, at, hostport = netloc.rpartition("@")
+        host, colon, port = hostport.partition(":")
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+        netloc = f"{userinfo}{at}{host}{colon}{port}"
+    return quote(urlunsplit(parts._replace(netloc=netloc)), safe=":/?#@!$&'*+,;=%~-._[]")
 
 
 def pick_tags(entities: Sequence[str], keyword_lists: Iterable[Sequence[str]], limit: int = 12) -> list[str]:

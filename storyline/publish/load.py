@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ..models import strip_controls
 from ..sqlite import sqlite3
 from ..store import Store
 from .common import PublishError
@@ -29,6 +30,17 @@ def decode(value: Any) -> Any:
     """A JSON value back to a column value: {"base64": ...} becomes bytes."""
     if isinstance(value, dict) and set(value) == {"base64"}:
         return base64.b64decode(value["base64"])
+    return value
+
+
+def _no_controls(value: Any) -> Any:
+    """A parsed record with control characters stripped from every string, as ingest strips them (a dump is input too)."""
+    if isinstance(value, str):
+        return strip_controls(value)
+    if isinstance(value, dict):
+        return {k: _no_controls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_controls(v) for v in value]
     return value
 
 
@@ -97,7 +109,7 @@ def import_jsonl(store: Store, sources: Iterable[ImportSource]) -> Counter[str]:
                     # failed while an earlier line (or file) was named
                     line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
                     if line.strip():
-                        rec = json.loads(line)
+                        rec = _no_controls(json.loads(line))
                         if not isinstance(rec, dict):
                             raise ValueError("not a JSON object")
                         counts[load_record(store, rec)] += 1

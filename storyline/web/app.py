@@ -9,6 +9,7 @@ import os
 import queue
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import urlsplit
@@ -16,12 +17,11 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -345,7 +345,8 @@ def create_app(settings: Settings, options: WebOptions | None = None) -> FastAPI
     # Refuse other Host names, so a DNS-rebinding page can neither read the store nor post its forms
     # (the forms' origin check compares with Host, which a rebound name passes). Inside the guard, so
     # the refusal carries the security headers too.
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=host_names(options.host, [*options.allowed_hosts, *extra]))
+    names = host_names(options.host, [*options.allowed_hosts, *extra])
+    app.add_middleware(HostCheck, names=frozenset(names), local_addresses=options.host in WILDCARDS)
     app.add_middleware(Guard, balancer=balancer)
     app.state.routers = (api.router, pages.router)
     for router in app.state.routers:
@@ -374,6 +375,55 @@ def host_names(bind: str, extra: list[str]) -> list[str]:
     # An IPv6 address stands in brackets in a Host header.
     names += [f"[{n}]" for n in names if ":" in n and not n.startswith("[")]
     return sorted({n.lower() for n in names if n})
+
+
+def host_of(header: str) -> str:
+    """The name in a Host header, lower-cased, without its port ("[::1]:8000" -> "[::1]")."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[: header.find("]") + 1] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+@lru_cache(maxsize=256)
+def is_local_address(host: str) -> bool:
+    """Whether a Host header's name is an IP address of this machine (one a socket can be bound to)."""
+    import ipaddress
+    import socket
+
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # a name: only those the server was told answer (DNS can point any name here)
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.bind((str(address), 0))
+        return True
+    except OSError:
+        return False
+
+
+class HostCheck:
+    """Refuse requests for Host names this server was not told it has (against DNS rebinding).
+
+    Bound to every address (0.0.0.0), it also answers for the machine's own IP addresses, whichever
+    network they are on: a rebinding page reaches it under a name, never as an address literal.
+    """
+
+    def __init__(self, app: ASGIApp, names: frozenset[str], local_addresses: bool) -> None:
+        self.app = app
+        self.names = names
+        self.local_addresses = local_addresses
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, or answer 400."""
+        if scope["type"] in ("http", "websocket"):
+            host = host_of(dict(scope["headers"]).get(b"host", b"").decode("latin-1"))
+            if host not in self.names and not (self.local_addresses and is_local_address(host)):
+                await PlainTextResponse("Invalid host header", status_code=400)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def app_from_environment() -> FastAPI:
