@@ -21,7 +21,7 @@ import feedparser
 import lxml.html
 from lxml import etree
 
-from storyline.models import Document, LinkedItem
+from storyline.models import Document, LinkedItem, strip_controls
 
 MAX_FEED_BYTES = 64 * 1024 * 1024
 SNIFF_BYTES = 8192
@@ -35,7 +35,6 @@ _BLOCK_TAGS = set(
     " figure figcaption h1 h2 h3 h4 h5 h6 hr".split()
 )
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg")
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _TITLE_SEPARATORS = (" - ", " – ", " — ", " | ")
 _SMALL_WORDS = set("a an and at de del der die du el for in la le of on the to y & und".split())
 # Value lengths are bounded so that a declaration with no closing quote cannot make the
@@ -163,11 +162,11 @@ def split_title_outlet(title: str, outlet: str | None) -> tuple[str, str | None]
 def html_to_text(html: str) -> str:
     """Plain text of an HTML fragment: entities decoded, tags dropped, one line per block."""
     if "<" not in html and "&" not in html:
-        return _squash_lines(_BAD_CHARS.sub("", html))
+        return _squash_lines(strip_controls(html))
     root = _html_root(html)
     if root is None:
         stripped = re.sub(r"<[^>]*>", " ", html)
-        return _squash_lines(_BAD_CHARS.sub("", htmllib.unescape(stripped)))
+        return _squash_lines(strip_controls(htmllib.unescape(stripped)))
     return _squash_lines(_element_text(root))
 
 
@@ -183,7 +182,7 @@ def _element_text(root: Any) -> str:
 
 def _html_root(html: str) -> Any | None:
     """Parse an HTML fragment under a <div>, or None when lxml cannot take it."""
-    clean = _BAD_CHARS.sub("", html)
+    clean = strip_controls(html)
     try:
         return lxml.html.fragment_fromstring(clean, create_parent="div") if clean.strip() else None
     except (ValueError, etree.ParserError, etree.XMLSyntaxError):
@@ -462,7 +461,7 @@ def _json_item(item: dict, feed: dict, source: str, index: int) -> Document:
     summary = _str(item.get("summary"))
     content_html = _str(item.get("content_html"))
     content_text = _str(item.get("content_text"))
-    plain = _squash_lines(_BAD_CHARS.sub("", content_text or ""))
+    plain = _squash_lines(strip_controls(content_text or ""))
     text = _best_text([content_html or "", summary or ""], title)
     text = plain if len(plain) > len(text) and _fold(plain) != _fold(title) else text
     field, published = "date_published", _parse_date(item.get("date_published"))

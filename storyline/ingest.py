@@ -278,7 +278,8 @@ class Pipeline:
 
     def add_document(self, doc: Document, batch: Batch, result: IngestResult, prep: Prepared | None = None) -> int | None:
         """Store one document and place it in an event; None when it was stored before."""
-        sanitize(doc)  # again for documents not prepared here (a no-op for those that were)
+        if prep is None:
+            sanitize(doc)  # a document prepared ahead was sanitized there, with the features read from it
         if (known := self.store.article_id_by_key(doc.key)) is not None:
             from .revisions import revise  # a changed feed entry or page updates the article, keeping history
 

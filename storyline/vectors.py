@@ -339,15 +339,8 @@ class CentroidIndex:
         if day is None or centroid.first_day is None or centroid.last_day is None:
             # An unknown time cannot be shown to be near a known one.
             return day is None and centroid.first_day is None
-        lo, hi = self._reach(centroid)
-        return lo <= day.toordinal() <= hi
-
-    def _reach(self, c: Centroid) -> tuple[int, int]:
-        """The first and last day number a member of a dated centroid may have."""
-        w = self.window.days
-        if self.max_span is None:
-            return c.first_ord - w, c.last_ord + w
-        return max(c.first_ord - w, c.last_ord - self.max_span), min(c.last_ord + w, c.first_ord + self.max_span)
+        d, w, m, c = day.toordinal(), self.window.days, self.max_span, centroid  # as `search` tests it, inline
+        return c.first_ord - w <= d <= c.last_ord + w and (m is None or c.last_ord - m <= d <= c.first_ord + m)
 
     def search(self, vec: Mapping[str, float], day: date | None) -> list[tuple[float, int]]:
         """Centroids sharing a heavy term with the vector, in the window, best first."""

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from ..models import strip_controls
+
 
 class PublishError(RuntimeError):
     """An export or import cannot go on (bad input, unsafe target, missing optional dependency)."""
@@ -18,15 +20,14 @@ class PublishError(RuntimeError):
 
 # Characters XML 1.0 forbids (and lone surrogates): feeds and pages must never carry them. Bidi
 # embeddings/overrides go too: one left unclosed in a title reverses the rest of a page's line.
-_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u202a-\u202e]")
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]?\s+(?=[A-Z0-9“\"'‘(])")
 
 
 def clean_text(text: str | None) -> str:
-    """Text without control characters that break XML, YAML readers or terminals."""
-    return _NOT_XML.sub("", text or "")
+    """Text without control characters that break XML, YAML readers or terminals (stores from before ingest stripped them)."""
+    return strip_controls(text or "")
 
 
 def one_line(text: str | None, limit: int = 0) -> str:

@@ -25,7 +25,7 @@ class CollectionSQL:
 
     def add_feed(self, url: str, name: str | None, every_s: int) -> tuple[int, bool]:
         """Subscribe to a feed (due at once); return its id and whether it is new."""
-        name = " ".join(strip_controls(name).split()) or None if name else None  # from OPML files and forms
+        name = (" ".join(strip_controls(name).split()) or None) if name else None  # from OPML files and forms
         cur = self.db.execute(
             "INSERT OR IGNORE INTO feeds (url, name, every_s, added_at, next_poll) VALUES (?, ?, ?, ?, 0)",
             (url, name, int(every_s), utcnow()),
