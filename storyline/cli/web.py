@@ -24,7 +24,7 @@ def serve(
     import uvicorn
 
     from ..web import WebOptions, create_app
-    from ..web.app import HOST_VARIABLE, host_names
+    from ..web.app import HOST_VARIABLE, WILDCARDS, host_names
     from ..web.balance import BOARD_VARIABLE, supported
 
     conf = setup(db)
@@ -33,7 +33,8 @@ def serve(
         conf = replace(conf, allowed_hosts=",".join([conf.allowed_hosts, *allowed_host]).strip(","))
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(marked("[yellow]warning:[/yellow] serving on {}: anyone who can reach it can read and edit this store", host), highlight=False)
-        err.print(f"answering for host names: {', '.join(host_names(host, conf.allowed_hosts.split(',')))} "
+        also = " and this machine's addresses" if host in WILDCARDS else ""
+        err.print(f"answering for host names: {', '.join(host_names(host, conf.allowed_hosts.split(',')))}{also} "
                   "(more with --allowed-host NAME)", highlight=False)
     level = conf.log_level.lower()
     if workers == 1:

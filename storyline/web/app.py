@@ -359,16 +359,16 @@ WILDCARDS = ("0.0.0.0", "::", "[::]", "")
 
 
 def host_names(bind: str, extra: list[str]) -> list[str]:
-    """The Host names to answer: loopback, the bound address (for a wildcard, this machine's names and addresses), `extra`."""
+    """The Host names to answer: loopback, the bound address (for a wildcard, this machine's names), `extra`.
+
+    A wildcard-bound server answers for the machine's own address literals too (HostCheck asks
+    is_local_address), so they need no list here.
+    """
     names = [*LOOPBACK_NAMES]
     if bind in WILDCARDS:
         import socket
 
         names += [socket.gethostname(), socket.getfqdn()]
-        try:
-            names += [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)]
-        except OSError:
-            pass  # a machine whose own name does not resolve: its addresses must be named (allowed_hosts)
     elif bind not in LOOPBACK_NAMES:
         names.append(bind)
     names += extra
