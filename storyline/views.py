@@ -75,6 +75,6 @@ def story_dict(store: Store, story_id: int, detail: bool = False) -> dict[str, A
     }
 
 
-def stories_list(store: Store, detail: bool = False) -> list[dict[str, Any]]:
-    """All stories, newest development first."""
-    return [story_dict(store, row["id"], detail) for row in store.stories()]  # type: ignore[misc]
+def stories_list(store: Store, detail: bool = False, limit: int = -1) -> list[dict[str, Any]]:
+    """Stories, newest development first (at most `limit`; -1: all)."""
+    return [story_dict(store, row["id"], detail) for row in store.stories(limit)]  # type: ignore[misc]

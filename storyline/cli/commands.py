@@ -54,8 +54,7 @@ def ingest(
 def stories(db: Optional[str] = DbOption, as_json: bool = JsonOption, limit: int = LimitOption) -> None:
     """List stories, newest development first."""
     store = open_store(setup(db), existing=True)
-    # not views.stories_list: it stops at the store's default of 1,000 stories
-    data = [views.story_dict(store, row["id"]) for row in store.stories(sql_limit(limit))]
+    data = views.stories_list(store, limit=sql_limit(limit))
     if as_json:
         print_json(data)
         return

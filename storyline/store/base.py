@@ -709,8 +709,8 @@ class CoreStore:
 
     # -- reading --------------------------------------------------------------------------
 
-    def stories(self, limit: int = 1000) -> list[sqlite3.Row]:
-        """Stories, newest development first, with event and article counts."""
+    def stories(self, limit: int = -1) -> list[sqlite3.Row]:
+        """Stories, newest development first, with event and article counts (at most `limit`; -1: all)."""
         return self.db.execute(
             "SELECT s.*, COUNT(DISTINCT e.id) AS n_events, MAX(e.date) AS last_date, "
             "COALESCE(SUM(e.n_articles), 0) AS n_articles "
@@ -719,16 +719,16 @@ class CoreStore:
             (limit,),
         ).fetchall()
 
-    def events(self, story_id: int | None = None, limit: int = 1000) -> list[sqlite3.Row]:
-        """Events, newest first (optionally of one story)."""
+    def events(self, story_id: int | None = None, limit: int = -1) -> list[sqlite3.Row]:
+        """Events, newest first (optionally of one story; at most `limit`, -1: all)."""
         return self.db.execute(
             "SELECT * FROM events WHERE n_articles > 0 AND (? IS NULL OR story_id = ?) "
             "ORDER BY date DESC, id DESC LIMIT ?",
             (story_id, story_id, limit),
         ).fetchall()
 
-    def articles(self, event_id: int | None = None, limit: int = 1000) -> list[sqlite3.Row]:
-        """Articles, newest first (optionally of one event)."""
+    def articles(self, event_id: int | None = None, limit: int = -1) -> list[sqlite3.Row]:
+        """Articles, newest first (optionally of one event; at most `limit`, -1: all)."""
         return self.db.execute(
             "SELECT a.id, a.kind, a.source, a.url, a.title, a.published, a.event_id, a.duplicate_of, "
             "a.duplicate_kind, a.merged_into, a.listed_by, a.revisions, a.updated_at, o.name AS outlet "
