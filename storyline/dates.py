@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Iterable
 
 from .models import EventDate
+from .summarize import QUOTATION
 
 _MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
@@ -51,7 +52,6 @@ _ABBREVIATED = re.compile(
     r"(?:\b(?:[A-Z]\.)+|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Capt|Prof|Jr|Sr|Inc|Corp|Co|No|Jan|Feb|Mar|Apr|"
     r"Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)[\"'”’)]?$"
 )
-_QUOTES = re.compile(r"“[^”]*”?|\"[^\"]*\"?")
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[A-Z\"“‘'(])")
 LEAD_SENTENCES = 8
 PAST_DAYS = 14  # older dates in a lead are background, not the reported happening
@@ -145,7 +145,7 @@ def mentions(text: str, published: date, title: str | None = None) -> list[Menti
     sentences = ([title] if title else []) + split_lead(text)
     position = 0
     for sentence in sentences:
-        quoted = [q.span() for q in _QUOTES.finditer(sentence)]
+        quoted = [q.span() for q in QUOTATION.finditer(sentence)]
         for m in _EXPRESSIONS.finditer(sentence):
             position += 1
             if (m.group("rel") or m.group("relcap") or "").lower() == "on the same day":

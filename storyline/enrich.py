@@ -135,7 +135,7 @@ _EITHER_NAMES = frozenset("kim robin kelly tracy jean".split())
 
 def _gender(name: str) -> str | None:
     """'female' or 'male' by a common given name opening a person's name, None when it does not tell."""
-    first = name.split()[0].lower() if name.split() else ""
+    first = (name.split() or [""])[0].lower()
     if first in _FEMALE_NAMES:
         return "female"
     return "male" if first in _FIRST_NAMES and first not in _EITHER_NAMES else None

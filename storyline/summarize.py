@@ -475,7 +475,7 @@ _BEFORE = (
     re.compile(rf"^\s*(?P<spk>{_CAPSEQ})\s*$"),
 )
 _INVERTED = re.compile(rf"(?:he|she|they|it|we)\s+{SAY}\b")  # text between two quotations
-_QUOTE = re.compile(r"“([^”\n]+)”?|\"([^\"\n]+)\"?|‘([^’\n]+?)’(?![a-z])|``([^'\n]+)''")
+QUOTATION = re.compile(r"“([^”\n]+)”?|\"([^\"\n]+)\"?|‘([^’\n]+?)’(?![a-z])|``([^'\n]+)''")
 
 
 def _clause_start(text: str, lo: int, hi: int) -> int:
@@ -507,7 +507,7 @@ def _attribution(before: str, after: str) -> str | None:
 
 def find_quotes(text: str, speaker_of: Callable[[str, int, list[tuple[int, int]]], str | None]) -> list[Quote]:
     """Direct quotations of six words or more; `speaker_of(raw attribution, offset, quote spans)` names who."""
-    found = [(m.start(), m.end(), next(g for g in m.groups() if g is not None)) for m in _QUOTE.finditer(text)]
+    found = [(m.start(), m.end(), next(g for g in m.groups() if g is not None)) for m in QUOTATION.finditer(text)]
     spans = [(s, e) for s, e, _ in found]
     out: list[Quote] = []
     last_end, last_speaker = -1, None
