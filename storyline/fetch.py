@@ -20,6 +20,7 @@ import httpcore
 import httpx
 
 from . import __version__
+from .settings import Settings
 
 USER_AGENT = f"Storyline/{__version__} (+https://github.com/storyline-news/storyline; news tracker)"
 ACCEPT_ENCODING = "gzip, deflate, br"
@@ -54,6 +55,14 @@ class FetchOptions:
     allow_private: bool = False
     user_agent: str = USER_AGENT
     headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, allow_private: bool = False) -> "FetchOptions":
+        """The options the settings give (fetch_timeout_s, max_fetch_mb, user_agent)."""
+        return cls(
+            timeout_s=settings.fetch_timeout_s, max_bytes=int(settings.max_fetch_mb * 1_000_000),
+            allow_private=allow_private, user_agent=settings.user_agent or USER_AGENT,
+        )
 
 
 @dataclass(frozen=True)

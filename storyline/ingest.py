@@ -177,12 +177,7 @@ class Pipeline:
             if readers.is_warc(path):
                 job.warc = True  # streamed: an archive may be far larger than max_file_mb
                 return job
-            size = path.stat().st_size
-            max_bytes = int(self.settings.max_file_mb * 1_000_000)
-            if size > max_bytes:
-                raise readers.InputError(f"too large: {size / 1e6:.1f} MB (limit {self.settings.max_file_mb} MB, setting max_file_mb)")
-            job.data = path.read_bytes()
-            readers.check_bytes(job.data, max_bytes)
+            job.data = readers.read_input(path, int(self.settings.max_file_mb * 1_000_000))
             job.sha = readers.sha256(job.data)
             job.unchanged = self.store.raw_is_latest(job.source, job.sha)
         except Exception as exc:  # reported in input order, by _ingest_job

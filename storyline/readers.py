@@ -68,10 +68,24 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _too_large(size: int, max_bytes: int) -> InputError:
+    """The error for an input over the size limit."""
+    return InputError(f"too large: {size / 1e6:.1f} MB (limit {max_bytes / 1e6:g} MB, setting max_file_mb)")
+
+
+def read_input(path: Path, max_bytes: int) -> bytes:
+    """A file's bytes, refused before reading when it is larger than the limit (and after, if empty or binary)."""
+    if (size := path.stat().st_size) > max_bytes:
+        raise _too_large(size, max_bytes)
+    data = path.read_bytes()
+    check_bytes(data, max_bytes)
+    return data
+
+
 def check_bytes(data: bytes, max_bytes: int) -> None:
     """Refuse inputs that are empty, too large or binary."""
     if len(data) > max_bytes:
-        raise InputError(f"too large: {len(data) / 1e6:.1f} MB (limit {max_bytes / 1e6:.0f} MB, setting max_file_mb)")
+        raise _too_large(len(data), max_bytes)
     if not data.strip():
         raise InputError("empty file")
     if b"\x00" in data[:8192]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import logging
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -51,6 +54,8 @@ TABLE: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in TABLE}
+
+log = logging.getLogger("storyline.settings")
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,51 @@ class SettingsError(ValueError):
 # Settings that take one of a few words (checked here, rather than failing on every input later).
 CHOICES = {"ner": ("spacy", "fast", "auto"), "log_level": ("NOTSET", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
 _LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}  # Python's logging takes these too
+# The range each number may take, checked once here: a negative size or a NaN threshold used to pass,
+# and then every input failed with an internal error of its own.
+_FRACTION = (0.0, 1.0)
+RANGES: dict[str, tuple[float, float | None]] = {
+    "max_file_mb": (0.0, None), "enrich_chars": (1, None), "workers": (0, None), "ingest_cache_mb": (0, None),
+    "ingest_checkpoint_s": (0.0, None), "event_threshold": _FRACTION, "event_headline_threshold": _FRACTION,
+    "event_merge_threshold": _FRACTION, "event_window_days": (0, None), "event_max_days": (0, None),
+    "story_threshold": _FRACTION, "story_window_days": (0, None), "near_dup_threshold": _FRACTION,
+    "summary_sentences": (1, None), "host_delay_s": (0.0, None), "host_concurrency": (1, None),
+    "fetch_workers": (1, None), "fetch_timeout_s": (0.0, None), "max_fetch_mb": (0.0, None), "max_backoff_s": (1, None),
+}
+FLAGS = {"host_delay_s": "--delay", "fetch_pages": "--pages"}  # settings whose flag is not their name
+_ABOVE_ZERO = {"max_file_mb", "fetch_timeout_s", "max_fetch_mb"}  # 0 would refuse everything or never wait
+
+
+_INTERVAL = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)", re.I)
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_INTERVAL_S = 30 * 86400  # as the API's schema says; a larger one would put the next poll past the calendar
+
+
+def parse_interval(text: str) -> int:
+    """Seconds in an interval like '900', '15m', '1h30m' or '1d'."""
+    cleaned = (text or "").strip().lower().replace(" ", "")
+    parts = _INTERVAL.findall(cleaned)
+    if not cleaned or "".join(n + u for n, u in parts) != cleaned:
+        raise ValueError(f"not an interval: {text!r} (use e.g. 90s, 15m, 2h, 1d)")
+    seconds = int(sum(float(n) * _UNITS[u] for n, u in parts))
+    if seconds < 60:
+        raise ValueError(f"interval too short: {text!r} (at least 1m, to be polite)")
+    if seconds > MAX_INTERVAL_S:
+        raise ValueError(f"interval too long: {text!r} (at most 30d)")
+    return seconds
+
+
+def _check_range(name: str, value: float, place: str) -> None:
+    """SettingsError unless a number is finite and within its setting's range."""
+    if not math.isfinite(value):
+        raise SettingsError(f"{place}setting {name}: {value!r} is not a finite number")
+    low, high = RANGES.get(name, (None, None))
+    if name in _ABOVE_ZERO and value <= 0:
+        raise SettingsError(f"{place}setting {name}: {value!r} must be more than 0")
+    if low is not None and value < low:
+        raise SettingsError(f"{place}setting {name}: {value!r} must be at least {low:g}")
+    if high is not None and value > high:
+        raise SettingsError(f"{place}setting {name}: {value!r} must be at most {high:g}")
 
 
 def _coerce(name: str, value: Any, where: str = "") -> Any:
@@ -125,13 +175,23 @@ def _coerce(name: str, value: Any, where: str = "") -> Any:
                 value = int(value)
             elif not name.endswith("_mb"):  # a size in MB may be a fraction (max_file_mb = 0.5); a count may not
                 raise SettingsError(f"{place}setting {name}: {value!r} is not {noun}")
+        _check_range(name, value, place)
     elif not isinstance(value, kind):
         raise SettingsError(f"{place}setting {name}: {value!r} is not {'true or false' if kind is bool else 'text'}")
     if name in CHOICES:
-        value = value.upper() if name == "log_level" else value.lower()
+        typed = value
+        value = value.strip().upper() if name == "log_level" else value.strip().lower()
         value = _LEVEL_ALIASES.get(value, value) if name == "log_level" else value
         if value not in CHOICES[name]:
-            raise SettingsError(f"{place}setting {name}: {value!r} is not one of {', '.join(CHOICES[name])}")
+            raise SettingsError(f"{place}setting {name}: {typed!r} is not one of {', '.join(CHOICES[name])}")
+    if name == "db" and not value.strip():
+        # SQLite opens "" as a private temporary database: everything ingested into it was lost
+        raise SettingsError(f"{place}setting db: the database path is empty")
+    if name == "poll_every":
+        try:
+            parse_interval(value)
+        except ValueError as exc:
+            raise SettingsError(f"{place}setting poll_every: {exc}") from None
     return value
 
 
@@ -142,11 +202,21 @@ def _read_config(path: Path) -> dict[str, Any]:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:  # tomllib's own error for bytes that are not UTF-8
+        raise SettingsError(f"{path}: not valid TOML (not UTF-8 text)") from None
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if "storyline" not in data:  # settings at the top level, beside other tools' tables: only ours are read
+        for key in data:
+            if key not in _BY_NAME and (near := difflib.get_close_matches(key, list(_BY_NAME), n=1, cutoff=0.8)):
+                log.warning("%s: %r is not a setting and is ignored (did you mean %r?)", path, key, near[0])
         return {key: _coerce(key, value, str(path)) for key, value in data.items() if key in _BY_NAME}
     table = data["storyline"]
     if not isinstance(table, dict):
         raise SettingsError(f"{path}: [storyline] must be a table of settings")
+    if outside := sorted(key for key in data if key in _BY_NAME):
+        # read as one or the other, the file would mean something its author did not see
+        raise SettingsError(f"{path}: {', '.join(outside)} outside the [storyline] table; move it into the table")
     for key in table:
         if key not in _BY_NAME:
             near = difflib.get_close_matches(key, list(_BY_NAME), n=1)
@@ -162,15 +232,20 @@ def load(
     """Resolve settings from defaults, storyline.toml, STORYLINE_* variables and flags."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {s.name: s.default for s in TABLE}
-    path = config or Path(env.get("STORYLINE_CONFIG", "storyline.toml"))
+    named = Path(env["STORYLINE_CONFIG"]) if env.get("STORYLINE_CONFIG") else None
+    path = config or named or Path("storyline.toml")
+    if config is None and named is not None and not named.is_file():  # the user named it: its absence is news
+        raise SettingsError(f"{named}: no such settings file (STORYLINE_CONFIG)")
     if path.is_file():
         values.update(_read_config(path))
     for s in TABLE:
         var = f"STORYLINE_{s.name.upper()}"
-        if env.get(var):
+        # An empty variable clears a text setting the file set (user_agent, allowed_hosts); for a
+        # number, a switch or the database it means unset, as shells leave exported names empty.
+        if var in env and (env[var] or (isinstance(s.default, str) and s.name != "db")):
             values[s.name] = _coerce(s.name, env[var], var)
     for key, value in (flags or {}).items():
         if value is not None and key in _BY_NAME:
-            values[key] = _coerce(key, value, f"--{key.replace('_', '-')}")
+            values[key] = _coerce(key, value, FLAGS.get(key, f"--{key.replace('_', '-')}"))
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})

@@ -13,7 +13,6 @@ import logging
 import math
 import queue
 import random
-import re
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -35,15 +34,13 @@ from .politeness import (
     robots_url,
 )
 from .readers import sha256
+from .settings import MAX_INTERVAL_S, parse_interval  # noqa: F401 - the interval rule is the settings'
 from .sqlite import sqlite3
 from .store import Store, utcnow
 
 log = logging.getLogger("storyline.watch")
 
 TICK_S = 0.5  # the loop looks at the stop flag at least this often
-_INTERVAL = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)", re.I)
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-MAX_INTERVAL_S = 30 * 86400  # as the API's schema says; a larger one would put the next poll past the calendar
 _PRIORITY = {"robots": 0, "feed": 1, "page": 2}
 
 
@@ -122,20 +119,6 @@ class WatchReport:
 # -- subscriptions --------------------------------------------------------------------------
 
 
-def parse_interval(text: str) -> int:
-    """Seconds in an interval like '900', '15m', '1h30m' or '1d'."""
-    cleaned = (text or "").strip().lower().replace(" ", "")
-    parts = _INTERVAL.findall(cleaned)
-    if not cleaned or "".join(n + u for n, u in parts) != cleaned:
-        raise ValueError(f"not an interval: {text!r} (use e.g. 90s, 15m, 2h, 1d)")
-    seconds = int(sum(float(n) * _UNITS[u] for n, u in parts))
-    if seconds < 60:
-        raise ValueError(f"interval too short: {text!r} (at least 1m, to be polite)")
-    if seconds > MAX_INTERVAL_S:
-        raise ValueError(f"interval too long: {text!r} (at most 30d)")
-    return seconds
-
-
 def google_news_url(query: str, language: str = "en-US", country: str = "US") -> str:
     """The Google News RSS search feed for a query."""
     lang = language.split("-")[0]
@@ -146,10 +129,15 @@ def google_news_url(query: str, language: str = "en-US", country: str = "US") ->
 
 
 def check_feed_url(url: str) -> str:
-    """A subscription URL, stripped, or ValueError when it is not http(s)."""
+    """A subscription URL, stripped (feed:// read as http://), or ValueError when it is not http(s)."""
     url = (url or "").strip()
+    if url[:5].lower() == "feed:":  # the feed: scheme of old browsers and OPML files wraps an http(s) URL
+        url = url[5:] if url[5:].lower().startswith(("http://", "https://")) else "http:" + url[5:]
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise ValueError(f"malformed URL {url!r}: it holds spaces or control characters (percent-encode them)")
     try:
         parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError as exc:
         raise ValueError(f"malformed URL {url!r}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -157,10 +145,16 @@ def check_feed_url(url: str) -> str:
     return url
 
 
-def subscribe(store: Store, url: str, name: str | None, every_s: int) -> tuple[int, bool]:
-    """Add a subscription (due at once); return its id and whether it is new."""
+def subscribe(store: Store, url: str, name: str | None, every_s: int, update: bool = False) -> tuple[int, bool]:
+    """Add a subscription (due at once); return its id and whether it is new.
+
+    With `update`, a subscription already there takes the name (when given) and interval asked for.
+    """
     with store.transaction():
-        return store.add_feed(check_feed_url(url), name, every_s)
+        feed_id, new = store.add_feed(check_feed_url(url), name, every_s)
+        if update and not new:
+            store.update_feed(feed_id, every_s=int(every_s), **({"name": name} if name else {}))
+        return feed_id, new
 
 
 def unsubscribe(store: Store, ref: str) -> sqlite3.Row | None:

@@ -232,3 +232,63 @@ def test_publishing_summaries_stay_on_one_line_in_a_narrow_terminal(seeded_db, t
     loaded = run_cli("import", "jsonl", str(dump), "--db", str(tmp_path / "copy.db"), env={"COLUMNS": "40"})
     assert loaded.returncode == 0 and len(loaded.stdout.splitlines()) == 1, loaded.stdout
     assert re.fullmatch(r"imported \d+ articles, .*\d+ stories", loaded.stdout.strip())
+
+
+def test_commands_that_only_read_or_poll_refuse_a_database_that_does_not_exist(tmp_path):
+    typo = str(tmp_path / "typo.db")
+    for command in (["feeds", "list"], ["feeds", "remove", "1"], ["feeds", "export"], ["history", "1"], ["watch", "--once"]):
+        result = runner.invoke(app, [*command, "--db", typo])
+        assert result.exit_code == 2 and f"{typo}: no such database" in result.output, command
+        assert not Path(typo).exists(), command
+    empty = runner.invoke(app, ["ingest", "--db", "", str(tmp_path)])  # SQLite would open a throwaway database
+    assert empty.exit_code == 2 and "setting db: the database path is empty" in empty.output
+
+
+def test_ids_and_limits_past_sqlites_integers_are_usage_errors_not_tracebacks(seeded_db):
+    huge = str(2**63)
+    for command in (["story", huge], ["history", huge], ["events", "--story", huge], ["articles", "--event", huge],
+                    ["stories", "--limit", huge], ["export", "atom", "--story", huge], ["export", "atom", "--limit", huge]):
+        result = runner.invoke(app, [*command, "--db", str(seeded_db)])
+        assert result.exit_code == 2, command
+        assert "Traceback" not in result.output and "9223372036854775807" in result.output, command
+    assert runner.invoke(app, ["story", str(2**63 - 1), "--db", str(seeded_db)]).exit_code == 1  # no story: one line
+
+
+def test_extract_reads_its_limits_from_the_settings(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><title>Dam opens</title></head><body><p>" + "The dam opened today. " * 200 + "</p></body></html>")
+    result = runner.invoke(app, ["extract", str(page)], env={"STORYLINE_MAX_FILE_MB": "0.001"})
+    assert result.exit_code == 1 and f"{page}: too large" in result.output and "setting max_file_mb" in result.output
+    assert runner.invoke(app, ["extract", str(page), "--json"]).exit_code == 0
+    folder = runner.invoke(app, ["extract", str(tmp_path)])
+    assert folder.exit_code == 1 and f"error: {tmp_path}: Is a directory" in folder.output
+
+
+def test_bench_refuses_flags_it_cannot_use_before_measuring_anything(tmp_path):
+    for args, message in [(["--only", "servng"], "--only: 'servng' is not a path to measure alone"),
+                          (["--sizes", "abc"], "--sizes: 'abc' is not a comma-separated list"),
+                          (["--sizes", "100,0"], "every size must be at least 1")]:
+        result = runner.invoke(app, ["bench", "--no-write", *args])
+        assert result.exit_code == 2 and message in result.output, args
+    assert runner.invoke(app, ["bench", "--no-write", "--repeats", "0"]).exit_code == 2
+
+
+def test_every_log_level_the_settings_take_is_one_uvicorn_knows():
+    from uvicorn.config import LOG_LEVELS
+
+    from storyline.cli.web import uvicorn_level
+    from storyline.settings import CHOICES
+
+    assert {uvicorn_level(level) for level in CHOICES["log_level"]} <= set(LOG_LEVELS)
+
+
+def test_watch_flags_override_the_settings_they_stand_for(monkeypatch):
+    from storyline.cli.base import setup
+    from storyline.cli.feeds import _watch_options
+
+    monkeypatch.setenv("STORYLINE_FETCH_PAGES", "0")
+    monkeypatch.setenv("STORYLINE_HOST_DELAY_S", "9")
+    assert _watch_options(setup(None, fetch_pages=True, host_delay_s=0.5), False).fetch_pages is True  # --pages
+    options = _watch_options(setup(None, fetch_pages=None, host_delay_s=None), False)  # no flags: the settings
+    assert (options.fetch_pages, options.politeness.delay_s) == (False, 9.0)
+    assert runner.invoke(app, ["watch", "--once", "--delay", "-5"]).output.startswith("error: --delay: setting host_delay_s")

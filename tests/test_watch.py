@@ -769,6 +769,16 @@ def test_feeds_commands(tmp_path) -> None:
         ("Courier", 1800, "new", 0), ("Google News: reservoir dam", 900, "new", 0),
     ]
     assert "Courier" in run("feeds", "list").stdout
+    # Asked again with an interval or a name, a subscription takes them; a plain repeat changes nothing.
+    assert "already subscribed, updated: 1" in run("feeds", "add", "https://courier.example/rss", "--every", "2h").stdout
+    assert "already subscribed: 1" in run("feeds", "add", "https://courier.example/rss").stdout
+    assert [(f["name"], f["every_s"]) for f in json.loads(run("feeds", "list", "--json").stdout)][0] == ("Courier", 7200)
+    spaced = run("feeds", "add", "https://cour ier.example/rss")
+    assert spaced.exit_code == 2 and "holds spaces or control characters" in spaced.output
+    assert "added: 3 http://wire.example/rss" in run("feeds", "add", "feed://wire.example/rss").stdout  # old browsers' scheme
+    assert "removed: 3" in run("feeds", "remove", "3").stdout
     assert "removed: 1" in run("feeds", "remove", "1").stdout
     assert run("feeds", "remove", "https://courier.example/rss").exit_code == 1
+    huge = run("feeds", "remove", str(2**63))  # past SQLite's integers: no such feed, not an OverflowError
+    assert huge.exit_code == 1 and f"no such feed: {2**63}" in huge.output
     assert len(json.loads(run("feeds", "list", "--json").stdout)) == 1

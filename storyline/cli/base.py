@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from .. import settings as settings_mod
-from ..store import Store, StoreError
+from ..store import MAX_ID, Store, StoreError
 
 app = typer.Typer(help="Follow developing news stories across outlets and months.", no_args_is_help=True, add_completion=False)
 eval_app = typer.Typer(help="Measure quality on the real evaluation sets (writes docs/benchmarks.md).", no_args_is_help=True)
@@ -38,9 +38,20 @@ def print_error(message: object) -> None:
     """The one-line `error: ...` on stderr, the message shown exactly as it is."""
     err.print(marked("[red]error:[/red] {}", message), highlight=False, soft_wrap=True)
 
-DbOption = typer.Option(None, "--db", help="SQLite database file (default ./storyline.db, or $STORYLINE_DB).")
+DbOption = typer.Option(None, "--db", help="SQLite database file (default ./storyline.db, or db in storyline.toml, or $STORYLINE_DB).")
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
-LimitOption = typer.Option(0, "--limit", min=0, help="At most this many rows (default 0: all).")
+# Ids and counts stop at SQLite's largest integer: a larger one was bound as-is and raised OverflowError.
+LimitOption = typer.Option(0, "--limit", min=0, max=MAX_ID, help="At most this many rows (default 0: all).")
+
+
+def id_argument(help: str) -> Any:
+    """A required row id argument."""
+    return typer.Argument(..., min=0, max=MAX_ID, help=help)
+
+
+def id_option(flag: str, help: str) -> Any:
+    """An optional row id option (`--story`, `--event`)."""
+    return typer.Option(None, flag, min=0, max=MAX_ID, help=help)
 
 
 def sql_limit(limit: int) -> int:

@@ -17,7 +17,10 @@ from rich.table import Table
 from .. import __version__, settings as settings_mod, views
 from ..sqlite import sqlite3
 from ..store import StoreError
-from .base import DbOption, JsonOption, LimitOption, app, err, eval_app, marked, open_store, out, print_error, print_json, setup, sql_limit
+from .base import (
+    DbOption, JsonOption, LimitOption, app, err, eval_app, id_argument, id_option, marked, open_store, out, print_error, print_json,
+    setup, sql_limit,
+)
 
 
 @app.command()
@@ -66,7 +69,7 @@ def stories(db: Optional[str] = DbOption, as_json: bool = JsonOption, limit: int
 
 
 @app.command()
-def story(story_id: int = typer.Argument(..., help="Story id (see `storyline stories`)."), db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
+def story(story_id: int = id_argument("Story id (see `storyline stories`)."), db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
     """Show a story's timeline: date, event, outlets, key quote."""
     store = open_store(setup(db), existing=True)
     data = views.story_dict(store, story_id, detail=True)
@@ -97,7 +100,7 @@ def story(story_id: int = typer.Argument(..., help="Story id (see `storyline sto
 def events(
     db: Optional[str] = DbOption,
     as_json: bool = JsonOption,
-    story_id: Optional[int] = typer.Option(None, "--story", help="Only this story's events."),
+    story_id: Optional[int] = id_option("--story", "Only this story's events."),
     limit: int = LimitOption,
 ) -> None:
     """List events, newest first."""
@@ -116,7 +119,7 @@ def events(
 def articles(
     db: Optional[str] = DbOption,
     as_json: bool = JsonOption,
-    event_id: Optional[int] = typer.Option(None, "--event", help="Only this event's articles."),
+    event_id: Optional[int] = id_option("--event", "Only this event's articles."),
     limit: int = LimitOption,
 ) -> None:
     """List stored articles, newest first."""
@@ -143,21 +146,23 @@ def extract(
     from .. import extract as extract_mod
     from .. import fetch, readers
 
-    setup(None)
+    conf = setup(None)
+    options = fetch.FetchOptions.from_settings(conf, allow_private)
     failed = 0
     for target in targets:
         try:
             if target.startswith(("http://", "https://")):
-                page = fetch.fetch(target, fetch.FetchOptions(allow_private=allow_private))
+                page = fetch.fetch(target, options)
                 doc = extract_mod.extract_html(readers.decode_html(page.body), target, page.url)
             else:
+                if not target.strip():
+                    raise ValueError("no file named")
                 path = Path(target)
-                data = path.read_bytes()
-                readers.check_bytes(data, 50_000_000)
+                data = readers.read_input(path, int(conf.max_file_mb * 1_000_000))
                 doc = extract_mod.extract_html(readers.decode_html(data), str(path.resolve()))
         except (OSError, ValueError) as exc:
             failed += 1
-            print_error(f"{target}: {exc}")
+            print_error(f"{target}: {getattr(exc, 'strerror', None) or exc}")
             continue
         record = {
             "source": doc.source,
@@ -310,18 +315,28 @@ def bench(
     write: bool = WriteOption,
     ner: Optional[str] = typer.Option(None, help="Entity recognition tier to measure."),
     sizes: Optional[str] = typer.Option(None, help="Text-path sizes, comma-separated (default 1000,10000,100000)."),
-    repeats: Optional[int] = typer.Option(None, help="Runs per text-path size below 100k (the median is reported)."),
-    serving_articles: Optional[int] = typer.Option(None, help="Articles stored for the serving figures (default 100000; 0 leaves serving out)."),
+    repeats: Optional[int] = typer.Option(None, min=1, help="Runs per text-path size below 100k (the median is reported)."),
+    serving_articles: Optional[int] = typer.Option(None, min=0, help="Articles stored for the serving figures (default 100000; 0 leaves serving out)."),
     only: Optional[str] = typer.Option(None, help="Measure one path only: serving (written to its own section)."),
 ) -> None:
     """Measure the product's code paths (text, HTML, serving, polling) and write docs/benchmarks.md."""
     from .. import bench as bench_mod
     from .. import evaluate
 
+    if only not in (None, "serving"):  # a mistyped path ran the whole benchmark and rewrote the document
+        print_error(f"--only: {only!r} is not a path to measure alone (serving)")
+        raise typer.Exit(2)
     conf = setup(None, ner=ner)
     opts = bench_mod.BenchOptions(sizes=(200, 1000), repeats=1, serving_articles=2_000) if quick else bench_mod.BenchOptions()
     if sizes:
-        opts = replace(opts, sizes=tuple(int(x) for x in sizes.split(",")))
+        try:
+            opts = replace(opts, sizes=tuple(int(x) for x in sizes.split(",")))
+        except ValueError:
+            print_error(f"--sizes: {sizes!r} is not a comma-separated list of whole numbers")
+            raise typer.Exit(2) from None
+        if any(n < 1 for n in opts.sizes):
+            print_error(f"--sizes: {sizes!r}: every size must be at least 1")
+            raise typer.Exit(2)
     if repeats:
         opts = replace(opts, repeats=repeats)
     if serving_articles is not None:

@@ -9,15 +9,12 @@ import typer
 from rich.table import Table
 
 from .. import settings as settings_mod
-from .base import DbOption, JsonOption, OutputError, app, err, marked, open_store, out, output, print_error, print_json, setup
+from .base import (
+    DbOption, JsonOption, OutputError, app, err, id_argument, marked, open_store, out, output, print_error, print_json, setup,
+)
 
 feeds_app = typer.Typer(help="Subscriptions that `storyline watch` polls (RSS, Atom, JSON Feed, Google News).", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
-
-
-def _setting(conf: settings_mod.Settings, name: str, default: Any) -> Any:
-    """A collection setting, or its default while the settings table does not have it."""
-    return getattr(conf, name, default)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -37,18 +34,24 @@ def feeds_add(
     db: Optional[str] = DbOption,
 ) -> None:
     """Subscribe to a feed; it is polled on the next `storyline watch`."""
-    from ..watch import google_news_url, parse_interval, subscribe
+    from ..watch import check_feed_url, google_news_url, parse_interval, subscribe
 
     conf = setup(db)
     if bool(url) == bool(google_news):
         _fail("give a feed URL or --google-news QUERY (one of them)", 2)
     target = url or google_news_url(google_news or "", language, country)
     try:
-        seconds = parse_interval(every or str(_setting(conf, "poll_every", "15m")))
-        feed_id, new = subscribe(open_store(conf), target, name or (f"Google News: {google_news}" if google_news else None), seconds)
+        target = check_feed_url(target)
+        seconds = parse_interval(every or conf.poll_every)
+        # Asked again with --every or --name, a subscription already there takes them (as the web form does).
+        feed_id, new = subscribe(
+            open_store(conf), target, name or (f"Google News: {google_news}" if google_news else None), seconds,
+            update=bool(every or name),
+        )
     except ValueError as exc:
         _fail(str(exc), 2)
-    out.print(f"{'added' if new else 'already subscribed'}: {feed_id} {target}", highlight=False, soft_wrap=True)
+    note = "added" if new else ("already subscribed, updated" if every or name else "already subscribed")
+    out.print(f"{note}: {feed_id} {target}", highlight=False, soft_wrap=True)
 
 
 @feeds_app.command("list")
@@ -56,7 +59,7 @@ def feeds_list(db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None
     """Subscriptions with their state: last success, last error, error count, next poll, items seen."""
     from ..watch import feed_status
 
-    store = open_store(setup(db))
+    store = open_store(setup(db), existing=True)
     data = [feed_status(row) for row in store.feeds()]
     if as_json:
         print_json(data)
@@ -77,7 +80,7 @@ def feeds_remove(feed: str = typer.Argument(..., help="Feed id or URL (see `stor
     """Unsubscribe (stored articles stay)."""
     from ..watch import unsubscribe
 
-    row = unsubscribe(open_store(setup(db)), feed)
+    row = unsubscribe(open_store(setup(db), existing=True), feed)
     if row is None:
         _fail(f"no such feed: {feed}")
     out.print(f"removed: {row['id']} {row['url']}", highlight=False, soft_wrap=True)
@@ -95,7 +98,7 @@ def feeds_import(
 
     conf = setup(db)
     try:
-        seconds = parse_interval(every or str(_setting(conf, "poll_every", "15m")))
+        seconds = parse_interval(every or conf.poll_every)
         added, known = import_opml(open_store(conf), file.read_bytes(), seconds)
     except (OSError, OpmlError, ValueError) as exc:
         _fail(f"{file}: {getattr(exc, 'strerror', None) or exc}", 2)
@@ -110,7 +113,7 @@ def feeds_export(
     """Write the subscriptions as OPML (for any other feed reader)."""
     from ..watch import export_opml
 
-    store = open_store(setup(db))
+    store = open_store(setup(db), existing=True)
     data = export_opml(store)
     try:
         with output(file, binary=True, store_path=store.path) as fh:
@@ -127,7 +130,7 @@ def watch(
     poll_all: bool = typer.Option(False, "--all", help="Poll every feed now, due or not."),
     allow_private: bool = typer.Option(False, "--allow-private", help="Allow feeds and pages on loopback/private addresses."),
     delay: Optional[float] = typer.Option(None, "--delay", help="Seconds between two requests to one host (default: setting host_delay_s, 2)."),
-    pages: bool = typer.Option(True, "--pages/--no-pages", help="Fetch and extract the article page of each new item."),
+    pages: Optional[bool] = typer.Option(None, "--pages/--no-pages", help="Fetch and extract the article page of each new item (default: setting fetch_pages, on)."),
     db: Optional[str] = DbOption,
 ) -> None:
     """Poll subscriptions until stopped (Ctrl-C or SIGTERM finish the current write and exit)."""
@@ -136,13 +139,13 @@ def watch(
     from ..ingest import Pipeline
     from ..watch import Watcher, stop_on_signals
 
-    conf = setup(db)
-    store = open_store(conf)
+    conf = setup(db, fetch_pages=pages, host_delay_s=delay)
+    store = open_store(conf, existing=True)
     if not store.feeds():
         _fail("no subscriptions: add one with `storyline feeds add URL`")
     stop = threading.Event()
     stop_on_signals(stop)
-    watcher = Watcher(Pipeline(store, conf), _watch_options(conf, allow_private, delay, pages), stop=stop)
+    watcher = Watcher(Pipeline(store, conf), _watch_options(conf, allow_private), stop=stop)
     if not once:
         err.print(f"watching {len(store.feeds())} feeds; Ctrl-C or SIGTERM to stop", highlight=False)
     try:
@@ -156,35 +159,25 @@ def watch(
         raise typer.Exit(1)  # as `ingest` does for a bad file: what did work is stored, and scripts can tell
 
 
-def _watch_options(conf: settings_mod.Settings, allow_private: bool, delay: Optional[float], pages: bool) -> Any:
-    """WatchOptions from the settings (with defaults while they are not in the table) and flags."""
-    from ..fetch import USER_AGENT, FetchOptions
+def _watch_options(conf: settings_mod.Settings, allow_private: bool) -> Any:
+    """WatchOptions from the settings (flags included: `--delay` and `--pages` are settings) and `--allow-private`."""
+    from ..fetch import FetchOptions
     from ..politeness import PolitenessOptions
     from ..watch import WatchOptions
 
-    fetch = FetchOptions(
-        timeout_s=float(_setting(conf, "fetch_timeout_s", 20.0)),
-        max_bytes=int(float(_setting(conf, "max_fetch_mb", 20)) * 1_000_000),
-        allow_private=allow_private,
-        user_agent=str(_setting(conf, "user_agent", "") or USER_AGENT),
-    )
-    politeness = PolitenessOptions(
-        per_host=int(_setting(conf, "host_concurrency", 1)),
-        delay_s=float(delay if delay is not None else _setting(conf, "host_delay_s", 2.0)),
-    )
     return WatchOptions(
-        workers=int(_setting(conf, "fetch_workers", 8)),
-        fetch_pages=pages and bool(_setting(conf, "fetch_pages", True)),
-        max_backoff_s=float(_setting(conf, "max_backoff_s", 6 * 3600)),
-        fetch=fetch,
-        politeness=politeness,
+        workers=conf.fetch_workers,
+        fetch_pages=conf.fetch_pages,
+        max_backoff_s=float(conf.max_backoff_s),
+        fetch=FetchOptions.from_settings(conf, allow_private),
+        politeness=PolitenessOptions(per_host=conf.host_concurrency, delay_s=conf.host_delay_s),
     )
 
 
 @app.command()
-def history(article_id: int = typer.Argument(..., help="Article id (see `storyline articles`)."), db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
+def history(article_id: int = id_argument("Article id (see `storyline articles`)."), db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None:
     """An article's versions: how its headline and text changed since it was first seen."""
-    store = open_store(setup(db))
+    store = open_store(setup(db), existing=True)
     row = store.article(article_id)
     if row is None:
         _fail(f"no article {article_id}")

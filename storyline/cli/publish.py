@@ -12,7 +12,8 @@ import typer
 from ..publish import AtomOptions, HugoOptions, PublishError, export_hugo, write_atom
 from ..publish.load import ImportSource, import_jsonl
 from ..publish.tables import WHAT, TableOptions, write_csv, write_jsonl, write_parquet
-from .base import DbOption, OutputError, app, err, open_store, out, output, print_error, setup
+from ..store import MAX_ID
+from .base import DbOption, OutputError, app, err, id_option, open_store, out, output, print_error, setup
 
 export_app = typer.Typer(help="Publish: a Hugo site, Atom feeds, JSONL/CSV/Parquet data.", no_args_is_help=True)
 import_app = typer.Typer(help="Read Storyline's own exports back into a store.", no_args_is_help=True)
@@ -52,8 +53,8 @@ def export_hugo_cmd(
 @export_app.command("atom")
 def export_atom_cmd(
     db: Optional[str] = DbOption,
-    story_id: Optional[int] = typer.Option(None, "--story", help="Only this story's events."),
-    limit: int = typer.Option(100, "--limit", help="Most recently updated events to include (0: all)."),
+    story_id: Optional[int] = id_option("--story", "Only this story's events."),
+    limit: int = typer.Option(100, "--limit", min=0, max=MAX_ID, help="Most recently updated events to include (0: all)."),
     self_url: Optional[str] = typer.Option(None, "--self-url", help="URL the feed will be served at."),
     output_path: Optional[Path] = OutputOption,
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import replace
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -28,6 +29,8 @@ def serve(
     from ..web.balance import BOARD_VARIABLE, supported
 
     conf = setup(db)
+    if conf.db != ":memory:" and not Path(conf.db).exists():  # a new store can start here (feeds added in the UI)
+        err.print(f"note: {conf.db} does not exist yet; serving a new, empty store", highlight=False, soft_wrap=True)
     open_store(conf).close()  # a bad database is a one-line error, not a traceback
     if allowed_host:
         conf = replace(conf, allowed_hosts=",".join([conf.allowed_hosts, *allowed_host]).strip(","))
@@ -36,7 +39,7 @@ def serve(
         also = " and this machine's addresses" if host in WILDCARDS else ""
         err.print(f"answering for host names: {', '.join(host_names(host, conf.allowed_hosts.split(',')))}{also} "
                   "(more with --allowed-host NAME)", highlight=False)
-    level = conf.log_level.lower()
+    level = uvicorn_level(conf.log_level)
     if workers == 1:
         uvicorn.run(create_app(conf, WebOptions(host=host, port=port)), host=host, port=port, log_level=level, access_log=False)
         return
@@ -51,3 +54,8 @@ def serve(
             "storyline.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
             log_level=level, access_log=False,
         )
+
+
+def uvicorn_level(level: str) -> str:
+    """uvicorn's name for a log_level setting (it has no NOTSET: ours then inherits WARNING)."""
+    return "warning" if level == "NOTSET" else level.lower()

@@ -82,6 +82,9 @@ def shard_triggers(table: str, first_id: int, end_id: int | None) -> list[str]:
 
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer: ids and counts past it cannot even be asked for
+
+
 class StoreError(RuntimeError):
     """The database cannot be opened or is not a Storyline store."""
 

@@ -13,8 +13,13 @@ from typing import Any, Iterator, Sequence
 from ..models import Document, Enrichment, strip_controls
 from ..sqlite import sqlite3
 
-from .base import _iso, utcnow
+from .base import MAX_ID, _iso, utcnow
 
+
+
+def _feed_name(name: str | None) -> str | None:
+    """A subscription's name on one line, without control characters (OPML files and forms bring them)."""
+    return (" ".join(strip_controls(name).split()) or None) if name else None
 
 class CollectionSQL:
     """SQL of subscriptions, polling and page fetching (collection) (a part of Store; `self.db` is its connection)."""
@@ -25,7 +30,7 @@ class CollectionSQL:
 
     def add_feed(self, url: str, name: str | None, every_s: int) -> tuple[int, bool]:
         """Subscribe to a feed (due at once); return its id and whether it is new."""
-        name = (" ".join(strip_controls(name).split()) or None) if name else None  # from OPML files and forms
+        name = _feed_name(name)
         cur = self.db.execute(
             "INSERT OR IGNORE INTO feeds (url, name, every_s, added_at, next_poll) VALUES (?, ?, ?, ?, 0)",
             (url, name, int(every_s), utcnow()),
@@ -35,7 +40,9 @@ class CollectionSQL:
 
     def feed(self, ref: int | str) -> sqlite3.Row | None:
         """One subscription, by id or URL."""
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
+            if int(ref) > MAX_ID:  # past SQLite's integers: no such row (binding it raised OverflowError)
+                return None
             return self.db.execute("SELECT * FROM feeds WHERE id = ?", (int(ref),)).fetchone()
         return self.db.execute("SELECT * FROM feeds WHERE url = ?", (ref,)).fetchone()
 
@@ -76,6 +83,8 @@ class CollectionSQL:
 
     def update_feed(self, feed_id: int, **cols: Any) -> None:
         """Set some columns of a subscription."""
+        if "name" in cols:
+            cols["name"] = _feed_name(cols["name"])
         self._set("feeds", "id", self._FEED_COLUMNS, feed_id, cols)
 
     def link_feed_items(self, feed_id: int, keys: Sequence[str]) -> list[int]:
