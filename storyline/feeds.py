@@ -116,7 +116,13 @@ def parse_feed(data: bytes, source: str, strict: bool = False, base_url: str | N
         return []
     feed = dict.get(parsed, "feed") or {}
     base = _feed_base(feed, base_url)
-    return [_entry_document(e, feed, source, base, i) for i, e in enumerate(entries)]
+    docs = [_entry_document(e, feed, source, base, i) for i, e in enumerate(entries)]
+    for doc, entry in zip(docs, entries):
+        if doc.url and dict.get(entry, "guidislink") and not dict.get(entry, "links") and not _written(doc.url, data):
+            # An RSS guid is a permalink unless it says otherwise, so feedparser made a relative one ("12345")
+            # a link against the feed's address: a page that does not exist, and one two feeds of a host share.
+            doc.url = None
+    return docs
 
 
 def parse_coverage_list(html: str) -> list[LinkedItem]:
@@ -291,6 +297,23 @@ def _feed_base(feed: dict, source: str) -> str | None:
     links = [_str(dict.get(x, "href")) for x in dict.get(feed, "links") or [] if isinstance(x, dict)]
     anchor = next((u for u in (source, *links) if _web_url(u, None)), None)
     return _web_url(_str(dict.get(feed, "link")), anchor) or anchor
+
+
+def _written(url: str, data: bytes) -> bool:
+    """Whether a URL stands in the feed as it is (escaped or not), rather than resolved from a relative one."""
+    return url.encode("utf-8", "replace") in data or htmllib.escape(url, quote=False).encode("utf-8", "replace") in data
+
+
+def key_by_link(docs: list[Document]) -> None:
+    """Key items by their link, which names an article across feeds and captures, where the link is one article's.
+
+    Not when several items of the feed share it (an alerts feed whose items all point at its front
+    page were stored as one article, rewritten by each in turn).
+    """
+    counts = Counter(doc.url for doc in docs if doc.url)
+    for doc in docs:
+        if doc.url and counts[doc.url] == 1:
+            doc.key = doc.url
 
 
 def _web_url(link: str | None, base: str | None) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import codecs
 import contextvars
+import datetime
 import email.utils
 import ipaddress
 import re
@@ -268,12 +269,15 @@ class _Inflate:
     """gzip/deflate decoding that yields bounded pieces."""
 
     def __init__(self, encoding: str) -> None:
+        self.name = encoding
         self.gzip = encoding in {"gzip", "x-gzip"}
         self.d = zlib.decompressobj(16 + zlib.MAX_WBITS) if self.gzip else None
         self.head = b""  # "deflate": the first bytes, until there are two to tell the wrapping by
+        self.fed = False
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         """Decode some input, a bounded piece at a time."""
+        self.fed = self.fed or bool(data)
         if self.d is None:
             data = self.head + data
             if len(data) < 2:  # a first piece of one byte cannot show a zlib header yet
@@ -302,13 +306,16 @@ class _Inflate:
                 return
 
     def flush(self) -> Iterator[bytes]:
-        """What is left at the end."""
+        """What is left at the end; a stream cut off before its end is an error, not a shorter body."""
         if self.d is None and self.head:  # a one-byte body: raw deflate, as a zlib stream is longer
             self.d = zlib.decompressobj(-zlib.MAX_WBITS)
             head, self.head = self.head, b""
             yield from self.decode(head)
         if self.d is not None:
             yield self.d.flush(_CHUNK)
+            # An empty body is no stream rather than a cut one: servers send it for empty answers.
+            if self.fed and not self.d.eof:
+                raise FetchError(f"truncated {self.name} body: the compressed stream ends early")
 
 
 class _Brotli:
@@ -319,9 +326,11 @@ class _Brotli:
 
         self.d = brotli.Decompressor()
         self.error = brotli.error
+        self.fed = False
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         """Decode some input, a bounded piece at a time."""
+        self.fed = self.fed or bool(data)
         try:
             out = self.d.process(data, output_buffer_limit=_CHUNK)
             # Output beyond the limit stays inside the decoder until asked for with empty input.
@@ -332,8 +341,17 @@ class _Brotli:
             raise FetchError(f"bad compressed body: brotli: {exc}") from None
 
     def flush(self) -> Iterator[bytes]:
-        """Brotli keeps nothing back."""
+        """Brotli keeps nothing back, but a stream cut off before its end is an error."""
+        if self.fed and not self.d.is_finished():  # an empty body is no stream, as for gzip
+            raise FetchError("truncated br body: the compressed stream ends early")
         return iter(())
+
+
+# Each coding is a decoder stage that can hide a bomb from the next one; real servers send one, rarely two.
+_MAX_ENCODINGS = 3
+# Registered codings (IANA HTTP Content Coding Registry) that Storyline cannot decode: a body in one of
+# these is unreadable, and saying so beats handing the parser bytes it will call malformed.
+_UNDECODABLE = {"compress", "x-compress", "zstd", "dcb", "dcz", "exi", "pack200-gzip", "aes128gcm"}
 
 
 def _decoders(header: str) -> list[_Inflate | _Brotli]:
@@ -344,42 +362,42 @@ def _decoders(header: str) -> list[_Inflate | _Brotli]:
             stages.append(_Inflate(name))
         elif name == "br":
             stages.append(_Brotli())
-        elif name != "identity":
+        elif name in _UNDECODABLE:
             raise FetchError(f"unsupported Content-Encoding: {name}")
+        # Anything else ("UTF-8", "none", "binary", "8bit", "chunked") is no content coding at all but a
+        # misconfigured server describing its bytes as they are: ignored, as httpx and browsers do.
+        if len(stages) > _MAX_ENCODINGS:
+            raise FetchError(f"refused: too many Content-Encodings (more than {_MAX_ENCODINGS})")
     return stages
 
 
-def _run(stages: list[_Inflate | _Brotli], pieces: Iterable[bytes], start: int = 0) -> Iterator[bytes]:
-    """Pass pieces through the decoders from `start` on."""
-    for stage in stages[start:]:
-        pieces = _through(stage, pieces)
-    yield from pieces
-
-
-def _through(stage: _Inflate | _Brotli, pieces: Iterable[bytes]) -> Iterator[bytes]:
-    """One decoder applied to a stream of pieces."""
+def _decoded(stage: _Inflate | _Brotli, pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """One decoder applied to a whole stream of pieces, its end included."""
     for piece in pieces:
         yield from stage.decode(piece)
+    yield from stage.flush()
+
+
+def _bounded(pieces: Iterable[bytes], opts: FetchOptions, deadline: float, what: str) -> Iterator[bytes]:
+    """Pass pieces on, refusing more than max_bytes in all or any piece past the deadline."""
+    size = 0
+    for piece in pieces:
+        size += len(piece)
+        if size > opts.max_bytes:
+            raise FetchError(f"refused: body larger than {opts.max_bytes / 1e6:g} MB {what}")
+        if time.monotonic() > deadline:
+            raise FetchError(f"timed out: response not complete within {opts.deadline_s:g} s")
+        yield piece
 
 
 def read_body(raw: Iterable[bytes], encoding: str, opts: FetchOptions, deadline: float) -> bytes:
     """Decode and collect a body, refusing more than max_bytes (after decompression) or past the deadline."""
-    stages = _decoders(encoding)
-    body = bytearray()
-
-    def take(pieces: Iterable[bytes]) -> None:
-        for piece in pieces:
-            body.extend(piece)
-            if len(body) > opts.max_bytes:
-                what = "after decompression (decompression bomb)" if stages else ""
-                raise FetchError(f"refused: body larger than {opts.max_bytes / 1e6:g} MB {what}")
-            if time.monotonic() > deadline:
-                raise FetchError(f"timed out: response not complete within {opts.deadline_s:g} s")
-
-    take(_run(stages, raw))
-    for i, stage in enumerate(stages):
-        take(_run(stages, stage.flush(), i + 1))
-    return bytes(body)
+    pieces = _bounded(raw, opts, deadline, "")
+    # Every stage is bounded, not only the last: an inner stage can swallow what an outer one inflates
+    # (a gzip stream followed by gigabytes of "trailing bytes" it ignores) and the last would see nothing.
+    for stage in _decoders(encoding):
+        pieces = _bounded(_decoded(stage, pieces), opts, deadline, "after decompression (decompression bomb)")
+    return b"".join(pieces)
 
 
 # -- requests -----------------------------------------------------------------------------
@@ -398,6 +416,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return None
     if when is None:
         return None
+    if when.tzinfo is None:  # the asctime form names no zone, but HTTP dates are always GMT
+        when = when.replace(tzinfo=datetime.timezone.utc)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 

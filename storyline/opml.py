@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -9,6 +10,7 @@ from email.utils import format_datetime
 from lxml import etree
 
 MAX_OPML_BYTES = 10_000_000
+_BARE_AMPERSAND = re.compile(rb"&(?!#?\w+;)")
 
 
 class OpmlError(ValueError):
@@ -30,26 +32,50 @@ def parse_opml(data: bytes) -> list[Outline]:
         raise OpmlError(f"refused: OPML file larger than {MAX_OPML_BYTES // 1_000_000} MB")
     if b"<!ENTITY" in data.upper():
         raise OpmlError("refused: OPML with entity declarations (XML entity expansion)")
-    # No DTDs, no entity resolution, no network: an OPML file is untrusted input.
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise OpmlError(f"malformed OPML: {exc}") from None
+    root = _parse(data)
     if root is None or etree.QName(root).localname.lower() != "opml":
         raise OpmlError("not an OPML file: no <opml> root element")
     found: dict[str, Outline] = {}
     for node in root.iter("{*}outline", "outline"):
-        url = (node.get("xmlUrl") or node.get("xmlurl") or node.get("url") or "").strip()
-        if not url.startswith(("http://", "https://")):
-            continue
+        url = (node.get("xmlUrl") or node.get("xmlurl") or "").strip()
+        if not url and (node.get("type") or "").lower() not in ("link", "include"):
+            url = (node.get("url") or "").strip()  # older files; a "link" outline's url is a web page, not a feed
+        if not url:
+            continue  # a folder
         name = (node.get("title") or node.get("text") or "").strip() or None
-        parent = node.getparent()
-        category = None
-        if parent is not None and etree.QName(parent).localname == "outline" and not parent.get("xmlUrl"):
-            category = (parent.get("title") or parent.get("text") or "").strip() or None
-        found.setdefault(url, Outline(url, name, category))
+        found.setdefault(url, Outline(url, name, _folder(node)))
     return list(found.values())
+
+
+def _parse(data: bytes) -> etree._Element | None:
+    """The document's root, strictly parsed: a file cut off mid-list is refused, not read in part.
+
+    The one slip let through is a bare & in a URL, which some readers write unescaped.
+    """
+    # No DTDs, no entity resolution, no network: an OPML file is untrusted input.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        error = exc
+    escaped = _BARE_AMPERSAND.sub(b"&amp;", data)
+    if escaped != data:
+        try:
+            return etree.fromstring(escaped, parser)
+        except etree.XMLSyntaxError:
+            pass
+    raise OpmlError(f"malformed OPML: {error}")
+
+
+def _folder(node: etree._Element) -> str | None:
+    """The folders an outline sits in, outermost first ("News/World")."""
+    names = []
+    for parent in node.iterancestors():
+        if etree.QName(parent).localname != "outline" or parent.get("xmlUrl"):
+            break
+        if name := (parent.get("title") or parent.get("text") or "").strip():
+            names.append(name)
+    return "/".join(reversed(names)) or None
 
 
 def write_opml(outlines: list[Outline], title: str = "Storyline subscriptions") -> bytes:

@@ -20,6 +20,10 @@ class PolitenessOptions:
     delay_s: float = 2.0  # at least this long from the end of one request to the start of the next
     jitter: float = 0.5  # the delay is stretched by up to this fraction, at random
     max_crawl_delay_s: float = 60.0  # a robots.txt Crawl-delay is honoured up to this
+    # A host that answers 429 or 503 without saying for how long is left alone this long, doubled for each
+    # further such answer in a row, up to the cap: at the plain delay it was asked again and again.
+    throttled_pause_s: float = 30.0
+    max_throttled_pause_s: float = 3600.0
 
 
 @dataclass
@@ -29,6 +33,7 @@ class _Host:
     active: int = 0
     not_before: float = 0.0
     crawl_delay: float = 0.0
+    throttled: int = 0  # 429/503 answers in a row
 
 
 @dataclass
@@ -54,10 +59,17 @@ class HostGate:
         """A request to `host` begins."""
         self._host(host).active += 1
 
-    def finish(self, host: str, ended: float, pause_s: float = 0.0) -> None:
-        """A request to `host` ended at `ended`; the next waits the delay, or `pause_s` when the host asked."""
+    def finish(self, host: str, ended: float, pause_s: float = 0.0, throttled: bool = False) -> None:
+        """A request to `host` ended at `ended`; the next waits the delay, or `pause_s` when the host asked.
+
+        `throttled`: the host answered 429 or 503 (too busy); without a `pause_s` of its own it gets a
+        pause that doubles with each such answer in a row.
+        """
         state = self._host(host)
         state.active = max(0, state.active - 1)
+        state.throttled = state.throttled + 1 if throttled else 0
+        if throttled and not pause_s:
+            pause_s = min(self.opts.throttled_pause_s * 2 ** (state.throttled - 1), self.opts.max_throttled_pause_s)
         delay = max(self.opts.delay_s, state.crawl_delay) * (1 + self.opts.jitter * self.rng.random())
         state.not_before = max(state.not_before, ended + delay, ended + pause_s)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import html
 import re
+import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -22,9 +24,17 @@ FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".json", ".feed"}
 WARC_SUFFIXES = {".warc", ".warc.gz"}  # web archives: streamed record by record (storyline.warc)
 KNOWN_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | FEED_SUFFIXES | {".warc"}
 
-_FRONT_MATTER = re.compile(r"\A\ufeff?---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.DOTALL)
+# YAML between --- lines or TOML between +++ lines (Hugo's two formats)
+_FRONT_MATTER = re.compile(r"\A\ufeff?(---|\+\+\+)\s*\n(.*?)\r?\n\1\s*\n?(.*)\Z", re.DOTALL)
+# Fields a post's front matter sets: a block of --- rule lines naming none of them is plain text set off by rules.
+_FRONT_MATTER_KEYS = frozenset(
+    "title date link url author authors description summary tags outlet language "
+    "draft slug categories keywords lastmod publishDate aliases".split()
+)
+_BLOCK_KEY = re.compile(r"""^[ \t]*["']?([\w-]+)["']?[ \t]*[:=]""", re.M)
+# UTF-16 and UTF-32 text is full of NUL bytes; its BOM says it is text all the same.
+_WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)
 _HTML_SNIFF = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
-_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.I)
 _DATE_LINE = re.compile(r"\A\s*date\s+\d{4}-\d{2}-\d{2}\b")
 
 
@@ -54,7 +64,8 @@ def iter_files(paths: list[Path]) -> Iterator[Path]:
 
 def preload(paths: list[Path]) -> None:
     """Import the parsers these inputs need now: worker processes forked next inherit them, not import each."""
-    if any(path.suffix.lower() in HTML_SUFFIXES for path in paths):
+    if any(path.suffix.lower() not in FEED_SUFFIXES for path in paths):
+        # pages need the extractor, and plain text (which a .md without front matter is) its language guesser
         from . import extract  # noqa: F401 - trafilatura, htmldate and dateparser take ~0.3 s to import
 
 
@@ -88,7 +99,7 @@ def check_bytes(data: bytes, max_bytes: int) -> None:
         raise _too_large(len(data), max_bytes)
     if not data.strip():
         raise InputError("empty file")
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data[:8192] and not data.startswith(_WIDE_BOMS):
         raise InputError("binary file: not text, markdown, HTML or a feed")
 
 
@@ -101,17 +112,24 @@ def decode_utf8(data: bytes) -> str:
 
 
 def decode_html(data: bytes) -> str:
-    """Decode an HTML page by its declared charset, else UTF-8 with replacement."""
-    m = _CHARSET.search(data[:4096])
-    encoding = m.group(1).decode("ascii", "replace") if m else "utf-8"
-    try:
-        return data.decode(encoding, errors="replace")
-    except LookupError:
-        return data.decode("utf-8", errors="replace")
+    """Decode an HTML page: BOM, then UTF-8, then the declared charset (pages often misdeclare)."""
+    from . import extract  # trafilatura is heavy to import; only pages need it
+
+    return extract.decode_html(data)
 
 
 def detect(data: bytes, suffix: str) -> str:
     """The format of an input: feed, html, markdown or text."""
+    if fmt := _markup_format(data, suffix):
+        return fmt
+    try:
+        return "markdown" if _front_matter(data[:65536].decode("utf-8", "replace")) else "text"
+    except InputError:  # front matter that does not load: parsing says what is wrong with it
+        return "markdown"
+
+
+def _markup_format(data: bytes, suffix: str) -> str | None:
+    """"feed" or "html" when an input is one, None for text (with or without front matter)."""
     suffix = suffix.lower()
     if suffix not in KNOWN_SUFFIXES:
         raise InputError(f"unknown format: '{suffix}' files are not read (text, markdown, HTML, RSS/Atom/JSON feeds)")
@@ -124,9 +142,7 @@ def detect(data: bytes, suffix: str) -> str:
     if suffix in {".xml", ".rss", ".atom", ".rdf", ".feed"}:
         # Let the feed parser say what is wrong with it: that is the clearest message.
         return "feed"
-    if _FRONT_MATTER.match(data[:65536].decode("utf-8", "replace") + "\n"):
-        return "markdown"
-    return "text"
+    return None
 
 
 def _as_datetime(value: object) -> datetime | None:
@@ -155,6 +171,8 @@ def _markdown_text(body: str) -> str:
     body = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", body)
     body = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", body)
     body = re.sub(r"^#+\s*", "", body, flags=re.M)
+    # entities go last: an escaped "&lt;b&gt;" is text, not a tag to strip
+    body = html.unescape(body).replace("\xa0", " ")
     return "\n\n".join(p.strip() for p in re.split(r"\n\s*\n", body) if p.strip())
 
 
@@ -190,18 +208,50 @@ def _tags(value: object) -> list[str]:
     return [str(t).strip() for t in items if t is not None and not isinstance(t, (list, dict)) and str(t).strip()]
 
 
-def parse_markdown(text: str, source: str) -> Document:
-    """A Hugo/markdown post with YAML front matter."""
-    m = _FRONT_MATTER.match(text + ("\n" if not text.endswith("\n") else ""))
-    if not m:
-        raise InputError("markdown without front matter")
+def _load_block(fence: str, block: str) -> object:
+    """A front matter block loaded as TOML (+++) or YAML (---)."""
+    if fence == "+++":
+        try:
+            return tomllib.loads(block)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"bad TOML front matter: {exc}") from None
     try:
-        meta = yaml.load(m.group(1), Loader=_FrontMatterLoader) or {}
+        return yaml.load(block, Loader=_FrontMatterLoader) or {}
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: a timestamp YAML reads but Python refuses (hour 25)
         raise InputError(f"bad YAML front matter: {str(exc).splitlines()[0]}") from None
+
+
+def _front_matter(text: str) -> tuple[dict, str] | None:
+    """A post's front matter and body; None when the text does not open with front matter."""
+    m = _FRONT_MATTER.match(text if text.endswith("\n") else text + "\n")
+    if not m:
+        return None
+    fence, block, body = m.groups()
+    try:
+        meta = _load_block(fence, block)
+    except InputError:
+        # A broken block that names front matter fields is a post to report; one that names none is prose.
+        if _FRONT_MATTER_KEYS.isdisjoint(_BLOCK_KEY.findall(block)):
+            return None
+        raise
+    if not isinstance(meta, dict) or _FRONT_MATTER_KEYS.isdisjoint(meta):
+        return None
+    return meta, body
+
+
+def parse_markdown(text: str, source: str) -> Document:
+    """A Hugo/markdown post with YAML or TOML front matter."""
+    m = _FRONT_MATTER.match(text if text.endswith("\n") else text + "\n")
+    if not m:
+        raise InputError("markdown without front matter")
+    meta = _load_block(m.group(1), m.group(2))
     if not isinstance(meta, dict):
         raise InputError("front matter is not a mapping")
-    body = m.group(2)
+    return _markdown_document(meta, m.group(3), source)
+
+
+def _markdown_document(meta: dict, body: str, source: str) -> Document:
+    """The Document of a post from its front matter and markdown body."""
     title, outlet = feeds.split_title_outlet(_field(meta, "title") or "", _field(meta, "outlet"))
     url = _field(meta, "link", "url")
     linked = [
@@ -229,6 +279,8 @@ def parse_markdown(text: str, source: str) -> Document:
 
 def parse_text(text: str, source: str) -> Document:
     """Scraped plain text: optional `date YYYY-MM-DD` first line, header cues, boilerplate."""
+    from . import extract  # the page extractor holds the language guesser; preload imports it for text inputs
+
     meta = clean.text_metadata(text)
     body = clean.clean_text(text)
     if not body.strip():
@@ -245,7 +297,7 @@ def parse_text(text: str, source: str) -> Document:
         published=meta.published,
         outlet=meta.outlet,
         byline=meta.byline,
-        language="en" if body.isascii() else None,
+        language=extract.guess_language(body),
     )
 
 
@@ -255,16 +307,13 @@ def parse(data: bytes, source: str, suffix: str) -> Parsed:
         from . import warc  # a small archive given as bytes; files are streamed by Pipeline.ingest_warc
 
         return Parsed("warc", warc.parse_bytes(data, source))
-    fmt = detect(data, suffix)
+    fmt = _markup_format(data, suffix)  # not detect: front matter is loaded once, below
     if fmt == "feed":
         try:
             docs = feeds.parse_feed(data, source, strict=True)
         except feeds.FeedError as exc:
             raise InputError(str(exc)) from None
-        for doc in docs:
-            # A link identifies an article across feeds and captures; the feed-local key is the fallback.
-            if doc.url:
-                doc.key = doc.url
+        feeds.key_by_link(docs)  # a link names an article across feeds and captures; the feed-local key is the fallback
         return Parsed(fmt, docs)
     if fmt == "html":
         from . import extract  # trafilatura is heavy to import; only pages need it
@@ -274,7 +323,7 @@ def parse(data: bytes, source: str, suffix: str) -> Parsed:
         except extract.ExtractError as exc:
             raise InputError(str(exc)) from None
     text = decode_utf8(data)
-    if fmt == "markdown":
-        return Parsed(fmt, [parse_markdown(text, source)])
-    return Parsed(fmt, [parse_text(text, source)])
+    if split := _front_matter(text):
+        return Parsed("markdown", [_markdown_document(*split, source)])
+    return Parsed("text", [parse_text(text, source)])
 

@@ -82,16 +82,29 @@ _DATELINE = re.compile(
 _OUTLET_SUFFIX = re.compile(r"\s+(?:[-–—|:]\s+[^-–—|:]{2,40})$")
 
 
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
+_NEXT_WORD = re.compile(r"[\"'“‘(\[]?([A-Za-z]+)")
+
+
+def _word_before(text: str, end: int) -> str:
+    """The run of ASCII letters and periods that ends at `end` (empty when there is none)."""
+    # Walking back from the period costs the word's length; copying or searching the text before it
+    # cost the whole paragraph for every period, quadratic in a long one-line article.
+    start = end
+    while start > 0 and text[start - 1] in _WORD_CHARS:
+        start -= 1
+    return text[start:end]
+
+
 def _is_boundary(text: str, match: re.Match[str]) -> bool:
     """Whether a period/?/! match really ends a sentence, given abbreviations before it."""
     if match.group(1) != ".":
         return True
-    before = text[: match.start(1)]
-    word = re.search(r"([A-Za-z.]+)$", before)
+    word = _word_before(text, match.start(1))
     if not word:
         return True
-    token = word.group(1).lower().rstrip(".")
-    following = re.match(r"[\"'“‘(\[]?([A-Za-z]+)", text[match.end() :])
+    token = word.lower().rstrip(".")
+    following = _NEXT_WORD.match(text, match.end())  # from that position: no copy of the rest
     nxt = following.group(1).lower() if following else ""
     if len(token) == 1:
         return False  # an initial, as in "George W. Bush"

@@ -54,11 +54,21 @@ def _capture_date(value: str | None) -> datetime | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
+def _valid_length(value: str | None) -> bool:
+    """Whether a record header's Content-Length is a whole number of bytes."""
+    return value is not None and value.strip().isascii() and value.strip().isdigit()
+
+
 def iter_records(stream: BinaryIO | IO[bytes], max_bytes: int) -> Iterator[Record]:
     """HTML responses (status 200) and resources of an archive, in file order; larger ones are skipped."""
     records = WARCIterator(stream)  # WARC only: the ARC reader would take any text for records
     try:
         for rec in records:
+            length = rec.rec_headers.get_header("Content-Length")
+            if not _valid_length(length):
+                # warcio would read the rest of the file as this record's block: the records after it would vanish.
+                problem = "no Content-Length" if length is None else f"an invalid Content-Length {length!r}"
+                raise WarcError(f"bad WARC: record at offset {records.get_record_offset()} has {problem}")
             if rec.rec_type not in ("response", "resource"):
                 continue
             http = rec.http_headers
@@ -86,6 +96,8 @@ def iter_records(stream: BinaryIO | IO[bytes], max_bytes: int) -> Iterator[Recor
                 content_type=content_type,
                 payload=payload,
             )
+    except WarcError:
+        raise  # a ValueError too, but already one line: the clause below would wrap it twice
     except ArchiveLoadFailed as exc:
         raise WarcError(f"unreadable WARC: {' '.join(str(exc).split())}") from None
     except (OSError, EOFError, ValueError) as exc:  # truncated gzip and the like
@@ -113,11 +125,16 @@ def record_document(rec: Record, source: str) -> Document | None:
 def batches(stream: BinaryIO | IO[bytes], max_bytes: int, size: int = BATCH_RECORDS) -> Iterator[list[Record]]:
     """Records in groups of at most `size`, so only one group's payloads are held at a time."""
     group: list[Record] = []
-    for rec in iter_records(stream, max_bytes):
-        group.append(rec)
-        if len(group) >= size:
-            yield group
-            group = []
+    try:
+        for rec in iter_records(stream, max_bytes):
+            group.append(rec)
+            if len(group) >= size:
+                yield group
+                group = []
+    except WarcError:
+        if group:
+            yield group  # the records read before the break are whole: store them, then report the break
+        raise
     if group:
         yield group
 

@@ -166,10 +166,10 @@ def unsubscribe(store: Store, ref: str) -> sqlite3.Row | None:
     return row
 
 
-def import_opml(store: Store, data: bytes, every_s: int) -> tuple[int, int]:
-    """Subscribe to every feed an OPML file lists; return (added, already there)."""
+def import_opml(store: Store, data: bytes, every_s: int) -> tuple[int, int, int]:
+    """Subscribe to every feed an OPML file lists; return (added, already there, skipped: not http(s) feed URLs)."""
     outlines = opml.parse_opml(data)
-    added = 0
+    added = known = 0
     with store.transaction():
         for outline in outlines:
             try:
@@ -177,7 +177,8 @@ def import_opml(store: Store, data: bytes, every_s: int) -> tuple[int, int]:
             except ValueError:
                 continue
             added += new
-    return added, len(outlines) - added
+            known += not new
+    return added, known, len(outlines) - added - known
 
 
 def export_opml(store: Store) -> bytes:
@@ -407,7 +408,8 @@ class Watcher:
         job = outcome.job
         self._inflight.pop(job.key, None)
         pause = outcome.error.retry_after if outcome.error and outcome.error.retry_after else 0.0
-        self.gate.finish(job.host, outcome.ended, min(pause, self.opts.max_backoff_s))
+        busy = outcome.error is not None and outcome.error.status in (429, 503)
+        self.gate.finish(job.host, outcome.ended, min(pause, self.opts.max_backoff_s), throttled=busy)
         try:
             if job.kind == "feed":
                 self._feed_done(job, outcome.page, outcome.error)
@@ -498,9 +500,7 @@ class Watcher:
         """Store a feed's new and changed items in one transaction; return all keys and the changed ids."""
         for doc in docs:
             sanitize(doc)  # as it will be stored: else a title with a bidi mark would look changed every time
-            # A link identifies an article across feeds and captures (as in `ingest`).
-            if doc.url:
-                doc.key = doc.url
+        feeds.key_by_link(docs)  # as `ingest` keys a feed file's items
         fresh = [doc for doc in docs if revisions.is_news(self.store, doc)]
         changed = [aid for doc in fresh if (aid := self.store.article_id_by_key(doc.key)) is not None]
         if fresh:

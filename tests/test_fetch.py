@@ -259,6 +259,76 @@ def test_decompression_bombs_are_refused(client, encoding: str) -> None:
             fetch(server.url("/bomb"), ALLOW, client)
 
 
+def _cut(pack: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
+    """A packer whose output loses its last two thirds, as when a connection drops mid-body."""
+    return lambda b: (lambda packed: packed[: len(packed) // 3])(pack(b))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("gzip", _cut(gzip.compress)),
+        ("deflate", _cut(zlib.compress)),
+        ("deflate", _cut(lambda b: zlib.compress(b)[2:-4])),
+        ("br", _cut(brotli.compress)),
+        ("gzip, br", lambda b: brotli.compress(_cut(gzip.compress)(b))),  # only the inner stream is cut
+    ],
+    ids=["gzip", "zlib", "raw-deflate", "br", "gzip-in-br"],
+)
+def test_a_truncated_compressed_body_is_an_error(client, encoding: str, encode: Callable[[bytes], bytes]) -> None:
+    body = ARTICLE.encode() * 20
+    # A body without Content-Length ends when the server closes: only the decoder can tell it was cut.
+    table = {
+        "/cut": Reply(200, {"Content-Encoding": encoding}, iter([encode(body)])),
+        "/empty": Reply(200, {"Content-Encoding": encoding}, iter([])),
+        "/short": Reply(200, {"Content-Length": "100000"}, ARTICLE.encode()),
+    }
+    with LocalServer(routes(table)) as server:
+        with pytest.raises(FetchError, match=r"^truncated (gzip|deflate|br) body"):
+            fetch(server.url("/cut"), ALLOW, client)
+        assert fetch(server.url("/empty"), ALLOW, client).body == b""  # no stream at all is an empty body
+        with pytest.raises(FetchError):  # an identity body shorter than its Content-Length stays an error
+            fetch(server.url("/short"), ALLOW, client)
+
+
+def test_long_content_encoding_chains_are_refused(client) -> None:
+    body = ARTICLE.encode()
+    table = {
+        "/three": Reply(200, {"Content-Encoding": "gzip, gzip, gzip"}, gzip.compress(gzip.compress(gzip.compress(body)))),
+        "/many": Reply(200, {"Content-Encoding": ", ".join(["gzip"] * 3000)}, b"\x1f\x8b junk"),
+    }
+    with LocalServer(routes(table)) as server:
+        assert fetch(server.url("/three"), ALLOW, client).body == body
+        with pytest.raises(FetchError, match="too many Content-Encodings"):
+            fetch(server.url("/many"), ALLOW, client)
+
+
+def test_a_bomb_between_stacked_encodings_is_refused(client) -> None:
+    # The inner gzip stream ends at once; the 50 MB of zeros after it are trailing bytes it ignores,
+    # so the last stage yields almost nothing while the outer one inflates them all.
+    outer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    packed = outer.compress(gzip.compress(b"<rss/>")) + outer.compress(b"\0" * 50_000_000) + outer.flush()
+    assert len(packed) < 100_000
+    with LocalServer(routes({"/bomb": Reply(200, {"Content-Encoding": "gzip, gzip"}, packed)})) as server:
+        with pytest.raises(FetchError, match="refused: body larger than 1 MB after decompression"):
+            fetch(server.url("/bomb"), ALLOW, client)
+
+
+@pytest.mark.parametrize("junk", ["UTF-8", "utf8", "none", "binary", "8bit", "7bit", "text", "chunked", "identity, none"])
+def test_junk_content_encodings_are_ignored(client, junk: str) -> None:
+    feed = b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title></channel></rss>"
+    table = {
+        "/plain": Reply(200, {"Content-Encoding": junk}, feed),
+        "/gzip": Reply(200, {"Content-Encoding": f"gzip, {junk}"}, gzip.compress(feed)),
+        "/zstd": Reply(200, {"Content-Encoding": f"zstd, {junk}"}, feed),
+    }
+    with LocalServer(routes(table)) as server:
+        assert fetch(server.url("/plain"), ALLOW, client).body == feed
+        assert fetch(server.url("/gzip"), ALLOW, client).body == feed
+        with pytest.raises(FetchError, match="unsupported Content-Encoding: zstd"):  # a real coding we cannot read
+            fetch(server.url("/zstd"), ALLOW, client)
+
+
 def test_huge_bodies_are_refused_declared_or_not(client) -> None:
     endless = (b"x" * 65536 for _ in range(1600))  # 100 MB, streamed without a length
     table = {
@@ -372,6 +442,28 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
     assert parse_retry_after("\u00b2") is None and parse_retry_after("\u0663") is None  # digits to str, not to float
+
+
+def test_retry_after_in_asctime_form_is_gmt(client) -> None:
+    import os
+
+    ahead = time.gmtime(time.time() + 3600)
+    asctime = time.strftime("%a %b ", ahead) + f"{ahead.tm_mday:2d}" + time.strftime(" %H:%M:%S %Y", ahead)
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Tokyo"  # a zone far from GMT, so a date read as local time is hours off
+    time.tzset()
+    try:
+        assert parse_retry_after("Wed Oct 21 07:28:00 2015", now=1445412470.0) == 10.0
+        with LocalServer(routes({"/down": Reply(503, {"Retry-After": asctime})})) as server:
+            with pytest.raises(FetchError) as down:
+                fetch(server.url("/down"), ALLOW, client)
+        assert down.value.retry_after is not None and 3500 < down.value.retry_after <= 3600
+    finally:
+        if saved is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
 
 
 # -- charsets and Google News --------------------------------------------------------------------------

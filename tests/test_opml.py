@@ -59,14 +59,14 @@ def test_bad_opml_is_refused(data: bytes, reason: str) -> None:
 
 def test_import_export_through_the_store(tmp_path) -> None:
     store = Store(tmp_path / "o.db")
-    assert import_opml(store, READER_EXPORT, 1800) == (4, 0)
-    assert import_opml(store, READER_EXPORT, 1800) == (0, 4)
+    assert import_opml(store, READER_EXPORT, 1800) == (4, 0, 0)
+    assert import_opml(store, READER_EXPORT, 1800) == (0, 4, 0)
     assert [(f["url"], f["every_s"]) for f in store.feeds()][0] == ("https://gazette.example/rss", 1800)
     again = parse_opml(export_opml(store))
     assert [o.url for o in again] == [o.url for o in parse_opml(READER_EXPORT)]
     hostile = (b'<?xml version="1.0"?><opml version="2.0"><body><outline type="rss" text="Gazette &#x9b;31m&#x202e;News" '
                b'xmlUrl="https://hostile.example/rss"/></body></opml>')
-    assert import_opml(store, hostile, 1800) == (1, 0)
+    assert import_opml(store, hostile, 1800) == (1, 0, 0)
     assert store.feed("https://hostile.example/rss")["name"] == "Gazette 31mNews"
 
 
@@ -90,3 +90,27 @@ def test_cli_import_and_export(tmp_path) -> None:
     broken.write_bytes(b"<html/>")
     failed = run("feeds", "import", str(broken))
     assert failed.exit_code == 2 and "not an OPML file" in failed.stderr
+
+
+def test_what_other_readers_write_is_read_as_they_meant_it(tmp_path) -> None:
+    listing = b"""<?xml version="1.0"?><opml version="1.0"><body>
+      <outline text="News"><outline text="World">
+        <outline type="rss" text="Upper" xmlUrl="HTTPS://upper.example/feed"/>
+        <outline type="rss" text="Old scheme" xmlUrl="feed://old.example/rss"/>
+        <outline type="rss" text="Query" xmlUrl="https://q.example/rss?a=1&b=2"/>
+      </outline></outline>
+      <outline type="link" text="A home page" url="https://home.example/"/>
+      <outline text="Older file" url="https://older.example/rss.xml"/>
+      <outline type="rss" text="Empty address" xmlUrl="http://"/>
+    </body></opml>"""  # a bare & in a URL is the one slip some readers make
+    assert [(o.url, o.category) for o in parse_opml(listing)] == [
+        ("HTTPS://upper.example/feed", "News/World"), ("feed://old.example/rss", "News/World"),
+        ("https://q.example/rss?a=1&b=2", "News/World"), ("https://older.example/rss.xml", None), ("http://", None),
+    ]
+    store = Store(tmp_path / "o.db")
+    assert import_opml(store, listing, 1800) == (4, 0, 1)  # the empty address is skipped, not "already there"
+    assert sorted(f["url"] for f in store.feeds()) == [
+        "HTTPS://upper.example/feed", "http://old.example/rss", "https://older.example/rss.xml", "https://q.example/rss?a=1&b=2",
+    ]
+    with pytest.raises(OpmlError, match="malformed OPML"):  # cut off mid-list: refused rather than read in part
+        parse_opml(READER_EXPORT[: READER_EXPORT.index(b"Night Desk")])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -78,7 +78,9 @@ def test_detects_html_by_content_without_suffix():
     assert readers.detect(page, "") == "html"
 
 
-@pytest.mark.parametrize(("names", "imported"), [(["a.txt", "b.md"], False), (["a.txt", "page.HTML"], True)])
+@pytest.mark.parametrize(
+    ("names", "imported"), [(["a.xml", "b.json"], False), (["a.txt", "b.md"], True), (["a.rss", "page.HTML"], True)]
+)
 def test_preload_imports_the_page_extractor_only_for_pages(names, imported):
     # Run in a fresh interpreter: this one has long imported everything.
     import subprocess
@@ -114,3 +116,114 @@ def test_front_matter_aliases_are_refused_before_they_multiply():
     post = "---\n" + "\n".join(levels) + "\ntitle: *a8\n---\nSome text about the harbour wall and its masons.\n"
     with pytest.raises(readers.InputError, match="aliases"):
         readers.parse_markdown(post, "/in/bomb.md")
+
+
+BRIDGE = (
+    '<!doctype html><html lang="de"><head><meta charset="{charset}"><title>Neue Brücke über die Mosel</title></head>'
+    "<body><article><h1>Neue Brücke über die Mosel</h1><p>Die Gemeinde hat am Samstag die neue Fußgängerbrücke über"
+    " die Mosel eröffnet, nach drei Jahren Bauzeit und einem langen Streit über die Kosten.</p><p>Viele Bürger kamen"
+    " zur Eröffnung, und der Bürgermeister dankte den Handwerkern für ihre Geduld mit dem schwierigen Ufer.</p>"
+    "</article></body></html>"
+)
+
+
+def write(tmp_path, name: str, data: bytes):
+    """Write an input file and read it back the way ingest does."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    return readers.parse(readers.read_input(path, 1_000_000), str(path), path.suffix).documents[0]
+
+
+@pytest.mark.parametrize(
+    ("charset", "bom"), [("iso-8859-1", b""), ("windows-1252", b"\xef\xbb\xbf")], ids=["misdeclared", "utf8-bom"]
+)
+def test_utf8_page_is_read_as_utf8_whatever_charset_it_declares(tmp_path, charset, bom):
+    doc = write(tmp_path, "bridge.html", bom + BRIDGE.format(charset=charset).encode("utf-8"))
+    assert doc.title == "Neue Brücke über die Mosel" and "Fußgängerbrücke" in doc.text
+    latin = write(tmp_path, "latin.html", BRIDGE.format(charset="iso-8859-1").encode("latin-1"))
+    assert latin.title == "Neue Brücke über die Mosel"  # a page that is not UTF-8 still follows its declaration
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_wide_page_with_a_bom_is_read_not_refused_as_binary(tmp_path, encoding):
+    doc = write(tmp_path, "bridge.html", BRIDGE.format(charset=encoding).encode(encoding))  # the codec writes a BOM
+    assert doc.title == "Neue Brücke über die Mosel"
+
+
+TOML_POST = """+++
+title = "Night buses return to the valley - Valley Echo"
+date = 2024-09-14T18:45:00+02:00
+author = ["Ines Moreau", "Tom Hale"]
+link = "https://valley.example/night-buses"
+tags = ["transport", "night buses"]
++++
+The regional council brought back three night bus routes on Saturday, two years after they were cut.
+"""
+
+
+def test_toml_front_matter_gives_the_fields_yaml_does(tmp_path):
+    doc = write(tmp_path, "buses.md", TOML_POST.encode())
+    assert doc.kind == "markdown"
+    assert (doc.title, doc.outlet) == ("Night buses return to the valley", "Valley Echo")
+    assert doc.published == datetime(2024, 9, 14, 18, 45, tzinfo=timezone(timedelta(hours=2)))
+    assert doc.byline == "Ines Moreau, Tom Hale" and doc.tags == ["transport", "night buses"]
+    assert doc.url == "https://valley.example/night-buses"
+    assert doc.text == TOML_POST.split("+++\n")[-1].strip()
+    with pytest.raises(readers.InputError, match="bad TOML front matter"):
+        write(tmp_path, "broken.md", TOML_POST.replace('title = "', "title = ").encode())
+
+
+RULED = (
+    "The library reopens after the flood\n\n"
+    "The town library opened its doors again on Monday, six months after the river flooded its ground floor"
+    " and ruined much of the children's collection. Volunteers dried and sorted the books that could be saved.\n"
+)
+
+
+@pytest.mark.parametrize(
+    "ruled",
+    [
+        "---\nLibrary news: the doors are open again\n---\n" + RULED,  # YAML reads a mapping of no front matter field
+        "---\n" + RULED + "---\nShare this story\n",  # YAML reads one string
+    ],
+    ids=["mapping", "string"],
+)
+def test_text_between_rule_lines_is_plain_text_not_front_matter(tmp_path, ruled):
+    doc = write(tmp_path, "library.txt", ruled.encode())
+    assert doc.kind == "text" and doc.title and "six months after the river flooded" in doc.text
+
+
+def test_unreadable_block_naming_no_field_is_text_but_broken_front_matter_is_reported(tmp_path):
+    doc = write(tmp_path, "library.txt", ("---\nNews: in brief: the library\n---\n" + RULED).encode())
+    assert doc.kind == "text" and "six months after the river flooded" in doc.text
+    with pytest.raises(readers.InputError, match="bad YAML front matter"):
+        write(tmp_path, "post.md", b"---\ntitle: [the library\ndate: 2024-03-02\n---\n" + RULED.encode())
+
+
+@pytest.mark.parametrize(
+    ("body", "language"),
+    [
+        (
+            # ASCII, but Indonesian: the old rule called every ASCII text English
+            "Pemerintah kota membuka kembali perpustakaan umum pada hari Senin, enam bulan setelah banjir merusak"
+            " lantai bawah gedung itu. Para relawan mengeringkan buku-buku yang masih bisa diselamatkan.",
+            None,
+        ),
+        (
+            # English with a curly apostrophe, which is not ASCII
+            "The town\u2019s library opened its doors again on Monday, six months after the river flooded the ground"
+            " floor and ruined much of the children\u2019s collection that was kept there.",
+            "en",
+        ),
+    ],
+    ids=["indonesian", "curly-apostrophe"],
+)
+def test_plain_text_language_is_guessed_from_the_words(tmp_path, body, language):
+    doc = write(tmp_path, "library.txt", f"date 2024-03-04 The library reopens\n\n{body}\n".encode())
+    assert doc.language == language
+
+
+def test_markdown_body_entities_are_decoded(tmp_path):
+    post = "---\ntitle: Phone deal\n---\nAT&amp;T and the town&#8217;s council signed&nbsp;the deal &lt;today&gt;.\n"
+    doc = write(tmp_path, "deal.md", post.encode())
+    assert doc.text == "AT&T and the town\u2019s council signed the deal <today>."

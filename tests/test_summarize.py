@@ -217,3 +217,26 @@ def test_keywords_from_counts_made_ahead_are_those_counted_inline():
     # A name's words count neither alone nor in a phrase: "vale water" repeats, but "water" is the name's.
     assert "vale water" in keywords(title, text, [])
     assert not {"water", "vale water"} & set(inline)
+
+
+class _CopyCountingStr(str):
+    """A str that counts the characters its slices copy."""
+
+    copied = 0
+
+    def __getitem__(self, key: int | slice) -> str:
+        piece = str.__getitem__(self, key)
+        if isinstance(key, slice):
+            self.copied += len(piece)
+        return piece
+
+
+def test_a_long_one_line_paragraph_is_split_without_copying_it_per_period() -> None:
+    """Each period once copied and searched all the text before it: quadratic in a one-line article."""
+    acronym = ".".join("abcdefghijklmnopqrstuvwxyz" * 2).upper()  # longer than any look-back window would be
+    unit = f"On Jan. 9 Mr. Kim met George W. Bush in the U.S. The talks ended. The {acronym}. President left. "
+    line = _CopyCountingStr((unit * 200).strip())
+    assert summarize_mod._split_line(line) == [
+        "On Jan. 9 Mr. Kim met George W. Bush in the U.S.", "The talks ended.", f"The {acronym}. President left.",
+    ] * 200
+    assert line.copied <= 2 * len(line)  # each sentence once, plus a word or two per period

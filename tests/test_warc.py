@@ -5,10 +5,12 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -171,3 +173,53 @@ def test_small_warc_bytes_parse_and_cli_ingest(tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().startswith("1 new")
+
+
+def _pages(n: int) -> list[tuple[str, str, bytes, dict[str, str]]]:
+    return [(f"https://t{i}.example/b", "200 OK", page(f"Bridge news {i}", i, f"T{i}"), {}) for i in range(n)]
+
+
+def test_a_cut_archive_keeps_the_whole_records_before_the_cut(tmp_path) -> None:
+    """The break comes inside the batch being filled: the whole records read before it are stored."""
+    archive = tmp_path / "cut.warc"
+    write_warc(archive, _pages(4), compress=False)
+    data = archive.read_bytes()
+    archive.write_bytes(data[: len(data) - 300])  # inside the last page's body
+    store = Store(tmp_path / "w.db")
+    result = ingest(store, archive)
+    assert (result.new, result.failed) == (3, 1), result.errors
+    assert sorted(r[0] for r in store.db.execute("SELECT url FROM articles")) == [f"https://t{i}.example/b" for i in range(3)]
+    [error] = result.errors
+    assert error.startswith(f"{archive.resolve()}: truncated WARC: record at offset ") and "\n" not in error
+
+
+def test_a_warc_error_is_not_wrapped_again(tmp_path) -> None:
+    from storyline.warc import WarcError
+
+    archive = tmp_path / "cut.warc"
+    write_warc(archive, _pages(2), compress=False)
+    data = archive.read_bytes()
+    try:
+        list(iter_records(io.BytesIO(data[: len(data) - 300]), 10**6))
+    except WarcError as exc:
+        assert str(exc).startswith("truncated WARC: record at offset "), str(exc)
+    else:
+        raise AssertionError("a cut archive read whole")
+
+
+@pytest.mark.parametrize(("header", "problem"), [(b"", "no Content-Length"), (b"Content-Length: many\r\n", "an invalid Content-Length 'many'")])
+def test_a_record_without_a_valid_content_length_fails_its_archive(tmp_path, header: bytes, problem: str) -> None:
+    """warcio would take the rest of the file for that record's block, and the pages after it would vanish."""
+    archive = tmp_path / "nolength.warc"
+    write_warc(archive, _pages(4), compress=False)
+    data = archive.read_bytes()
+    # The third page's response record; its request record comes just before it.
+    response = data.index(b"WARC-Type: response", data.index(b"WARC-Target-URI: https://t2.example/b"))
+    start = data.rindex(b"WARC/1.0\r\n", 0, response)
+    length = re.compile(rb"Content-Length: \d+\r\n").search(data, start)
+    assert length is not None
+    archive.write_bytes(data[: length.start()] + header + data[length.end() :])
+    store = Store(tmp_path / "w.db")
+    result = ingest(store, archive)
+    assert (result.new, result.failed) == (2, 1), result.errors
+    assert result.errors == [f"{archive.resolve()}: bad WARC: record at offset {start} has {problem}"]

@@ -153,7 +153,7 @@ def extract(
         try:
             if target.startswith(("http://", "https://")):
                 page = fetch.fetch(target, options)
-                doc = extract_mod.extract_html(readers.decode_html(page.body), target, page.url)
+                doc = extract_mod.extract_html(fetch.page_text(page), target, page.url)  # the header's charset too, as watch
             else:
                 if not target.strip():
                     raise ValueError("no file named")

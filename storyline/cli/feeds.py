@@ -99,10 +99,10 @@ def feeds_import(
     conf = setup(db)
     try:
         seconds = parse_interval(every or conf.poll_every)
-        added, known = import_opml(open_store(conf), file.read_bytes(), seconds)
+        added, known, skipped = import_opml(open_store(conf), file.read_bytes(), seconds)
     except (OSError, OpmlError, ValueError) as exc:
         _fail(f"{file}: {getattr(exc, 'strerror', None) or exc}", 2)
-    out.print(f"{added} added, {known} already subscribed", highlight=False)
+    out.print(f"{added} added, {known} already subscribed" + (f", {skipped} skipped (not http(s) feed URLs)" if skipped else ""), highlight=False)
 
 
 @feeds_app.command("export")
