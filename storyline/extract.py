@@ -724,7 +724,9 @@ def extract_html(html: str | bytes, source: str, url: str | None = None) -> Docu
         title=title,
         text=text,
         url=page_url,
-        published=published.astimezone(timezone.utc) if published else None,
+        # In the page's own zone: its calendar day is the publication day (and dates the text's "yesterday");
+        # the store keeps the instant in UTC. In UTC, an evening report from the Americas was a day late.
+        published=published,
         outlet=_outlet(meta, article, page_url),
         byline=_byline(meta, article),
         language=_language(tree, meta, article, text),

@@ -92,3 +92,27 @@ def test_ingest_with_a_worker_stores_exactly_what_inline_ingest_does(tmp_path, s
     again = ingest(ahead, corpus, ner="fast", workers=1)
     files = len(list(corpus.iterdir()))
     assert (again.new, again.unchanged, again.failed) == (0, files - 1, 1)
+
+
+def test_a_page_is_dated_by_its_own_calendar_day_not_by_utc(tmp_path):
+    from storyline.extract import extract_html
+
+    def page(stamp: str, lead: str) -> bytes:
+        body = "".join(f"<p>{lead} Crews worked through the night to clear the roads, the county said ({i}).</p>" for i in range(4))
+        return (f"<html><head><title>Storm damage in the county</title><meta property='article:published_time' "
+                f"content='{stamp}'></head><body><article><h1>Storm damage in the county</h1>{body}</article></body></html>").encode()
+
+    # 21:30 on 1 May in Chicago is 02:30 on 2 May in UTC: the page's day is the 1st, its "yesterday" the 30th.
+    evening = extract_html(page("2024-05-01T21:30:00-05:00", "The storm struck the county yesterday, felling trees."), "a.html")
+    assert evening.published.date().isoformat() == "2024-05-01"
+    assert prepare(evening, 4000).when.day.isoformat() == "2024-04-30"
+    undated = extract_html(page("2024-05-01T21:30:00-05:00", "Trees fell across the county in a storm."), "b.html")
+    assert prepare(undated, 4000).when.day.isoformat() == "2024-05-01"
+    store = Store(tmp_path / "s.db")  # the stored instant stays UTC
+    from storyline.ingest import Pipeline
+    from storyline.models import IngestResult
+    from storyline.settings import load
+
+    Pipeline(store, load({"ner": "fast"}, env={})).store_documents([undated], IngestResult())
+    row = store.db.execute("SELECT published, event_day FROM articles").fetchone()
+    assert (row["published"], row["event_day"]) == ("2024-05-02T02:30:00+00:00", "2024-05-01")
