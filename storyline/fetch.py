@@ -54,6 +54,7 @@ class FetchOptions:
     max_redirects: int = 5
     same_host_redirects: bool = False  # stop at a redirect to another host (the caller re-queues it politely)
     allow_private: bool = False
+    truncate: bool = False  # keep the first max_bytes of a longer body rather than refuse it (robots.txt)
     user_agent: str = USER_AGENT
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -378,11 +379,14 @@ def _decoded(stage: _Inflate | _Brotli, pieces: Iterable[bytes]) -> Iterator[byt
     yield from stage.flush()
 
 
-def _bounded(pieces: Iterable[bytes], opts: FetchOptions, deadline: float, what: str) -> Iterator[bytes]:
-    """Pass pieces on, refusing more than max_bytes in all or any piece past the deadline."""
+def _bounded(pieces: Iterable[bytes], opts: FetchOptions, deadline: float, what: str, cut: bool = False) -> Iterator[bytes]:
+    """Pass pieces on, refusing more than max_bytes in all (`cut`: ending there instead) or any piece past the deadline."""
     size = 0
     for piece in pieces:
         size += len(piece)
+        if size > opts.max_bytes and cut:
+            yield piece[: len(piece) - (size - opts.max_bytes)]
+            return
         if size > opts.max_bytes:
             raise FetchError(f"refused: body larger than {opts.max_bytes / 1e6:g} MB {what}")
         if time.monotonic() > deadline:
@@ -392,11 +396,14 @@ def _bounded(pieces: Iterable[bytes], opts: FetchOptions, deadline: float, what:
 
 def read_body(raw: Iterable[bytes], encoding: str, opts: FetchOptions, deadline: float) -> bytes:
     """Decode and collect a body, refusing more than max_bytes (after decompression) or past the deadline."""
-    pieces = _bounded(raw, opts, deadline, "")
+    stages = _decoders(encoding)
+    # With `truncate` only the decoded text is cut: a compressed stream cut short would not decode.
+    pieces = _bounded(raw, opts, deadline, "", cut=opts.truncate and not stages)
     # Every stage is bounded, not only the last: an inner stage can swallow what an outer one inflates
     # (a gzip stream followed by gigabytes of "trailing bytes" it ignores) and the last would see nothing.
-    for stage in _decoders(encoding):
-        pieces = _bounded(_decoded(stage, pieces), opts, deadline, "after decompression (decompression bomb)")
+    for i, stage in enumerate(stages):
+        last = i == len(stages) - 1
+        pieces = _bounded(_decoded(stage, pieces), opts, deadline, "after decompression (decompression bomb)", cut=opts.truncate and last)
     return b"".join(pieces)
 
 
@@ -486,7 +493,7 @@ def _get(client: httpx.Client, url: str, opts: FetchOptions, since: Validators |
                 wait = parse_retry_after(headers.get("retry-after")) if status in {429, 503} else None
                 raise FetchError(f"HTTP {status} {resp.reason_phrase}".strip(), status, wait)
             declared = headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > opts.max_bytes:
+            if declared.isdigit() and int(declared) > opts.max_bytes and not opts.truncate:
                 raise FetchError(f"refused: body of {int(declared) / 1e6:.1f} MB is larger than {opts.max_bytes / 1e6:g} MB")
             body = read_body(resp.iter_raw(), headers.get("content-encoding", ""), opts, deadline)
             return Page(str(resp.url), status, headers, body)

@@ -374,7 +374,8 @@ class Watcher:
         if job.kind in ("page", "feed"):
             opts = replace(opts, same_host_redirects=True)  # another host gets its own turn at its own gate
         elif job.kind == "robots":
-            opts = replace(opts, max_bytes=ROBOTS_MAX_BYTES)
+            # RFC 9309: read at least 500 KiB and ignore the rest; refusing a longer file put the whole site off limits
+            opts = replace(opts, max_bytes=ROBOTS_MAX_BYTES, truncate=True)
         page = error = None
         try:
             page = fetch(job.url, opts, self.client, job.since)

@@ -165,6 +165,26 @@ def test_feed_items_pages_robots_and_a_304(tmp_path) -> None:
         assert store.counts() == counts
 
 
+def test_a_robots_txt_longer_than_the_limit_is_read_up_to_it_not_taken_for_unreachable(tmp_path) -> None:
+    import gzip
+
+    rules = b"User-agent: *\nDisallow: /news/1\n" + b"# a long list of crawlers kept for the record\n" * 16_000  # ~700 KB
+    for name, reply in [("plain", Reply(200, {}, rules)),
+                        ("gzip", Reply(200, {"Content-Encoding": "gzip"}, gzip.compress(rules)))]:
+        table: dict = {}
+        with LocalServer(routes(table)) as server:
+            items = [{"title": f"Dam inspected after storm {i}", "link": server.url(f"/news/{i}")} for i in range(2)]
+            table["/feed.xml"] = Reply(200, {}, rss("Valley Courier", items))
+            table["/news/0"] = Reply(200, {"Content-Type": "text/html"}, article_html("Dam inspected after storm", story(0)))
+            table["/robots.txt"] = reply
+            pipe = pipeline(tmp_path / f"{name}.db")
+            subscribe(pipe.store, server.url("/feed.xml"), None, 900)
+            report = Watcher(pipe, options(), client()).run(once=True)
+            pages = {r["url"]: r for r in pipe.store.db.execute("SELECT * FROM pages")}
+            assert report.pages == 1 and pages[server.url("/news/0")]["state"] == "done", name  # not "site off limits"
+            assert "robots.txt" in pages[server.url("/news/1")]["last_error"] and not server.hits("/news/1"), name
+
+
 # -- updates keep their history ------------------------------------------------------------------------
 
 
