@@ -698,3 +698,13 @@ def test_an_export_to_a_link_or_a_pipe_writes_through_it(seeds_db, tmp_path):
     piped = runner.invoke(app, ["export", "jsonl", "--what", "events", "-o", str(fifo), "--db", str(seeds_db)])
     reader.join(30)
     assert piped.exit_code == 0 and not fifo.is_file() and got and got[0].startswith(b"{")
+
+
+def test_a_hugo_export_reports_its_progress_up_to_every_page(store, tmp_path):
+    calls: list[tuple[int, int]] = []
+    report = export_hugo(store, tmp_path / "site", HugoOptions(progress=lambda done, total: calls.append((done, total))))
+    counts = store.counts()
+    total = counts["stories"] + counts["events"] + counts["articles"]
+    assert calls and calls[-1] == (total, total) and all(t == total for _, t in calls)
+    pages = len(list((tmp_path / "site/content").rglob("*-*.md")))
+    assert report.written >= pages > 0 and pages <= total  # every page counted once, rows without a page too

@@ -13,7 +13,7 @@ from ..publish import AtomOptions, HugoOptions, PublishError, export_hugo, write
 from ..publish.load import ImportSource, import_jsonl
 from ..publish.tables import WHAT, TableOptions, write_csv, write_jsonl, write_parquet
 from ..store import MAX_ID
-from .base import DbOption, OutputError, app, err, id_option, open_store, out, output, print_error, setup
+from .base import DbOption, OutputError, app, err, id_option, open_store, out, output, print_error, progress_bar, setup
 
 export_app = typer.Typer(help="Publish: a Hugo site, Atom feeds, JSONL/CSV/Parquet data.", no_args_is_help=True)
 import_app = typer.Typer(help="Read Storyline's own exports back into a store.", no_args_is_help=True)
@@ -41,7 +41,8 @@ def export_hugo_cmd(
     """Write a Hugo site: one page per story (its timeline), event and article, with a bundled theme."""
     store = open_store(setup(db), existing=True)
     try:
-        report = export_hugo(store, folder, HugoOptions(site_title=title, base_url=base_url, full_text=full_text))
+        with progress_bar("export") as progress:
+            report = export_hugo(store, folder, HugoOptions(site_title=title, base_url=base_url, full_text=full_text, progress=progress))
     except (PublishError, OSError) as exc:
         raise fail(str(exc)) from None
     out.print(report.summary(), highlight=False, soft_wrap=True)

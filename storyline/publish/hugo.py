@@ -18,7 +18,7 @@ from datetime import date
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import yaml
 
@@ -51,6 +51,8 @@ class HugoOptions:
     full_text: bool = False  # article pages carry the whole text instead of an excerpt
     excerpt_chars: int = 600
     feed_limit: int = 200  # events in the site's Atom feed of all stories
+    # Called with (pages done, pages in all) as the export goes: a large store takes minutes.
+    progress: Callable[[int, int], None] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -480,17 +482,31 @@ def export_hugo(store: Store, folder: Path, options: HugoOptions) -> HugoReport:
     site = _Site(root, report)
     write_scaffold(site, options)
     with store.snapshot():
+        counts = store.counts()
+        total, done = counts["stories"] + counts["events"] + counts["articles"], 0
+
+        def tick() -> None:
+            nonlocal done
+            done += 1
+            if options.progress and done % 100 == 0:
+                options.progress(done, total)
+
         story_ids = []
         for sid in store.live_story_ids():
             data = views.story_dict(store, sid, detail=True)
             if data and data["events"]:
                 site.add(story_page(store, data))
                 story_ids.append(sid)
+            tick()
         for event in store.iter_live_events():
             site.add(event_page(store, views.event_dict(store, event, detail=True)))
+            tick()
         for row in store.iter_articles():
             if row["merged_into"] is None:  # listed coverage matched to a full text is that article's page
                 site.add(article_page(store, row, options))
+            tick()
         write_feeds(store, site, story_ids, options)
+        if options.progress:
+            options.progress(total, total)
     site.remove_stale([f"content/{s}" for s in SECTIONS.values()] + ["static/feeds"])
     return report
