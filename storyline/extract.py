@@ -109,21 +109,64 @@ def meta_tags(tree: HtmlElement) -> dict[str, str]:
     return found
 
 
-def _json_items(data: Any) -> Iterator[dict[str, Any]]:
-    """Every dict in a JSON-LD payload, @graph and nested lists included, outermost first."""
-    stack = deque([data])
-    while stack:
-        item = stack.popleft()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            yield item
-            stack.extend(value for value in item.values() if isinstance(value, (dict, list)))
+# Properties whose values are, by schema.org's definitions, works other than the one they sit in
+# (related, cited, reviewed, containing or contained ones). An article found under them, or in a list,
+# is never the page's own: list pages have no article of their own, and article pages list others.
+_OTHER_WORKS = frozenset(
+    {
+        "about",
+        "citation",
+        "comment",
+        "exampleOfWork",
+        "hasPart",
+        "isBasedOn",
+        "isPartOf",
+        "itemListElement",
+        "mentions",
+        "relatedLink",
+        "review",
+        "reviews",
+        "significantLink",
+        "subjectOf",
+        "translationOfWork",
+        "workExample",
+        "workTranslation",
+    }
+)
+_LIST_TYPES = re.compile(r"ItemList|ListItem|BreadcrumbList|SiteNavigationElement", re.I)
+# ranks of JSON-LD objects: where on the page a description of the page's own article is likeliest
+_PAGE_LEVEL, _MAIN_ENTITY, _NESTED = 0, 1, 2
+
+
+def _members(data: Any) -> Iterator[dict[str, Any]]:
+    """The objects at one level of a JSON-LD value: list entries and @graph members."""
+    if isinstance(data, list):
+        for entry in data:
+            yield from _members(entry)
+    elif isinstance(data, dict):
+        yield data
+        yield from _members(data.get("@graph"))
+
+
+def _ranked_items(data: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each JSON-LD object of a payload with its rank, outermost first; other works left out."""
+    queue = deque((_PAGE_LEVEL, item) for item in _members(data))
+    while queue:
+        rank, item = queue.popleft()
+        yield rank, item
+        if _LIST_TYPES.search(_type_of(item)):
+            continue
+        for key, value in item.items():
+            # @graph members were already taken at this item's level
+            if key == "@graph" or key in _OTHER_WORKS:
+                continue
+            child = _MAIN_ENTITY if rank == _PAGE_LEVEL and key == "mainEntity" else _NESTED
+            queue.extend((child, member) for member in _members(value))
 
 
 def json_ld(tree: HtmlElement) -> list[dict[str, Any]]:
-    """All JSON-LD objects on the page; broken blocks are skipped."""
-    items: list[dict[str, Any]] = []
+    """The page's JSON-LD objects, page-level ones first; broken blocks are skipped."""
+    ranked: list[tuple[int, dict[str, Any]]] = []
     for script in tree.iterfind('.//script[@type="application/ld+json"]'):
         raw = (script.text or "").strip()
         if not raw:
@@ -136,8 +179,9 @@ def json_ld(tree: HtmlElement) -> list[dict[str, Any]]:
                 data = json.loads(raw.strip("<!->; \n\t"), strict=False)
             except ValueError:
                 continue
-        items.extend(_json_items(data))
-    return items
+        ranked.extend(_ranked_items(data))
+    # blocks come in any order: a related-stories list may precede the article's own block
+    return [item for _, item in sorted(ranked, key=lambda pair: pair[0])]
 
 
 _ARTICLE_TYPES = re.compile(r"Article|Posting|Report|Blog|Review", re.I)

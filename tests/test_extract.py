@@ -305,3 +305,43 @@ def test_front_page_link_is_no_permalink() -> None:
     post = '<a href="/"><span data-timestamp="1706000400">Updated</span></a>'
     moment = extract_date(_post_page(post), "https://pier.example/")
     assert moment is None or moment.date() != date(2024, 1, 23)
+
+
+def _ld(*blocks: str) -> str:
+    """JSON-LD script tags, one per block, in the given order."""
+    return "".join(f'<script type="application/ld+json">{block}</script>' for block in blocks)
+
+
+_OLD_STORY = (
+    '{"@type": "NewsArticle", "headline": "Lighthouse keeper retires", '
+    '"datePublished": "2019-07-14T06:00:00Z", "author": {"@type": "Person", "name": "Ivo Brandt"}}'
+)
+_OWN_STORY = (
+    '{"@type": "NewsArticle", "headline": "Ferry pier to close for two years", '
+    '"datePublished": "2024-03-05T10:00:00Z", "author": {"@type": "Person", "name": "Morag Lindqvist"}}'
+)
+
+
+def test_own_article_beats_a_related_one_listed_in_an_earlier_block() -> None:
+    related = (
+        '{"@type": "WebPage", "mainEntity": {"@type": "ItemList", "itemListElement": '
+        f'[{{"@type": "ListItem", "position": 1, "item": {_OLD_STORY}}}]}}}}'
+    )
+    doc = extract_html(_bare_page(_ld(related, _OWN_STORY)), source="x")
+    assert doc.title == "Ferry pier to close for two years"
+    assert doc.published == datetime(2024, 3, 5, 10, tzinfo=timezone.utc)
+    assert doc.byline == "Morag Lindqvist"
+
+
+def test_main_entity_beats_a_cited_article() -> None:
+    page = f'{{"@type": "WebPage", "citation": {_OLD_STORY}, "mainEntity": {_OWN_STORY}}}'
+    doc = extract_html(_bare_page(_ld(page)), source="x")
+    assert doc.title == "Ferry pier to close for two years"
+    assert doc.byline == "Morag Lindqvist"
+
+
+def test_listed_articles_do_not_describe_a_list_page() -> None:
+    listing = f'{{"@type": "ItemList", "itemListElement": [{_OLD_STORY}]}}'
+    doc = extract_html(_bare_page("<title>Harbour news</title>" + _ld(listing)), source="x")
+    assert doc.title == "Harbour news"
+    assert doc.byline is None
