@@ -546,6 +546,62 @@ def test_a_copy_revised_into_a_text_of_its_own_is_a_report_of_its_own_again(tmp_
     store.close()
 
 
+LOCKS = ("Engineers at Brimley reopened the canal locks on Friday after a month of repairs to the gates, and the "
+         "first barges passed through at dawn. Harbour master Tobias Wren said the repaired gates would hold through "
+         "the winter floods, and boat owners moored along the towpath welcomed the news after weeks of waiting.")
+
+
+def test_a_file_whose_date_changed_is_updated_and_its_event_moves_with_it(tmp_path):
+    path = tmp_path / "locks.txt"
+    store = Store(tmp_path / "dated.db")
+
+    def stored() -> tuple:
+        row = store.db.execute("SELECT a.id, a.published, a.event_day, e.first_day, e.last_day, e.date FROM articles a "
+                               "JOIN events e ON e.id = a.event_id").fetchone()
+        return row["published"][:10], row["event_day"], row["first_day"], row["last_day"], row["date"]
+
+    path.write_text(f"date 2024-03-05\nCanal locks reopen\n\n{LOCKS}\n")
+    ingest(store, path, ner="fast")
+    path.write_text(f"date 2023-03-05\nCanal locks reopen\n\n{LOCKS}\n")  # a wrong year put right, nothing else
+    result = ingest(store, path, ner="fast")
+    assert (result.updated, result.unchanged) == (1, 0)
+    assert stored() == ("2023-03-05", "2023-03-03", "2023-03-03", "2023-03-03", "2023-03-03")  # "on Friday"
+    [aid] = [r[0] for r in store.db.execute("SELECT id FROM articles")]
+    assert [v["published"][:10] for v in store.article_versions(aid)] == ["2024-03-05", "2023-03-05"]
+    assert store.article(aid)["revisions"] == 1
+    # Date and text changed together: the new date is kept along with the new text.
+    path.write_text(f"date 2023-04-12\nCanal locks reopen\n\n{LOCKS} The towpath cafe opened again too.\n")
+    assert ingest(store, path, ner="fast").updated == 1
+    assert stored() == ("2023-04-12", "2023-04-07", "2023-04-07", "2023-04-07", "2023-04-07")
+    assert ingest(store, path, ner="fast").unchanged == 1
+    store.close()
+
+
+def test_copies_of_a_rewritten_original_follow_another_copy_or_stand_alone(tmp_path):
+    from storyline.search import SearchQuery, search
+
+    other = ("The town library will open a new reading room next spring with a cafe and a children's corner, "
+             "the council said, after residents voted for the plan in a ballot held over the winter. Builders will "
+             "start work on the old post office next door in March, and the reading room will keep late hours.")
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(f"date 2024-03-08\nCanal locks reopen\n\n{LOCKS}\n")
+    store = Store(tmp_path / "copies.db")
+    assert ingest(store, *(tmp_path / n for n in ("a.txt", "b.txt", "c.txt")), ner="fast").duplicates == 2
+    (tmp_path / "a.txt").write_text(f"date 2024-03-08\nLibrary plans reading room\n\n{other}\n")
+    assert ingest(store, tmp_path / "a.txt", ner="fast").updated == 1
+    rows = {Path(r["source"]).name: r for r in store.db.execute("SELECT * FROM articles")}
+    a, b, c = rows["a.txt"], rows["b.txt"], rows["c.txt"]
+    assert (b["duplicate_of"], b["duplicate_kind"]) == (None, None)  # the earliest copy is the original now
+    assert (c["duplicate_of"], c["duplicate_kind"]) == (b["id"], "exact")
+    # Read as a report of its own: copies stored as exact ones had no entities or keywords.
+    assert "Tobias Wren" in {e["name"] for e in store.article_entities([b["id"]])}
+    assert json.loads(b["keywords"]) and not store.article_entities([c["id"]])
+    with store.snapshot():
+        assert [i["id"] for i in search(store, SearchQuery("towpath barges"))["items"]] == [b["id"]]
+        assert [i["id"] for i in search(store, SearchQuery("reading room"))["items"]] == [a["id"]]
+    store.close()
+
+
 def test_ctrl_c_stops_an_ingest_without_tracebacks_from_its_workers(tmp_path, shared):
     import signal
 

@@ -129,6 +129,23 @@ def test_a_later_capture_of_a_changed_page_is_an_update(tmp_path) -> None:
     ]
 
 
+def test_a_later_capture_of_an_undated_page_keeps_its_first_date(tmp_path) -> None:
+    # A page that states no date is dated by its capture: a later capture is no new publication date.
+    url = "https://lakeside.example/bridge"
+    body = re.sub(rb"<meta property='article:published_time'[^>]*>", b"", page("Council approves footbridge", 1))
+    for name, when in (("monday.warc", "2024-05-06T09:00:00Z"), ("friday.warc", "2024-05-10T09:00:00Z")):
+        with (tmp_path / name).open("wb") as fh:
+            writer = WARCWriter(fh, gzip=False)
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(body), http_headers=headers, warc_headers_dict={"WARC-Date": when}))
+    store = Store(tmp_path / "w.db")
+    assert ingest(store, tmp_path / "monday.warc").new == 1
+    assert ingest(store, tmp_path / "friday.warc").updated == 0
+    [row] = store.db.execute("SELECT * FROM articles").fetchall()
+    assert row["published"].startswith("2024-05-06") and row["revisions"] == 0
+
+
 def test_broken_archives_fail_with_one_line(tmp_path) -> None:
     good = tmp_path / "good.warc.gz"
     write_warc(good, [(f"https://t{n}.example/b", "200 OK", page(f"Bridge news {n}", n, f"T{n}"), {}) for n in range(3)])

@@ -561,6 +561,22 @@ def test_items_sharing_a_link_or_with_bare_guids_stay_separate_articles(tmp_path
     assert not [hit.path for hit in server.log if hit.path in ("/1", "/2")]
 
 
+def test_a_feed_that_restamps_its_items_on_every_poll_does_not_update_them(tmp_path) -> None:
+    polls = {"n": 0}
+
+    def feed(headers: dict) -> Reply:
+        polls["n"] += 1  # the feed is rebuilt, every item dated with the time of the build
+        stamp = f"Mon, 03 Jun 2024 1{polls['n']}:00:00 GMT"
+        items = [{"title": f"Harbour works begin {i}", "link": f"https://courier.example/{i}", "date": stamp} for i in range(2)]
+        return Reply(200, {}, rss("Courier", items))
+
+    with LocalServer(routes({"/feed": feed})) as server:
+        pipe = pipeline(tmp_path / "w.db")
+        subscribe(pipe.store, server.url("/feed"), None, 900)
+        reports = [Watcher(pipe, options(fetch_pages=False), client()).run(once=True, everything=True) for _ in range(3)]
+    assert [(r.stored.new, r.updated) for r in reports] == [(2, 0), (0, 0), (0, 0)]
+
+
 def rss_page(title: str, items: str) -> bytes:
     """An RSS document around ready-made items."""
     return f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>{title}</title>{items}</channel></rss>".encode()
