@@ -10,6 +10,7 @@ automatic merging leaves them apart.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Sequence
@@ -280,7 +281,8 @@ class Corrector:
 def _title(title: str) -> str:
     """A user title, whitespace-normalised and checked."""
     clean = " ".join(strip_controls(title).split())
-    if not clean:
+    if not "".join(c for c in clean if unicodedata.category(c) != "Cf").strip():
+        # only zero-width or other invisible format characters: a link nobody could see or click
         raise BadValue("title must not be empty")
     if len(clean) > MAX_TITLE:
         raise BadValue(f"title longer than {MAX_TITLE} characters")

@@ -217,3 +217,34 @@ def test_errors_say_what_is_wrong(store, fix):
         fix.move_article(999_999, None)
     assert missing.value.status == 404
     assert store.corrections_version() == 1  # failed corrections leave no trace
+
+
+def test_a_copy_split_off_from_its_original_counts_as_an_independent_report(store, fix):
+    from storyline.web.reading import event_details
+
+    original, copy = store.article_id_by_key("train-1"), store.article_id_by_key("train-2")
+    new = fix.split_event(store.article(original)["event_id"], [copy])["result"]["event"]
+    [shown] = event_details(store, [store.event(new)], None)
+    assert (shown["n_reports"], shown["n_independent"], [r["id"] for r in shown["reports"]]) == (1, 1, [copy])
+
+
+def test_titles_of_invisible_characters_only_are_refused(store, fix):
+    story = store.event(store.article(store.article_id_by_key("train-1"))["event_id"])["story_id"]
+    for title in ("\u200b", "\u200b\u2060 \ufeff", "\u202e"):
+        with pytest.raises(CorrectionError, match="title must not be empty"):
+            fix.rename_story(story, title)
+    assert fix.rename_story(story, "Night train \u200bline")["result"]
+
+
+def test_a_listing_matched_to_another_article_is_that_article_in_listings_and_moves(store, fix):
+    listing = store.db.execute(
+        "SELECT id, merged_into, listed_by, event_id FROM articles WHERE merged_into IS NOT NULL AND listed_by IS NOT NULL"
+    ).fetchone()
+    assert listing is not None and listing["merged_into"] != listing["listed_by"]  # the seeds' Google News item has one
+    rows, total = store.article_page(listing["event_id"], 100, 0)
+    assert listing["id"] not in [r["id"] for r in rows] and total == len(rows)
+    assert total == len(store.coverage([listing["event_id"]]))  # as the event's reports are counted
+    # Moving the page that listed it leaves it with the article it was found to be.
+    assert listing["id"] not in store.article_family(listing["listed_by"])
+    moved = fix.move_article(listing["listed_by"], None)["result"]
+    assert store.article(listing["id"])["event_id"] == store.article(listing["merged_into"])["event_id"] != moved["event"]

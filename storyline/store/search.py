@@ -226,13 +226,18 @@ class SearchSQL:
         ).fetchall()
 
     def article_page(self, event_id: int | None, limit: int, offset: int) -> tuple[list[sqlite3.Row], int]:
-        """A page of articles (no texts), newest first (optionally of one event)."""
+        """A page of articles (no texts), newest first (optionally of one event).
+
+        Listed coverage matched to a full text is that article (as in `coverage` and an event's report count).
+        """
         rows = self.db.execute(
-            "SELECT * FROM (" + self._COVERAGE + "WHERE (?1 IS NULL OR a.event_id = ?1)) "
+            "SELECT * FROM (" + self._COVERAGE + "WHERE (?1 IS NULL OR a.event_id = ?1) AND a.merged_into IS NULL) "
             "ORDER BY published IS NULL, published DESC, id DESC LIMIT ?2 OFFSET ?3",
             (event_id, limit, offset),
         ).fetchall()
-        total = self.db.execute("SELECT COUNT(*) FROM articles WHERE (?1 IS NULL OR event_id = ?1)", (event_id,))
+        total = self.db.execute(
+            "SELECT COUNT(*) FROM articles WHERE (?1 IS NULL OR event_id = ?1) AND merged_into IS NULL", (event_id,)
+        )
         return rows, int(total.fetchone()[0])
 
     def copies(self, article_id: int) -> list[sqlite3.Row]:
@@ -428,7 +433,9 @@ class SearchSQL:
         """An article with its duplicates, listings found to be it and coverage it listed, from its event."""
         rows = self.db.execute(
             "SELECT b.id FROM articles a JOIN articles b ON b.id = a.id OR (b.event_id IS a.event_id AND "
-            "(b.duplicate_of = a.id OR b.merged_into = a.id OR (b.listed_by = a.id AND b.kind = 'linked'))) "
+            "(b.duplicate_of = a.id OR b.merged_into = a.id OR "
+            # listed coverage found to be another article stays with that one
+            "(b.listed_by = a.id AND b.kind = 'linked' AND (b.merged_into IS NULL OR b.merged_into = a.id)))) "
             "WHERE a.id = ? ORDER BY b.id",
             (article_id,),
         )

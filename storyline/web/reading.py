@@ -182,7 +182,8 @@ def event_details(
                 ],
                 "outlets": sorted({r["outlet"] for r in rows if r["outlet"]}, key=str.lower),
                 "n_reports": len(rows),
-                "n_independent": sum(1 for r in rows if r["duplicate_of"] is None),
+                # as group_reports folds them: a copy whose original sits in another event is a report here
+                "n_independent": n_grouped,  # as the list folds them: a copy of another event's report is one here
                 "reports": reports,
                 "n_grouped": n_grouped,
                 "coverage": _days(per_day.get(e["id"], [])),
