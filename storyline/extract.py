@@ -44,7 +44,7 @@ _DECLARED_CHARSET = re.compile(
 
 
 def decode_html(data: bytes) -> str:
-    """Decode page bytes: BOM, then UTF-8, then the declared charset, else lossy UTF-8."""
+    """Decode page bytes: BOM, then UTF-8, then the declared charset (a stray byte replaced), else lossy UTF-8."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data.decode(encoding, errors="replace").lstrip("\ufeff")
@@ -57,9 +57,10 @@ def decode_html(data: bytes) -> str:
     if match:
         declared = (match.group(1) or match.group(2)).decode("ascii", "ignore")
         try:
-            return data.decode(declared)
-        except (LookupError, UnicodeDecodeError):
-            LOGGER.debug("declared charset %s does not fit", declared)
+            # one byte the charset does not define spoils one character, not the page (as lossy UTF-8 did)
+            return data.decode(declared, errors="replace")
+        except LookupError:
+            LOGGER.debug("declared charset %s is unknown", declared)
     return data.decode("utf-8", errors="replace")
 
 

@@ -117,8 +117,9 @@ def parse_feed(data: bytes, source: str, strict: bool = False, base_url: str | N
     feed = dict.get(parsed, "feed") or {}
     base = _feed_base(feed, base_url)
     docs = [_entry_document(e, feed, source, base, i) for i, e in enumerate(entries)]
+    made_up = _relative_guid_links(data, [b for b in (base_url, base) if b])
     for doc, entry in zip(docs, entries):
-        if doc.url and dict.get(entry, "guidislink") and not dict.get(entry, "links") and not _written(doc.url, data):
+        if doc.url in made_up and dict.get(entry, "guidislink") and not dict.get(entry, "links"):
             # An RSS guid is a permalink unless it says otherwise, so feedparser made a relative one ("12345")
             # a link against the feed's address: a page that does not exist, and one two feeds of a host share.
             doc.url = None
@@ -299,20 +300,28 @@ def _feed_base(feed: dict, source: str) -> str | None:
     return _web_url(_str(dict.get(feed, "link")), anchor) or anchor
 
 
-def _written(url: str, data: bytes) -> bool:
-    """Whether a URL stands in the feed as it is (escaped or not), rather than resolved from a relative one."""
-    return url.encode("utf-8", "replace") in data or htmllib.escape(url, quote=False).encode("utf-8", "replace") in data
+_GUID = re.compile(rb"<guid\b[^>]*>\s*(?:<!\[CDATA\[)?([^<\]]*)", re.I)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
+
+
+def _relative_guid_links(data: bytes, bases: list[str]) -> set[str]:
+    """The links made of guids written without a scheme ("12345"), resolved against each base a link may take."""
+    made: set[str] = set()
+    for m in _GUID.finditer(data):  # one pass over the bytes, as written (a UTF-16 feed finds none: links kept)
+        guid = htmllib.unescape(m.group(1).decode("utf-8", "replace")).strip()
+        if guid and not _SCHEME.match(guid):
+            made.update(urljoin(base, guid) for base in bases)
+    return made
 
 
 def key_by_link(docs: list[Document]) -> None:
-    """Key items by their link, which names an article across feeds and captures, where the link is one article's.
+    """Key items by their link, which names an article across feeds and captures (the feed's own key otherwise).
 
-    Not when several items of the feed share it (an alerts feed whose items all point at its front
-    page were stored as one article, rewritten by each in turn).
+    Items of one feed that share a link are one article, rewritten by each in turn. Keying them apart
+    only while they share it made a key depend on the other items of a poll, and stored articles again.
     """
-    counts = Counter(doc.url for doc in docs if doc.url)
     for doc in docs:
-        if doc.url and counts[doc.url] == 1:
+        if doc.url:
             doc.key = doc.url
 
 

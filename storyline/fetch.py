@@ -275,6 +275,10 @@ class _Inflate:
         self.d = zlib.decompressobj(16 + zlib.MAX_WBITS) if self.gzip else None
         self.head = b""  # "deflate": the first bytes, until there are two to tell the wrapping by
         self.fed = False
+        # The body's length was framed (Content-Length, chunks), so it all came: a stream without its end
+        # then is the server's way (a gzip trailer left off, a deflate stream ended by a sync flush), and
+        # read as browsers read it. Only a body ended by closing the connection can have been cut.
+        self.framed = False
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         """Decode some input, a bounded piece at a time."""
@@ -315,7 +319,7 @@ class _Inflate:
         if self.d is not None:
             yield self.d.flush(_CHUNK)
             # An empty body is no stream rather than a cut one: servers send it for empty answers.
-            if self.fed and not self.d.eof:
+            if self.fed and not self.d.eof and not self.framed:
                 raise FetchError(f"truncated {self.name} body: the compressed stream ends early")
 
 
@@ -328,6 +332,7 @@ class _Brotli:
         self.d = brotli.Decompressor()
         self.error = brotli.error
         self.fed = False
+        self.framed = False  # as for gzip
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         """Decode some input, a bounded piece at a time."""
@@ -343,7 +348,7 @@ class _Brotli:
 
     def flush(self) -> Iterator[bytes]:
         """Brotli keeps nothing back, but a stream cut off before its end is an error."""
-        if self.fed and not self.d.is_finished():  # an empty body is no stream, as for gzip
+        if self.fed and not self.d.is_finished() and not self.framed:  # an empty body is no stream, as for gzip
             raise FetchError("truncated br body: the compressed stream ends early")
         return iter(())
 
@@ -394,9 +399,11 @@ def _bounded(pieces: Iterable[bytes], opts: FetchOptions, deadline: float, what:
         yield piece
 
 
-def read_body(raw: Iterable[bytes], encoding: str, opts: FetchOptions, deadline: float) -> bytes:
+def read_body(raw: Iterable[bytes], encoding: str, opts: FetchOptions, deadline: float, framed: bool = False) -> bytes:
     """Decode and collect a body, refusing more than max_bytes (after decompression) or past the deadline."""
     stages = _decoders(encoding)
+    for stage in stages:
+        stage.framed = framed
     # With `truncate` only the decoded text is cut: a compressed stream cut short would not decode.
     pieces = _bounded(raw, opts, deadline, "", cut=opts.truncate and not stages)
     # Every stage is bounded, not only the last: an inner stage can swallow what an outer one inflates
@@ -495,7 +502,8 @@ def _get(client: httpx.Client, url: str, opts: FetchOptions, since: Validators |
             declared = headers.get("content-length", "")
             if declared.isdigit() and int(declared) > opts.max_bytes and not opts.truncate:
                 raise FetchError(f"refused: body of {int(declared) / 1e6:.1f} MB is larger than {opts.max_bytes / 1e6:g} MB")
-            body = read_body(resp.iter_raw(), headers.get("content-encoding", ""), opts, deadline)
+            framed = "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower()
+            body = read_body(resp.iter_raw(), headers.get("content-encoding", ""), opts, deadline, framed)
             return Page(str(resp.url), status, headers, body)
     except httpx.TimeoutException as exc:
         if time.monotonic() >= deadline:

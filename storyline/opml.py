@@ -11,6 +11,7 @@ from lxml import etree
 
 MAX_OPML_BYTES = 10_000_000
 _BARE_AMPERSAND = re.compile(rb"&(?!#?\w+;)")
+_CLOSED = re.compile(rb"</opml\s*>", re.I)
 
 
 class OpmlError(ValueError):
@@ -48,23 +49,25 @@ def parse_opml(data: bytes) -> list[Outline]:
 
 
 def _parse(data: bytes) -> etree._Element | None:
-    """The document's root, strictly parsed: a file cut off mid-list is refused, not read in part.
+    """The document's root; a file cut off mid-list is refused, not read in part.
 
-    The one slip let through is a bare & in a URL, which some readers write unescaped.
+    Other slips that readers and scripts make (a bare & in a URL, HTML entities in a title, bytes of
+    another charset, a blank line before the declaration) are read past, as lenient readers do.
     """
-    # No DTDs, no entity resolution, no network: an OPML file is untrusted input.
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    def parse(recover: bool) -> etree._Element | None:
+        # No DTDs, no entity resolution, no network: an OPML file is untrusted input.
+        options = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=recover)
+        return etree.fromstring(_BARE_AMPERSAND.sub(b"&amp;", data.lstrip()), etree.XMLParser(**options))
+
     try:
-        return etree.fromstring(data, parser)
+        return parse(recover=False)
     except etree.XMLSyntaxError as exc:
-        error = exc
-    escaped = _BARE_AMPERSAND.sub(b"&amp;", data)
-    if escaped != data:
-        try:
-            return etree.fromstring(escaped, parser)
-        except etree.XMLSyntaxError:
-            pass
-    raise OpmlError(f"malformed OPML: {error}")
+        if not _CLOSED.search(data[-4096:]):
+            raise OpmlError(f"malformed OPML: {exc} (the file ends before </opml>: cut off?)") from None
+    try:
+        return parse(recover=True)
+    except etree.XMLSyntaxError as exc:
+        raise OpmlError(f"malformed OPML: {exc}") from None
 
 
 def _folder(node: etree._Element) -> str | None:

@@ -29,9 +29,12 @@ _FRONT_MATTER = re.compile(r"\A\ufeff?(---|\+\+\+)\s*\n(.*?)\r?\n\1\s*\n?(.*)\Z"
 # Fields a post's front matter sets: a block of --- rule lines naming none of them is plain text set off by rules.
 _FRONT_MATTER_KEYS = frozenset(
     "title date link url author authors description summary tags outlet language "
-    "draft slug categories keywords lastmod publishDate aliases".split()
+    "draft slug categories keywords lastmod publishdate aliases".split()
 )
 _BLOCK_KEY = re.compile(r"""^[ \t]*["']?([\w-]+)["']?[ \t]*[:=]""", re.M)
+# A key front matter could have (layout, permalink, headline): prose between rule lines reads as
+# "Water plant opens: officials", a key with spaces.
+_FIELD_NAME = re.compile(r"[A-Za-z_][\w.-]*\Z")
 # UTF-16 and UTF-32 text is full of NUL bytes; its BOM says it is text all the same.
 _WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)
 _HTML_SNIFF = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
@@ -231,28 +234,28 @@ def _front_matter(text: str) -> tuple[dict, str] | None:
         meta = _load_block(fence, block)
     except InputError:
         # A broken block that names front matter fields is a post to report; one that names none is prose.
-        if _FRONT_MATTER_KEYS.isdisjoint(_BLOCK_KEY.findall(block)):
+        if _FRONT_MATTER_KEYS.isdisjoint(k.lower() for k in _BLOCK_KEY.findall(block)):
             return None
         raise
-    if not isinstance(meta, dict) or _FRONT_MATTER_KEYS.isdisjoint(meta):
+    if not isinstance(meta, dict) or not meta or not all(isinstance(k, str) and _FIELD_NAME.match(k) for k in meta):
         return None
-    return meta, body
+    fields: dict = {}
+    for key, value in meta.items():
+        fields.setdefault(key.lower(), value)  # "Title:" as some writers capitalise it
+    return fields, body
 
 
 def parse_markdown(text: str, source: str) -> Document:
-    """A Hugo/markdown post with YAML or TOML front matter."""
-    m = _FRONT_MATTER.match(text if text.endswith("\n") else text + "\n")
-    if not m:
+    """A Hugo/markdown post with YAML or TOML front matter (as `parse` reads one)."""
+    split = _front_matter(text)
+    if split is None:
         raise InputError("markdown without front matter")
-    meta = _load_block(m.group(1), m.group(2))
-    if not isinstance(meta, dict):
-        raise InputError("front matter is not a mapping")
-    return _markdown_document(meta, m.group(3), source)
+    return _markdown_document(*split, source)
 
 
 def _markdown_document(meta: dict, body: str, source: str) -> Document:
     """The Document of a post from its front matter and markdown body."""
-    title, outlet = feeds.split_title_outlet(_field(meta, "title") or "", _field(meta, "outlet"))
+    title, outlet = feeds.split_title_outlet(_field(meta, "title", "headline") or "", _field(meta, "outlet"))
     url = _field(meta, "link", "url")
     linked = [
         item for item in feeds.parse_coverage_list(body)
@@ -267,7 +270,7 @@ def _markdown_document(meta: dict, body: str, source: str) -> Document:
         title=title or None,
         text=_markdown_text(body),
         url=url,
-        published=_as_datetime(meta.get("date")),
+        published=_as_datetime(meta.get("date") or meta.get("publishdate")),
         outlet=outlet,
         byline=_field(meta, "author", "authors", joined=True),
         language=_field(meta, "language"),

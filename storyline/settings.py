@@ -116,6 +116,7 @@ RANGES: dict[str, tuple[float, float | None]] = {
     "summary_sentences": (1, None), "host_delay_s": (0.0, None), "host_concurrency": (1, None),
     "fetch_workers": (1, None), "fetch_timeout_s": (0.0, None), "max_fetch_mb": (0.0, None), "max_backoff_s": (1, None),
 }
+CLEARABLE = frozenset({"user_agent", "allowed_hosts", "shared"})  # settings where empty is a value (the default)
 FLAGS = {"host_delay_s": "--delay", "fetch_pages": "--pages"}  # settings whose flag is not their name
 _ABOVE_ZERO = {"max_file_mb", "fetch_timeout_s", "max_fetch_mb"}  # 0 would refuse everything or never wait
 
@@ -240,9 +241,9 @@ def load(
         values.update(_read_config(path))
     for s in TABLE:
         var = f"STORYLINE_{s.name.upper()}"
-        # An empty variable clears a text setting the file set (user_agent, allowed_hosts); for a
-        # number, a switch or the database it means unset, as shells leave exported names empty.
-        if var in env and (env[var] or (isinstance(s.default, str) and s.name != "db")):
+        # An empty variable clears a free-text setting the file set (user_agent, allowed_hosts, shared);
+        # for any other it means unset, as shells leave exported names empty.
+        if var in env and (env[var] or s.name in CLEARABLE):
             values[s.name] = _coerce(s.name, env[var], var)
     for key, value in (flags or {}).items():
         if value is not None and key in _BY_NAME:

@@ -16,7 +16,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import quote_plus, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
@@ -142,7 +142,9 @@ def check_feed_url(url: str) -> str:
         raise ValueError(f"malformed URL {url!r}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
-    return url
+    # Scheme and host are case-blind: "HTTP://Example.com/rss" is the feed already subscribed, not another.
+    user, at, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(scheme=parts.scheme, netloc=user + at + host.lower()))
 
 
 def subscribe(store: Store, url: str, name: str | None, every_s: int, update: bool = False) -> tuple[int, bool]:

@@ -345,3 +345,12 @@ def test_listed_articles_do_not_describe_a_list_page() -> None:
     doc = extract_html(_bare_page("<title>Harbour news</title>" + _ld(listing)), source="x")
     assert doc.title == "Harbour news"
     assert doc.byline is None
+
+
+def test_a_stray_byte_spoils_one_character_of_a_declared_charset_not_the_page():
+    from storyline.extract import decode_html
+
+    page = "<html><head><meta charset='windows-1252'></head><body><p>Le café de Genève</p></body></html>".encode("cp1252")
+    assert "Le\ufffd café de Genève" in decode_html(page.replace(b"Le", b"Le\x81"))  # 0x81: undefined in cp1252
+    tokyo = "<html><head><meta charset='shift_jis'></head><body><p>東京都の天気</p></body></html>".encode("shift_jis")
+    assert "東京都の天気" in decode_html(tokyo.replace(b"</p>", b"\xff</p>"))

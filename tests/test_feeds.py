@@ -574,3 +574,18 @@ def test_the_wordpress_footer_is_not_article_text() -> None:
     ).encode()
     [doc] = parse_feed(data, "wp.xml")
     assert doc.text == "Rescue teams searched the river after the old bridge collapsed overnight; officials reported no injuries."
+
+
+def test_a_guid_is_a_link_only_when_written_as_one() -> None:
+    items = (
+        "<item><title>Ferry timetable changes</title><guid>4471</guid><description>More sailings in summer.</description></item>"
+        "<item><title>Harbour dredging starts</title><guid>https://port.example/news?id=7&#38;ref=rss</guid>"
+        "<description>Dredgers arrive on Monday.</description></item>"
+        "<item><title>Quay reopens</title><guid><![CDATA[https://port.example/news/quay]]></guid>"
+        "<description>The quay is open again.</description></item>"
+    )
+    data = f"<?xml version='1.0'?><rss version='2.0'><channel><title>Port</title><link>https://port.example/</link>{items}</channel></rss>"
+    for source in ("https://feeds.port.example/rss", "/tmp/port.xml"):
+        docs = parse_feed(data.encode(), source)
+        assert [d.url for d in docs] == [None, "https://port.example/news?id=7&ref=rss", "https://port.example/news/quay"], source
+        assert docs[0].key.startswith(source + "#"), source  # the feed's own key: two feeds of one host do not meet

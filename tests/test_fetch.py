@@ -291,6 +291,23 @@ def test_a_truncated_compressed_body_is_an_error(client, encoding: str, encode: 
             fetch(server.url("/short"), ALLOW, client)
 
 
+def test_a_framed_compressed_body_without_its_stream_end_is_read_as_browsers_read_it(client) -> None:
+    body = ARTICLE.encode() * 20
+    no_trailer = gzip.compress(body)[:-8]  # the deflate data whole, the gzip trailer (CRC, size) left off
+    sync = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    synced = sync.compress(body) + sync.flush(zlib.Z_SYNC_FLUSH)  # a raw deflate stream that never says it ended
+    table = {
+        "/gzip": Reply(200, {"Content-Encoding": "gzip", "Content-Length": str(len(no_trailer))}, no_trailer),
+        "/deflate": Reply(200, {"Content-Encoding": "deflate", "Content-Length": str(len(synced))}, synced),
+        "/cut": Reply(200, {"Content-Encoding": "gzip"}, iter([no_trailer])),  # ended by closing: may be cut
+    }
+    with LocalServer(routes(table)) as server:
+        assert fetch(server.url("/gzip"), ALLOW, client).body == body
+        assert fetch(server.url("/deflate"), ALLOW, client).body == body
+        with pytest.raises(FetchError, match="truncated gzip body"):
+            fetch(server.url("/cut"), ALLOW, client)
+
+
 def test_long_content_encoding_chains_are_refused(client) -> None:
     body = ARTICLE.encode()
     table = {

@@ -110,7 +110,18 @@ def test_what_other_readers_write_is_read_as_they_meant_it(tmp_path) -> None:
     store = Store(tmp_path / "o.db")
     assert import_opml(store, listing, 1800) == (4, 0, 1)  # the empty address is skipped, not "already there"
     assert sorted(f["url"] for f in store.feeds()) == [
-        "HTTPS://upper.example/feed", "http://old.example/rss", "https://older.example/rss.xml", "https://q.example/rss?a=1&b=2",
+        "http://old.example/rss", "https://older.example/rss.xml", "https://q.example/rss?a=1&b=2", "https://upper.example/feed",
     ]
+    upper = b'<opml version="2.0"><body><outline text="U" xmlUrl="HTTPS://UPPER.Example/feed"/></body></opml>'
+    assert import_opml(store, upper, 1800) == (0, 1, 0)  # scheme and host are case-blind: the same feed
     with pytest.raises(OpmlError, match="malformed OPML"):  # cut off mid-list: refused rather than read in part
         parse_opml(READER_EXPORT[: READER_EXPORT.index(b"Night Desk")])
+
+
+def test_slips_of_other_writers_are_read_past_but_a_cut_file_is_not() -> None:
+    body = (b'<opml version="2.0"><body><outline text="Caf&eacute;&nbsp;News" xmlUrl="https://cafe.example/rss"/>'
+            b'<outline text="Z\xfcrich Daily" xmlUrl="https://zurich.example/rss"/></body></opml>')  # latin-1 in UTF-8
+    for data in (body, b"\n\n<?xml version='1.0' encoding='UTF-8'?>" + body, body + b"\n<!-- written by a script -->x"):
+        assert [o.url for o in parse_opml(data)] == ["https://cafe.example/rss", "https://zurich.example/rss"]
+    with pytest.raises(OpmlError, match="cut off"):
+        parse_opml(body[: body.index(b"<outline text=\"Z")])

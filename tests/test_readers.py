@@ -227,3 +227,15 @@ def test_markdown_body_entities_are_decoded(tmp_path):
     post = "---\ntitle: Phone deal\n---\nAT&amp;T and the town&#8217;s council signed&nbsp;the deal &lt;today&gt;.\n"
     doc = write(tmp_path, "deal.md", post.encode())
     assert doc.text == "AT&T and the town\u2019s council signed the deal <today>."
+
+
+def test_front_matter_with_other_fields_or_capitalised_names_is_front_matter(tmp_path):
+    from storyline.readers import parse
+
+    jekyll = "---\nlayout: post\npermalink: /schools\nheadline: Storm closes county schools\n---\n# Storm closes county schools\n\nAll schools stay shut on Monday.\n"
+    capital = "---\nTitle: Ferry service resumes\nDate: 2024-05-03\n---\nThe ferry sails again from Monday morning.\n"
+    for name, text, title in (("j.md", jekyll, "Storm closes county schools"), ("c.md", capital, "Ferry service resumes")):
+        parsed = parse(text.encode(), str(tmp_path / name), ".md")
+        assert parsed.fmt == "markdown" and parsed.documents[0].title == title, name
+    assert parse(capital.encode(), "c.md", ".md").documents[0].published.date().isoformat() == "2024-05-03"
+    assert "Storm closes county schools" in parse(jekyll.encode(), "j.md", ".md").documents[0].text  # the heading stays

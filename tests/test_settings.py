@@ -106,6 +106,8 @@ def test_an_empty_variable_clears_a_text_setting_the_file_set_and_leaves_numbers
     toml.write_text('[storyline]\nuser_agent = "Bot/1"\nallowed_hosts = "news.example"\nworkers = 3\n')
     conf = settings.load(env={"STORYLINE_USER_AGENT": "", "STORYLINE_ALLOWED_HOSTS": "", "STORYLINE_WORKERS": ""}, config=toml)
     assert (conf.user_agent, conf.allowed_hosts, conf.workers) == ("", "", 3)
+    blank = {f"STORYLINE_{name.upper()}": "" for name in ("ner", "log_level", "poll_every", "db", "fetch_pages")}
+    assert settings.load(env=blank, config=toml).ner == "auto"  # empty is no choice: the default, not an error
     assert settings.load(env={}, config=toml).allowed_hosts == "news.example"
 
 
