@@ -150,6 +150,24 @@ def coverage_without_item(
     ]
 
 
+# What an aggregator's " - Outlet" leaves: the page's own title, with the site's name in its own form
+# ("... | NHK" from nhk.or.jp, "...：Harbour Gazette Digital" from Harbour Gazette).
+_SITE_SEPARATORS = (" - ", " – ", " — ", " | ", "｜", "：")
+
+
+def _strip_site_name(title: str, outlet: str) -> str:
+    """A headline without a trailing site name that names the outlet (its name, a longer form, its domain's)."""
+    name = outlet.casefold()
+    for sep in _SITE_SEPARATORS:
+        head, found, tail = title.rpartition(sep)
+        site = tail.strip().casefold()
+        if not found or len(head.strip()) < 10 or not site or len(site) > 40:
+            continue
+        if site == name or site.startswith(name) or (("." in name or len(site) >= 3) and name.startswith(site)):
+            return head.rstrip()
+    return title
+
+
 def split_title_outlet(title: str, outlet: str | None) -> tuple[str, str | None]:
     """Strip a trailing " - Outlet" from a headline; infer the outlet from it when none is given."""
     clean = _squash(title)
@@ -158,8 +176,8 @@ def split_title_outlet(title: str, outlet: str | None) -> tuple[str, str | None]
         for sep in _TITLE_SEPARATORS:
             suffix = sep + outlet
             if len(clean) > len(suffix) and clean.casefold().endswith(suffix.casefold()):
-                return clean[: -len(suffix)].rstrip(), outlet
-        return clean, outlet
+                return _strip_site_name(clean[: -len(suffix)].rstrip(), outlet), outlet
+        return _strip_site_name(clean, outlet), outlet
     head, sep, tail = clean.rpartition(" - ")
     if sep and head.strip() and _is_outlet_like(tail):
         return head.rstrip(), tail.strip()

@@ -444,11 +444,16 @@ def test_google_news_jp_prettified(shared: Path) -> None:
             assert value and value == value.strip() and "\n" not in value
         assert doc.language == "ja"
         assert doc.outlet == exp["source"]
-        assert exp["title"].endswith(" - " + exp["source"]) and doc.title == exp["title"][: -len(exp["source"]) - 3]
+        assert exp["title"].endswith(" - " + exp["source"])
+        page_title = exp["title"][: -len(exp["source"]) - 3]
+        # The page's own title may end with the site's name in its own form (": Asahi Digital", "| NHK" from nhk.or.jp)
+        site = page_title[len(doc.title):]
+        assert page_title.startswith(doc.title) and (not site or site[:3].strip()[:1] in "-–—|｜："), (doc.title, page_title)
         assert len(doc.linked) == len([r for r in exp["rows"] if r[0] != exp["link"]])
         assert doc.text == ""
-    assert docs[0].title == "盛山文科相、旧統一教会系から選挙支援 21年衆院選 関係者が証言：朝日新聞デジタル"
+    assert docs[0].title == "盛山文科相、旧統一教会系から選挙支援 21年衆院選 関係者が証言"  # "：朝日新聞デジタル" was the site's
     assert docs[0].outlet == "朝日新聞デジタル"
+    assert [d.title for d in docs if d.outlet == "nhk.or.jp" and d.title.endswith("| NHK")] == []
 
 
 def test_real_world_feeds(shared: Path) -> None:
@@ -589,3 +594,17 @@ def test_a_guid_is_a_link_only_when_written_as_one() -> None:
         docs = parse_feed(data.encode(), source)
         assert [d.url for d in docs] == [None, "https://port.example/news?id=7&ref=rss", "https://port.example/news/quay"], source
         assert docs[0].key.startswith(source + "#"), source  # the feed's own key: two feeds of one host do not meet
+
+
+@pytest.mark.parametrize(
+    ("title", "outlet", "headline"),
+    [
+        ("Snow halts trains across the capital | VBC - vbc.example.org", "vbc.example.org", "Snow halts trains across the capital"),
+        ("Council approves harbour budget：Harbour Gazette Digital - Harbour Gazette", "Harbour Gazette", "Council approves harbour budget"),
+        ("Ferry strike ends - Valley Courier", "Valley Courier", "Ferry strike ends"),
+        ("Talks go on: Valley says no - Valley Courier", "Valley Courier", "Talks go on: Valley says no"),
+        ("Mayor - not Valley - wins the vote again - Courier", "Courier", "Mayor - not Valley - wins the vote again"),
+    ],
+)
+def test_the_sites_own_name_at_the_end_of_a_headline_goes_with_the_aggregators(title, outlet, headline) -> None:
+    assert split_title_outlet(title, outlet) == (headline, outlet)
