@@ -59,7 +59,7 @@ class HostGate:
         """A request to `host` begins."""
         self._host(host).active += 1
 
-    def finish(self, host: str, ended: float, pause_s: float = 0.0, throttled: bool = False) -> None:
+    def finish(self, host: str, ended: float, pause_s: float | None = None, throttled: bool = False) -> None:
         """A request to `host` ended at `ended`; the next waits the delay, or `pause_s` when the host asked.
 
         `throttled`: the host answered 429 or 503 (too busy); without a `pause_s` of its own it gets a
@@ -68,10 +68,10 @@ class HostGate:
         state = self._host(host)
         state.active = max(0, state.active - 1)
         state.throttled = state.throttled + 1 if throttled else 0
-        if throttled and not pause_s:
+        if throttled and pause_s is None:  # "Retry-After: 0" is the host's word too: come back at once
             pause_s = min(self.opts.throttled_pause_s * 2 ** (state.throttled - 1), self.opts.max_throttled_pause_s)
         delay = max(self.opts.delay_s, state.crawl_delay) * (1 + self.opts.jitter * self.rng.random())
-        state.not_before = max(state.not_before, ended + delay, ended + pause_s)
+        state.not_before = max(state.not_before, ended + delay, ended + (pause_s or 0.0))
 
     def set_crawl_delay(self, host: str, seconds: float | None) -> None:
         """Honour a robots.txt Crawl-delay (capped)."""

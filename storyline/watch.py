@@ -410,9 +410,9 @@ class Watcher:
         """Store what a worker brought back."""
         job = outcome.job
         self._inflight.pop(job.key, None)
-        pause = outcome.error.retry_after if outcome.error and outcome.error.retry_after else 0.0
+        said = outcome.error.retry_after if outcome.error else None
         busy = outcome.error is not None and outcome.error.status in (429, 503)
-        self.gate.finish(job.host, outcome.ended, min(pause, self.opts.max_backoff_s), throttled=busy)
+        self.gate.finish(job.host, outcome.ended, None if said is None else min(said, self.opts.max_backoff_s), throttled=busy)
         try:
             if job.kind == "feed":
                 self._feed_done(job, outcome.page, outcome.error)

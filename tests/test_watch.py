@@ -437,6 +437,9 @@ def test_a_host_answering_too_busy_without_retry_after_is_left_alone_longer_each
         gate.finish("busy.example", 0.0, throttled=answer)
         assert gate.wait("busy.example", 0.0) == expected
         gate.hosts["busy.example"].not_before = 0.0
+    gate.start("busy.example")
+    gate.finish("busy.example", 0.0, pause_s=0.0, throttled=True)  # "Retry-After: 0": the host's own word
+    assert gate.wait("busy.example", 0.0) == 1
 
 
 def test_feeds_moved_to_one_host_are_polled_there_at_its_pace(tmp_path) -> None:
