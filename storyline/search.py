@@ -21,7 +21,10 @@ NEWEST_RANKED = 1_000  # prefix* queries too: their cost is in reading the terms
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """A search: words or "quoted phrases" (a trailing * matches prefixes), filters, and a page."""
+    """A search: words or "quoted phrases" (a trailing * matches prefixes), filters, and a page.
+
+    Without words, an entity, outlet or story filter alone lists the articles that pass the filters.
+    """
 
     q: str
     start: date | None = None
@@ -72,8 +75,13 @@ def _filters(query: SearchQuery) -> dict[str, Any]:
     }
 
 
-def _hit(row: Any, marks: Any, score: float) -> dict[str, Any]:
-    """One result; without marks (the match lies beyond the highlighted opening) the lead is the snippet."""
+def has_filter(query: SearchQuery) -> bool:
+    """Whether a query narrows by entity, outlet or story: enough to list articles without words."""
+    return bool(query.entity or query.outlet or query.story_id)
+
+
+def _hit(row: Any, marks: Any, score: float | None) -> dict[str, Any]:
+    """One result; without marks (no words, or the match lies beyond the highlighted opening) the lead is the snippet."""
     title_marked = marks["title_marked"] if marks is not None else None
     snippet_marked = marks["snippet_marked"] if marks is not None else None
     if not snippet_marked:
@@ -90,7 +98,7 @@ def _hit(row: Any, marks: Any, score: float) -> dict[str, Any]:
         "duplicate_of": row["duplicate_of"],
         "event": {"id": row["event_id"], "title": row["event_title"], "date": row["event_date"], "story_id": row["story_id"]}
         if row["event_id"] is not None else None,
-        "score": round(-score, 4),
+        "score": round(-score, 4) if score is not None else 0.0,
         "title_html": marked_html(title_marked) if title_marked is not None else escape(row["title"] or ""),
         "snippet_html": marked_html(snippet_marked),
         "snippet": plain(snippet_marked),
@@ -98,15 +106,21 @@ def _hit(row: Any, marks: Any, score: float) -> dict[str, Any]:
 
 
 def search(store: Store, query: SearchQuery) -> dict[str, Any]:
-    """A page of the newest NEWEST_RANKED matches (filters first) ranked by relevance, highlighted."""
+    """A page of the newest NEWEST_RANKED matches (filters first) ranked by relevance, highlighted; without words, listed."""
     # Up to NEWEST_RANKED matches, all are ranked and counted; beyond, `total` is NEWEST_RANKED and
-    # `total_is_lower_bound` is true, and older matches are not returned.
+    # `total_is_lower_bound` is true, and older matches are not returned. A listing (filters without
+    # words) takes the same newest NEWEST_RANKED, latest published first.
     expression = fts_expression(query.q)
-    page = {"query": query.q, "total": 0, "total_is_lower_bound": False, "limit": query.limit, "offset": query.offset}
-    if not expression:
+    page = {
+        "query": query.q, "total": 0, "total_is_lower_bound": False, "ranked": bool(expression), "limit": query.limit,
+        "offset": query.offset,
+    }
+    if expression:
+        found, total, more = store.search_articles(expression, _filters(query), query.limit, query.offset, NEWEST_RANKED)
+        items = [_hit(r, marks, score) for r, marks, score in found]
+    elif has_filter(query):
+        listed, total, more = store.filtered_articles(_filters(query), query.limit, query.offset, NEWEST_RANKED)
+        items = [_hit(r, None, None) for r in listed]
+    else:
         return page | {"items": []}
-    found, total, more = store.search_articles(
-        expression, _filters(query), query.limit, query.offset, NEWEST_RANKED
-    )
-    items = [_hit(r, marks, score) for r, marks, score in found]
     return page | {"total": total, "total_is_lower_bound": more, "items": items}

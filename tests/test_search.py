@@ -104,6 +104,28 @@ def test_filters_date_outlet_entity_story(store):
     assert search(store, SearchQuery("ferry", story_id=story_id))["total"] == 0
 
 
+def test_filters_alone_list_the_newest_articles_latest_published_first(store, monkeypatch):
+    named = {r[0] for r in store.db.execute(
+        "SELECT ae.article_id FROM article_entities ae JOIN entities e ON e.id = ae.entity_id JOIN articles a "
+        "ON a.id = ae.article_id WHERE e.name = 'Vladimir Putin' AND a.duplicate_of IS NULL AND a.merged_into IS NULL")}
+    listed = search(store, SearchQuery("", entity="vladimir putin", limit=100))
+    assert len(named) >= 2 and {h["id"] for h in listed["items"]} == named and listed["total"] == len(named)
+    assert listed["ranked"] is False and not listed["total_is_lower_bound"]
+    days = [h["published"] or "" for h in listed["items"]]
+    assert days == sorted(days, reverse=True)
+    pages = [h["id"] for off in range(0, len(named), 2)
+             for h in search(store, SearchQuery("", entity="vladimir putin", limit=2, offset=off))["items"]]
+    assert pages == [h["id"] for h in listed["items"]]
+    recent = search(store, SearchQuery("", entity="vladimir putin", start=date(2026, 1, 1), limit=100))["items"]
+    assert 0 < len(recent) < len(named) and all(h["published"] >= "2026-01-01" for h in recent)
+    assert search(store, SearchQuery("", outlet="Harbour Post"))["total"] == 1
+    assert search(store, SearchQuery("", outlet="Wire Service"))["total"] == 0  # a copy, folded
+    assert search(store, SearchQuery(""))["total"] == 0 and search(store, SearchQuery("", start=date(2024, 1, 1)))["items"] == []
+    monkeypatch.setattr(search_mod, "NEWEST_RANKED", 1)
+    newest = search(store, SearchQuery("", entity="vladimir putin"))
+    assert [h["id"] for h in newest["items"]] == [max(named)] and newest["total"] == 1 and newest["total_is_lower_bound"]
+
+
 def test_pages_partition_the_results(store):
     full = search(store, SearchQuery("putin", limit=100))
     ids = [h["id"] for h in full["items"]]

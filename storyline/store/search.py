@@ -324,9 +324,10 @@ class SearchSQL:
             self.db.execute("ROLLBACK TO search_page")
             self.db.execute("RELEASE search_page")
 
-    def _search_where(self, filters: dict[str, Any], table: str) -> tuple[list[str], list[str]]:
-        """SQL conditions for a search's filters: on the article row `a`, and on the match's id alone."""
+    def _search_where(self, filters: dict[str, Any], table: str, lookup: bool = False) -> tuple[list[str], list[str]]:
+        """SQL conditions for a search's filters: on the article row `a`, and on the match's id alone (`lookup`: ids to seek)."""
         row, ids = [], []
+        scan = "" if lookup else "+"
         if filters.get("start"):
             row.append("substr(COALESCE(a.published, a.event_day), 1, 10) >= :start")
         if filters.get("end"):
@@ -334,12 +335,13 @@ class SearchSQL:
         if filters.get("outlet"):
             row.append("a.outlet_id IN (SELECT id FROM outlets WHERE name = :outlet)")
         # Entity and story come from indexes as sets of ids, with no lookup into the big article rows
-        # (the unary + keeps them filters on the scan newest-first rather than lookups of each id).
+        # (the unary + keeps them filters on the scan newest-first rather than lookups of each id; a
+        # listing without words has no match to scan, so there it seeks the ids instead).
         if filters.get("entity"):
-            ids.append(f"+{table}.rowid IN (SELECT ae.article_id FROM article_entities ae JOIN entities n "
+            ids.append(f"{scan}{table}.rowid IN (SELECT ae.article_id FROM article_entities ae JOIN entities n "
                        "ON n.id = ae.entity_id WHERE n.name = :entity COLLATE NOCASE)")
         if filters.get("story_id"):
-            ids.append(f"+{table}.rowid IN (SELECT id FROM articles WHERE event_id IN "
+            ids.append(f"{scan}{table}.rowid IN (SELECT id FROM articles WHERE event_id IN "
                        "(SELECT id FROM events WHERE story_id = :story_id))")
         # Originals only, unless duplicates are asked for; merged listings never (migration 009 keeps the ids).
         kind = " AND h.kind = 'merged'" if filters.get("duplicates") else ""
@@ -390,6 +392,25 @@ class SearchSQL:
         marked = self._marked(words, openings, match_hint(match)) if openings else {}
         found = [(rows[i], marked.get(i), score) for i, score in ranked if i in rows]
         return found, min(len(pool), newest), len(pool) > newest
+
+    def filtered_articles(
+        self, filters: dict[str, Any], limit: int, offset: int, newest: int
+    ) -> tuple[list[sqlite3.Row], int, bool]:
+        """The newest `newest` articles that pass a search's filters, latest published first: a page, their count, whether more pass."""
+        # The filters of a search without words, so a listing finds what a search would: an entity's
+        # name (normalised by enrich, "Turkish" is Turkey) is often in no text at all.
+        row, ids = self._search_where(filters, "a", lookup=True)
+        pool = self._tuples(
+            f"SELECT a.id, a.published FROM articles a WHERE {' AND '.join([*row, *ids])} ORDER BY a.id DESC LIMIT :pool",
+            {**filters, "pool": newest + 1},
+        )
+        # Among the newest by arrival (as a search ranks), the latest published first and undated last.
+        listed = sorted(pool[:newest], key=lambda r: (r[1] is not None, r[1] or "", r[0]), reverse=True)
+        page = [int(i) for i, _ in listed[offset:offset + limit]]
+        ids_sql = ",".join(str(i) for i in page) or "NULL"  # integers from the store itself
+        # A listing shows each article's lead, which lies in the start of its text.
+        rows = {r["id"]: r for r in self.db.execute(self._SEARCH_PAGE.format(ids=ids_sql), {"chars": self.SNIPPET_CHARS})}
+        return [rows[i] for i in page if i in rows], min(len(pool), newest), len(pool) > newest
 
     def record_correction(self, action: str, params: dict[str, Any], result: dict[str, Any]) -> int:
         """Append a user edit to the audit log."""

@@ -134,10 +134,26 @@ def get_article(store: StoreDep, article_id: ArticleId) -> dict[str, Any]:
     return found
 
 
+def date_range(start: date | None, end: date | None) -> None:
+    """422 when a search's `from` day is later than its `to` day: no article could pass both."""
+    if start is not None and end is not None and start > end:
+        msg = f"from ({start}) is later than to ({end})"
+        raise RequestValidationError([{"loc": ("query", "from"), "msg": msg, "type": "value_error"}])
+
+
+def _cleaned(value: str | None) -> str | None:
+    """A name filter without surrounding spaces (None when blank), as the search page's form sends it."""
+    return (value or "").strip() or None
+
+
 @router.get("/search", response_model=SearchPage, summary="Full-text search")
 def search(
     store: StoreDep,
-    q: Annotated[str, Query(min_length=1, max_length=500, description='words, "phrases", prefix*')],
+    q: Annotated[
+        Optional[str],
+        Query(min_length=1, max_length=500, description='words, "phrases", prefix*; optional with an entity, outlet '
+              "or story_id filter, which alone lists the articles that pass it, latest published first"),
+    ] = None,
     start: Annotated[Optional[date], Query(alias="from", description="published on or after")] = None,
     end: Annotated[Optional[date], Query(alias="to", description="published on or before")] = None,
     outlet: Annotated[Optional[str], Query(max_length=200)] = None,
@@ -148,7 +164,11 @@ def search(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Articles matching all the words, best first among the newest 1,000 matches, with matches highlighted."""
-    query = search_mod.SearchQuery(q, start, end, outlet, entity, story_id, duplicates, limit, offset)
+    date_range(start, end)
+    query = search_mod.SearchQuery(q or "", start, end, _cleaned(outlet), _cleaned(entity), story_id, duplicates, limit, offset)
+    if q is None and not search_mod.has_filter(query):
+        msg = "give words to search for, or an entity, outlet or story_id filter"
+        raise RequestValidationError([{"loc": ("query", "q"), "msg": msg, "type": "missing"}])
     return search_mod.search(store, query)
 
 

@@ -161,13 +161,32 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def error_response(request: Request, status: int, detail: object, headers: dict[str, str] | None = None) -> Response:
-    """An error as JSON for the API, as a page elsewhere."""
+HEAD_REQUEST = "storyline.head"  # the scope key Guard sets on a HEAD it passes on as a GET
+
+
+def is_head(request: Request) -> bool:
+    """Whether a request came as HEAD (Guard hands it to the routes as a GET)."""
+    return bool(request.scope.get(HEAD_REQUEST))
+
+
+class PastLastPage(StarletteHTTPException):
+    """A page number beyond the last page of a listing: 404, with a link to the last page."""
+
+    def __init__(self, request: Request, page: int, last: int) -> None:
+        super().__init__(404, f"there is no page {page}: the last is page {last}")
+        url = request.url.include_query_params(page=last)
+        self.last_page = f"{url.path}?{url.query}"
+
+
+def error_response(
+    request: Request, status: int, detail: object, headers: dict[str, str] | None = None, last_page: str | None = None
+) -> Response:
+    """An error as JSON for the API, as a page elsewhere (with a link to `last_page` when a page number ran past it)."""
     if is_api(request):
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
     env: Environment = request.app.state.templates
     message = detail if isinstance(detail, str) else "; ".join(_messages(detail))
-    html = env.get_template("error.html").render(status=status, message=message, title=f"Error {status}")
+    html = env.get_template("error.html").render(status=status, message=message, title=f"Error {status}", last_page=last_page)
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
@@ -200,6 +219,8 @@ def allowed_methods(request: Request) -> str:
         for route in router.routes:
             if route.matches(request.scope)[0] != Match.NONE:
                 methods |= getattr(route, "methods", None) or set()
+    if "GET" in methods:
+        methods.add("HEAD")  # Guard answers HEAD wherever a route answers GET
     return ", ".join(sorted(methods))
 
 
@@ -211,7 +232,8 @@ def install_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)
-        return error_response(request, exc.status_code, exc.detail, headers)
+        last_page = exc.last_page if isinstance(exc, PastLastPage) else None
+        return error_response(request, exc.status_code, exc.detail, headers, last_page)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -259,7 +281,7 @@ class Guard:
         # FastAPI routes answer GET alone; HEAD (feed readers, link checkers) is that GET without its body.
         head = scope["method"] == "HEAD"
         if head:
-            scope = {**scope, "method": "GET"}
+            scope = {**scope, "method": "GET", HEAD_REQUEST: True}
 
         async def with_headers(message: Message) -> None:
             """Add the security headers a response does not set itself."""

@@ -64,10 +64,11 @@ def chart_svg(chart: Chart, cls: str = "spark") -> Markup:
     if not chart.bars:
         return Markup("")
     per_bar = f" ({chart.days_per_bar} days per bar)" if chart.days_per_bar > 1 else ""
+    reports = f"{chart.total} report{'s' if chart.total != 1 else ''}"
     return Markup(
         f'<svg class="{escape(cls)}" width="{chart.width}" height="{chart.height}" viewBox="0 0 {chart.width} {chart.height}" '
-        f'role="img" aria-label="{chart.total} reports from {chart.first} to {chart.last}">\n'
-        f"<title>{chart.total} reports, {chart.first} – {chart.last}{per_bar}</title>\n{chart.rects}</svg>"
+        f'role="img" aria-label="{reports} from {chart.first} to {chart.last}">\n'
+        f"<title>{reports}, {chart.first} – {chart.last}{per_bar}</title>\n{chart.rects}</svg>"
     )
 
 

@@ -15,14 +15,14 @@ from pydantic import BeforeValidator
 
 from .. import search as search_mod
 from .. import watch
-from ..corrections import Corrector, CorrectionError, corrections_log
+from ..corrections import BadValue, Corrector, corrections_log
 from ..publish.atom import AtomOptions, render_atom
 from ..store import Store, utcnow
 from . import reading
-from .api import default_every
-from .app import store_dep
+from .api import date_range, default_every
+from .app import PastLastPage, is_head, store_dep
 from .charts import coverage_chart
-from .present import pager, valid_seen
+from .present import Pager, pager, valid_seen
 from .schemas import MAX_ID
 
 router = APIRouter(include_in_schema=False)
@@ -47,9 +47,19 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     return HTMLResponse(html, status_code=status)
 
 
-def remember_visit(response: Response, name: str, path: str) -> None:
+def remember_visit(request: Request, response: Response, name: str, path: str) -> None:
     """Note the time of this visit, so the next one can mark what is new."""
+    if is_head(request):
+        return  # a link checker's or feed reader's probe, not a visit: it must not clear the user's marks
     response.set_cookie(name, utcnow(), max_age=SEEN_MAX_AGE, path=path, httponly=True, samesite="lax")
+
+
+def page_of(request: Request, total: int, per_page: int, page: int) -> Pager:
+    """Where `page` sits among the pages of `total` items; 404 past the last page of a listing that has items."""
+    found = pager(total, per_page, page)
+    if total and page > found.pages:
+        raise PastLastPage(request, page, found.pages)
+    return found
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -57,12 +67,13 @@ def remember_visit(response: Response, name: str, path: str) -> None:
 def stories_page(request: Request, store: StoreDep, page: PageNo = 1) -> Response:
     """Active stories, newest development first."""
     cards, total = reading.story_cards(store, STORIES_PER_PAGE, (page - 1) * STORIES_PER_PAGE)
+    pages = page_of(request, total, STORIES_PER_PAGE, page)
     seen = valid_seen(request.cookies.get("seen_list"))
     for card in cards:
         card["chart"] = coverage_chart(card["coverage"])
         card["updated"] = bool(seen and card["updated_at"] and card["updated_at"] > seen)
-    response = render(request, "stories.html", title="Stories", cards=cards, pager=pager(total, STORIES_PER_PAGE, page))
-    remember_visit(response, "seen_list", "/")
+    response = render(request, "stories.html", title="Stories", cards=cards, pager=pages)
+    remember_visit(request, response, "seen_list", "/")
     return response
 
 
@@ -85,12 +96,12 @@ def story_page(request: Request, store: StoreDep, story_id: Id, page: PageNo = 1
     events, total = reading.timeline(
         store, story_id, EVENTS_PER_PAGE, (page - 1) * EVENTS_PER_PAGE, seen, days=False, shown=REPORTS_PER_EVENT
     )
+    pages = page_of(request, total, EVENTS_PER_PAGE, page)
     chart = reading.story_chart(store, story_id, width=720, height=72, max_bars=90, min_days=7)
     response = render(
-        request, "story.html", title=story["title"], story=story, events=events, chart=chart, seen=seen,
-        pager=pager(total, EVENTS_PER_PAGE, page),
+        request, "story.html", title=story["title"], story=story, events=events, chart=chart, seen=seen, pager=pages,
     )
-    remember_visit(response, "seen", f"/stories/{story_id}")
+    remember_visit(request, response, "seen", f"/stories/{story_id}")
     return response
 
 
@@ -144,24 +155,32 @@ def search_page(
     story: Annotated[Optional[int], Query(ge=1, le=MAX_ID), Blank] = None,
     page: PageNo = 1,
 ) -> Response:
-    """Full-text search with filters; matches highlighted."""
+    """Full-text search with filters, matches highlighted; filters alone list the articles that pass them."""
+    date_range(start, end)
+    outlet, entity = outlet.strip(), entity.strip()
     query = search_mod.SearchQuery(
-        q, start, end, outlet.strip() or None, entity.strip() or None, story, False, SEARCH_PER_PAGE,
-        (page - 1) * SEARCH_PER_PAGE,
+        q, start, end, outlet or None, entity or None, story, False, SEARCH_PER_PAGE, (page - 1) * SEARCH_PER_PAGE,
     )
-    results = search_mod.search(store, query) if q.strip() else None
+    results = search_mod.search(store, query) if q.strip() or search_mod.has_filter(query) else None
+    about = q.strip() or _filters_named(entity, outlet, story)
     return render(
-        request, "search.html", title=f"Search: {q}" if q else "Search", q=q, start=start, end=end, outlet=outlet,
-        entity=entity, story=story, results=results,
-        pager=pager(results["total"], SEARCH_PER_PAGE, page) if results else None,
+        request, "search.html", title=f"Search: {about}" if about else "Search", q=q, start=start, end=end,
+        outlet=outlet, entity=entity, story=story, results=results, about=about,
+        pager=page_of(request, results["total"], SEARCH_PER_PAGE, page) if results else None,
     )
+
+
+def _filters_named(entity: str, outlet: str, story: int | None) -> str:
+    """The filters of a search without words, as the page names what it lists."""
+    named = [f"entity “{entity}”" if entity else "", f"outlet “{outlet}”" if outlet else "", f"story #{story}" if story else ""]
+    return ", ".join(n for n in named if n)
 
 
 @router.get("/corrections", response_class=HTMLResponse)
 def corrections_page(request: Request, store: StoreDep, page: PageNo = 1) -> Response:
     """The audit log of user corrections."""
     items, total = corrections_log(store, 50, (page - 1) * 50)
-    return render(request, "corrections.html", title="Corrections", items=items, pager=pager(total, 50, page))
+    return render(request, "corrections.html", title="Corrections", items=items, pager=page_of(request, total, 50, page))
 
 
 @router.get("/feeds", response_class=HTMLResponse)
@@ -206,14 +225,16 @@ def _corrector(request: Request, store: Store) -> Corrector:
     return Corrector(store, request.app.state.settings)
 
 
-def _ids(values: list[str]) -> list[int]:
-    """Ids from form checkboxes."""
+def _ids(values: list[str], noun: str = "id") -> list[int]:
+    """Ids from form checkboxes or a field, at least one (422 otherwise: the form, not the store, is wrong)."""
     try:
         ids = [int(v) for v in values]
     except ValueError:
-        raise CorrectionError("ids must be whole numbers") from None
+        raise BadValue("ids must be whole numbers") from None
     if any(not 1 <= i <= MAX_ID for i in ids):
-        raise CorrectionError("no such id")
+        raise BadValue("no such id")
+    if not ids:
+        raise BadValue(f"select at least one {noun}")
     return ids
 
 
@@ -242,7 +263,7 @@ def split_story(
     title: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     """Move the selected events into a new story."""
-    done = _corrector(request, store).split_story(story_id, _ids(event_ids), title.strip() or None)
+    done = _corrector(request, store).split_story(story_id, _ids(event_ids, "event"), title.strip() or None)
     return _see(f"/stories/{done['result']['story']}")
 
 
@@ -251,9 +272,9 @@ def merge_selected_events(
     request: Request, store: StoreDep, story_id: Id, event_ids: Annotated[list[str], Form()] = [],  # noqa: B006
 ) -> Response:
     """Merge the selected events into the one opened first."""
-    ids = sorted(set(_ids(event_ids)))
+    ids = sorted(set(_ids(event_ids, "event")))
     if len(ids) < 2:
-        raise CorrectionError("select at least two events to merge")
+        raise BadValue("select at least two events to merge")
     corrector = _corrector(request, store)
     with store.transaction():  # all of the selection or none of it
         for other in ids[1:]:
@@ -273,7 +294,7 @@ def split_event(
     request: Request, store: StoreDep, event_id: Id, article_ids: Annotated[list[str], Form()] = [],  # noqa: B006
 ) -> Response:
     """Move the selected reports into a new event."""
-    done = _corrector(request, store).split_event(event_id, _ids(article_ids))
+    done = _corrector(request, store).split_event(event_id, _ids(article_ids, "report"))
     return _see(f"/events/{done['result']['event']}")
 
 

@@ -51,13 +51,15 @@ def url_value(text: str) -> str:
 
 @lru_cache(maxsize=8192)
 def entity_item(kind: str, name: str) -> str:
-    """One entity as a list item linking to its search, escaped (remembered, as `url_value`)."""
+    """One entity as a list item linking to the articles that name it, escaped (remembered, as `url_value`)."""
+    # The entity filter alone, not its name as words too: enrich normalises names ("Turkish" is Turkey),
+    # so the name is often in no text.
     query = escape(url_value(name))
-    return f'<li class="entity {escape(kind)}"><a href="/search?q={query}&amp;entity={query}">{escape(name)}</a></li>'
+    return f'<li class="entity {escape(kind)}"><a href="/search?entity={query}">{escape(name)}</a></li>'
 
 
 def entity_links(items: list[dict[str, Any]]) -> Markup:
-    """Entities as a list of links that search for them (built here: a page can show hundreds)."""
+    """Entities as a list of links to the articles naming them (built here: a page can show hundreds)."""
     if not items:
         return Markup("")
     links = "".join(entity_item(e["kind"], e["name"]) for e in items)

@@ -179,7 +179,7 @@ class SearchHit(BaseModel):
 
 
 class SearchPage(Page[SearchHit]):
-    """A page of search results: the newest matches (1,000 at most), ranked by relevance."""
+    """A page of search results: the newest matches (1,000 at most), ranked by relevance (or listed, without words)."""
 
     query: str
     total: int = Field(
@@ -187,6 +187,9 @@ class SearchPage(Page[SearchHit]):
         "the newest `total` (by arrival, after the filters) are ranked and can be paged through"
     )
     total_is_lower_bound: bool = Field(False, description="more articles match than `total`; older ones are not returned")
+    ranked: bool = Field(
+        True, description="ranked by relevance to the words; false for a listing by filters alone, latest published first"
+    )
 
 
 class Correction(BaseModel):
