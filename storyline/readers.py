@@ -36,7 +36,9 @@ _BLOCK_KEY = re.compile(r"""^[ \t]*["']?([\w-]+)["']?[ \t]*[:=]""", re.M)
 # "Water plant opens: officials", a key with spaces.
 _FIELD_NAME = re.compile(r"[A-Za-z_][\w.-]*\Z")
 # UTF-16 and UTF-32 text is full of NUL bytes; its BOM says it is text all the same.
-_WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)
+_UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_WIDE_BOMS = _UTF32_BOMS + _UTF16_BOMS
 _HTML_SNIFF = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
 _DATE_LINE = re.compile(r"\A\s*date\s+\d{4}-\d{2}-\d{2}\b")
 
@@ -107,7 +109,13 @@ def check_bytes(data: bytes, max_bytes: int) -> None:
 
 
 def decode_utf8(data: bytes) -> str:
-    """Decode UTF-8 text, or say where it is not UTF-8."""
+    """Decode UTF-8 text (or UTF-16/32 that says so with a BOM), or say where it is not UTF-8."""
+    for boms, codec in ((_UTF32_BOMS, "utf-32"), (_UTF16_BOMS, "utf-16")):  # UTF-32's LE BOM begins as UTF-16's
+        if data.startswith(boms):
+            try:
+                return data.decode(codec).lstrip("\ufeff")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"invalid {codec.upper()} at byte {exc.start}") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

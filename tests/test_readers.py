@@ -239,3 +239,14 @@ def test_front_matter_with_other_fields_or_capitalised_names_is_front_matter(tmp
         assert parsed.fmt == "markdown" and parsed.documents[0].title == title, name
     assert parse(capital.encode(), "c.md", ".md").documents[0].published.date().isoformat() == "2024-05-03"
     assert "Storm closes county schools" in parse(jekyll.encode(), "j.md", ".md").documents[0].text  # the heading stays
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_text_file_in_utf16_or_utf32_with_a_bom_is_read(tmp_path, codec):
+    from storyline.readers import parse
+
+    text = "date 2024-05-03\nFerry service resumes after the storm\n\nThe ferry to the island sails again from Monday, the operator said.\n"
+    data = ("\ufeff" + text).encode(codec) if codec == "utf-16-be" else text.encode(codec)  # Python's utf-16/32 write a BOM
+    [doc] = parse(data, str(tmp_path / "f.txt"), ".txt").documents
+    assert doc.title == "Ferry service resumes after the storm" and "sails again from Monday" in doc.text
+    assert doc.published.date().isoformat() == "2024-05-03"
