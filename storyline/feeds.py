@@ -117,12 +117,14 @@ def parse_feed(data: bytes, source: str, strict: bool = False, base_url: str | N
     feed = dict.get(parsed, "feed") or {}
     base = _feed_base(feed, base_url)
     docs = [_entry_document(e, feed, source, base, i) for i, e in enumerate(entries)]
-    made_up = _relative_guid_links(data, [b for b in (base_url, base) if b])
-    for doc, entry in zip(docs, entries):
-        if doc.url in made_up and dict.get(entry, "guidislink") and not dict.get(entry, "links"):
-            # An RSS guid is a permalink unless it says otherwise, so feedparser made a relative one ("12345")
-            # a link against the feed's address: a page that does not exist, and one two feeds of a host share.
-            doc.url = None
+    # An RSS guid is a permalink unless it says otherwise, so feedparser made a relative one ("12345")
+    # a link against the feed's address: a page that does not exist, and one two feeds of a host share.
+    from_guid = [doc for doc, e in zip(docs, entries) if doc.url and dict.get(e, "guidislink") and not dict.get(e, "links")]
+    if from_guid:  # most feeds link their items: no second look at their bytes
+        made_up = _relative_guid_links(data, [b for b in (base_url, base) if b])
+        for doc in from_guid:
+            if doc.url in made_up:
+                doc.url = None
     return docs
 
 

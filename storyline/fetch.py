@@ -269,7 +269,7 @@ def make_client(opts: FetchOptions) -> httpx.Client:
 class _Inflate:
     """gzip/deflate decoding that yields bounded pieces."""
 
-    def __init__(self, encoding: str) -> None:
+    def __init__(self, encoding: str, framed: bool = False) -> None:
         self.name = encoding
         self.gzip = encoding in {"gzip", "x-gzip"}
         self.d = zlib.decompressobj(16 + zlib.MAX_WBITS) if self.gzip else None
@@ -278,7 +278,7 @@ class _Inflate:
         # The body's length was framed (Content-Length, chunks), so it all came: a stream without its end
         # then is the server's way (a gzip trailer left off, a deflate stream ended by a sync flush), and
         # read as browsers read it. Only a body ended by closing the connection can have been cut.
-        self.framed = False
+        self.framed = framed
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         """Decode some input, a bounded piece at a time."""
@@ -326,13 +326,13 @@ class _Inflate:
 class _Brotli:
     """Brotli decoding that yields bounded pieces (brotli >= 1.2 has an output limit)."""
 
-    def __init__(self) -> None:
+    def __init__(self, framed: bool = False) -> None:
         import brotli
 
         self.d = brotli.Decompressor()
         self.error = brotli.error
         self.fed = False
-        self.framed = False  # as for gzip
+        self.framed = framed  # as for gzip
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         """Decode some input, a bounded piece at a time."""
@@ -360,14 +360,14 @@ _MAX_ENCODINGS = 3
 _UNDECODABLE = {"compress", "x-compress", "zstd", "dcb", "dcz", "exi", "pack200-gzip", "aes128gcm"}
 
 
-def _decoders(header: str) -> list[_Inflate | _Brotli]:
-    """The decoders for a Content-Encoding header, in the order they must run."""
+def _decoders(header: str, framed: bool = False) -> list[_Inflate | _Brotli]:
+    """The decoders for a Content-Encoding header, in the order they must run (`framed`: the body's length was)."""
     stages: list[_Inflate | _Brotli] = []
     for name in reversed([p.strip().lower() for p in header.split(",") if p.strip()]):
         if name in {"gzip", "x-gzip", "deflate"}:
-            stages.append(_Inflate(name))
+            stages.append(_Inflate(name, framed))
         elif name == "br":
-            stages.append(_Brotli())
+            stages.append(_Brotli(framed))
         elif name in _UNDECODABLE:
             raise FetchError(f"unsupported Content-Encoding: {name}")
         # Anything else ("UTF-8", "none", "binary", "8bit", "chunked") is no content coding at all but a
@@ -401,9 +401,7 @@ def _bounded(pieces: Iterable[bytes], opts: FetchOptions, deadline: float, what:
 
 def read_body(raw: Iterable[bytes], encoding: str, opts: FetchOptions, deadline: float, framed: bool = False) -> bytes:
     """Decode and collect a body, refusing more than max_bytes (after decompression) or past the deadline."""
-    stages = _decoders(encoding)
-    for stage in stages:
-        stage.framed = framed
+    stages = _decoders(encoding, framed)
     # With `truncate` only the decoded text is cut: a compressed stream cut short would not decode.
     pieces = _bounded(raw, opts, deadline, "", cut=opts.truncate and not stages)
     # Every stage is bounded, not only the last: an inner stage can swallow what an outer one inflates

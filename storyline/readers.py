@@ -122,13 +122,6 @@ def decode_utf8(data: bytes) -> str:
         raise InputError(f"invalid UTF-8 at byte {exc.start}") from None
 
 
-def decode_html(data: bytes) -> str:
-    """Decode an HTML page: BOM, then UTF-8, then the declared charset (pages often misdeclare)."""
-    from . import extract  # trafilatura is heavy to import; only pages need it
-
-    return extract.decode_html(data)
-
-
 def detect(data: bytes, suffix: str) -> str:
     """The format of an input: feed, html, markdown or text."""
     if fmt := _markup_format(data, suffix):
@@ -330,7 +323,7 @@ def parse(data: bytes, source: str, suffix: str) -> Parsed:
         from . import extract  # trafilatura is heavy to import; only pages need it
 
         try:
-            return Parsed(fmt, [extract.extract_html(decode_html(data), source)])
+            return Parsed(fmt, [extract.extract_html(data, source)])  # decoded there: BOM, UTF-8, declared charset
         except extract.ExtractError as exc:
             raise InputError(str(exc)) from None
     text = decode_utf8(data)

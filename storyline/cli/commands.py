@@ -159,7 +159,7 @@ def extract(
                     raise ValueError("no file named")
                 path = Path(target)
                 data = readers.read_input(path, int(conf.max_file_mb * 1_000_000))
-                doc = extract_mod.extract_html(readers.decode_html(data), str(path.resolve()))
+                doc = extract_mod.extract_html(data, str(path.resolve()))
         except (OSError, ValueError) as exc:
             failed += 1
             print_error(f"{target}: {getattr(exc, 'strerror', None) or exc}")
