@@ -84,10 +84,10 @@ _TITLES = frozenset(
     spokesman spokeswoman spokesperson leader mr mrs ms miss dr prof professor sir dame lord lady sheikh
     ayatollah imam rev reverend general gen lt lieutenant col colonel maj major capt captain sgt
     sergeant admiral adm commander marshal detective inspector coach emperor sultan emir commissioner
-    president-elect chief justice sheriff""".split()
+    president-elect chief justice sheriff executive officer""".split()
 )
 # Titles that open other names too ("General Motors", "Major League"): at a sentence's start they are stripped.
-_AMBIGUOUS_TITLES = frozenset("general major leader chair director coach".split())
+_AMBIGUOUS_TITLES = frozenset("general major leader chair director coach executive officer".split())
 # Words that qualify a following title, as in "Prime Minister" or "Defense Secretary".
 _TITLE_MODS = frozenset(
     """prime vice deputy foreign defense defence interior finance home health state first acting former supreme

@@ -78,6 +78,9 @@ def test_a_title_and_name_opening_a_sentence_keep_the_name_and_its_quote(ner: st
     # A title word that opens other names too is still dropped at a sentence's start.
     assert [(e.name, e.kind) for e in Enricher(ner).enrich("Plant", "General Motors said it would build a plant.").entities] == [
         ("General Motors", "org")]
+    # ... and so is one that opens other names: "Executive Order" is no person.
+    order = Enricher(ner).enrich("Order", "Executive Order 14100 was signed by Governor Mary Jones in Denver.").entities
+    assert {(e.name, e.kind) for e in order if e.kind == "person"} == {("Mary Jones", "person")}
 
 
 @pytest.mark.parametrize("ner", ["fast", "auto"])
@@ -264,6 +267,9 @@ def test_names_opening_a_sentence_and_chief_titles(ner: str) -> None:
         ('"We will rebuild the station before the winter storms arrive here," said Fire Chief Kristin Crowley.', "Kristin Crowley"),
         ('"The court will hear the case in full next term, not before then," said Chief Justice John Roberts.', "John Roberts"),
         ('"Officers will patrol the area every night this week and next," said Police Chief Michel Moore.', "Michel Moore"),
+        # "Chief Executive" and "Chief Executive Officer" are titles as a whole, not words of the name.
+        ('"Our sales in Asia doubled over the last year alone," said Lumen Chief Executive Hana Ortiz.', "Hana Ortiz"),
+        ('"We will open four more plants before the summer," Chief Executive Officer Dario Lenz said.', "Dario Lenz"),
     ]:
         found = e.enrich("Update", text)
         assert [q.speaker for q in found.quotes] == [speaker]

@@ -801,6 +801,8 @@ def test_a_405_allows_head_wherever_it_allows_get(site):
         assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD", path
     assert site.put("/feeds").headers["allow"] == "GET, HEAD, POST"
     assert site.delete(f"/stories/{sid}/rename").headers["allow"] == "POST"  # a form's target answers POST alone
+    static = site.post("/static/style.css")  # the stylesheet's files are read-only too
+    assert static.status_code == 405 and static.headers["allow"] == "GET, HEAD"
 
 
 def test_bad_form_input_is_422_and_changes_nothing(tmp_path, db):

@@ -215,9 +215,12 @@ def _same_origin(request: Request) -> bool:
 def allowed_methods(request: Request) -> str:
     """Every method some route serves at this path (Starlette names only the first route's)."""
     methods: set[str] = set()
+    scope = {**request.scope, "path": request.url.path, "root_path": ""}  # a mount's 405 comes with its own root
     for router in request.app.state.routers:
         for route in router.routes:
-            if route.matches(request.scope)[0] != Match.NONE:
+            if route.matches(scope)[0] != Match.NONE:
+                if isinstance(getattr(route, "app", None), StaticFiles):
+                    methods.add("GET")  # the files answer GET and HEAD alone, and their 405 says nothing
                 methods |= getattr(route, "methods", None) or set()
     if "GET" in methods:
         methods.add("HEAD")  # Guard answers HEAD wherever a route answers GET
@@ -370,8 +373,8 @@ def create_app(settings: Settings, options: WebOptions | None = None) -> FastAPI
     names = host_names(options.host, [*options.allowed_hosts, *extra])
     app.add_middleware(HostCheck, names=frozenset(names), local_addresses=options.host in WILDCARDS)
     app.add_middleware(Guard, balancer=balancer)
-    app.state.routers = (api.router, pages.router)
-    for router in app.state.routers:
+    app.state.routers = (api.router, pages.router, app.router)  # app.router holds the mounted files
+    for router in app.state.routers[:2]:
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("storyline.web", "static")]), name="static")
     return app
