@@ -52,6 +52,15 @@ _ABBREVIATED = re.compile(
     r"(?:\b(?:[A-Z]\.)+|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Capt|Prof|Jr|Sr|Inc|Corp|Co|No|Jan|Feb|Mar|Apr|"
     r"Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)[\"'”’)]?$"
 )
+# A weekday that is part of a name is no date: "Black Friday deals", "Good Friday agreement", "The
+# Sunday Times", "Saturday Night Live". Only capitalised neighbours count: "a good Friday for stocks" is one.
+_NAMED_DAY_BEFORE = re.compile(
+    r"\b(?:Black|Cyber|Good|Super|Ash|Holy|Easter|Palm|Bloody|Giving|Maundy|Shrove|Whit|Travel)\s+$"
+)
+_NAMED_DAY_AFTER = re.compile(
+    r"(?:'s)?\s+(?:Times|Telegraph|Express|Mirror|Herald|Mail|Post|Independent|People|Sport|Night\s+"
+    r"(?:Live|Football|Lights|Raw|Baseball))\b"
+)
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[A-Z\"“‘'(])")
 LEAD_SENTENCES = 8
 PAST_DAYS = 14  # older dates in a lead are background, not the reported happening
@@ -153,6 +162,8 @@ def mentions(text: str, published: date, title: str | None = None) -> list[Menti
             if any(a < m.start() < b for a, b in quoted):
                 continue  # someone's words: "until 3 a.m. on Sunday," the senator said
             before = sentence[: m.start()]
+            if m.group("lone") and (_NAMED_DAY_BEFORE.search(before) or _NAMED_DAY_AFTER.match(sentence, m.end())):
+                continue
             if _FUTURE.search(before):
                 continue
             day = _resolve(m, published)

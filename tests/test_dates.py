@@ -95,3 +95,19 @@ def test_combine_prefers_text_evidence_then_votes_then_earliest():
 def test_plans_quotes_and_weekdays_before_a_date(title, text, published, expected) -> None:
     found = resolve_event_date(text, published, title)
     assert (found.day if found.method == "text" else None) == expected, found
+
+
+@pytest.mark.parametrize("title, text, expected", [
+    ("Crowds fill Harbor Mall for Black Friday deals", "Doors were opened at six.", None),
+    ("Cyber Monday sales beat last year's", "Retailers were pleased.", None),
+    (None, "Talks on the Good Friday agreement went on in Belfast.", None),
+    (None, "A Sunday Times report said the minister had quit.", None),
+    (None, "Saturday Night Live mocked the senator's speech.", None),
+    # The same days standing alone, or after a lower-case word, are dates.
+    ("Harbor Mall Shuts Friday After Flood", "The owners were not reached.", date(2024, 3, 8)),
+    (None, "It was a good Friday for the port's traders, the chamber said.", date(2024, 3, 8)),
+    (None, "The Sunday Times said on Monday that the deal had fallen through.", date(2024, 3, 11)),
+])
+def test_a_weekday_within_a_name_is_no_date(title, text, expected) -> None:
+    found = resolve_event_date(text, WED, title)
+    assert (found.day if found.method == "text" else None) == expected, found
