@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import logging
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -13,10 +14,12 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO
 
 from warcio.archiveiterator import WARCIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 
 from .fetch import Page, page_text
 from .models import Document, IngestResult, plausible
+from .readers import InputError
 
 if TYPE_CHECKING:
     from .ingest import Pipeline
@@ -29,6 +32,40 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 class WarcError(ValueError):
     """An archive that cannot be read on; the message is one line."""
+
+
+class PartialArchive(InputError):
+    """An archive in memory that breaks off: the one-line error, and the articles of the whole records before it."""
+
+    def __init__(self, message: str, documents: list[Document]) -> None:
+        super().__init__(message)
+        self.documents = documents
+
+    def __reduce__(self) -> tuple[type[PartialArchive], tuple[str, list[Document]]]:
+        return type(self), (str(self), self.documents)  # sent back whole from a worker process
+
+
+class _CorruptMember(Exception):
+    """A gzip member that does not inflate; no ValueError, which warcio's header parsing would swallow."""
+
+
+class _GzipReader(DecompressingBufferedReader):
+    """warcio's archive reader, but a gzip member that does not inflate raises.
+
+    warcio prints zlib's error to stderr and reads on as if the file ended there (or, at a member's
+    start, as if it were not compressed): the records after it would vanish without an error.
+    """
+
+    def _decompress(self, data: bytes) -> bytes:
+        if not self.decompressor or not data:
+            return data
+        try:
+            return self.decompressor.decompress(data)
+        except zlib.error as exc:
+            if self.num_read == 0 and not data.startswith(b"\x1f\x8b"):
+                self.decompressor = None  # the file's first bytes, and no gzip magic: a plain .warc
+                return data
+            raise _CorruptMember(str(exc).rpartition(": ")[2]) from None
 
 
 @dataclass
@@ -62,6 +99,7 @@ def _valid_length(value: str | None) -> bool:
 def iter_records(stream: BinaryIO | IO[bytes], max_bytes: int) -> Iterator[Record]:
     """HTML responses (status 200) and resources of an archive, in file order; larger ones are skipped."""
     records = WARCIterator(stream)  # WARC only: the ARC reader would take any text for records
+    records.reader = _GzipReader(records.fh)  # nothing is read yet: the iterator reads through whichever is set
     try:
         for rec in records:
             length = rec.rec_headers.get_header("Content-Length")
@@ -98,6 +136,9 @@ def iter_records(stream: BinaryIO | IO[bytes], max_bytes: int) -> Iterator[Recor
             )
     except WarcError:
         raise  # a ValueError too, but already one line: the clause below would wrap it twice
+    except _CorruptMember as exc:
+        # The iterator's offset is where the record being read began: in a .warc.gz, its gzip member.
+        raise WarcError(f"corrupt gzip member at byte {records.offset} ({exc})") from None
     except ArchiveLoadFailed as exc:
         raise WarcError(f"unreadable WARC: {' '.join(str(exc).split())}") from None
     except (OSError, EOFError, ValueError) as exc:  # truncated gzip and the like
@@ -175,11 +216,17 @@ def _store_batch(pipeline: Pipeline, source: str, group: list[Record], result: I
 
 
 def parse_bytes(data: bytes, source: str, max_bytes: int = 20_000_000) -> list[Document]:
-    """The articles of a small archive held in memory."""
+    """The articles of a small archive held in memory; one that breaks off raises PartialArchive."""
+    records: list[Record] = []
     try:
-        records = list(iter_records(io.BytesIO(data), max_bytes))
+        for rec in iter_records(io.BytesIO(data), max_bytes):
+            records.append(rec)
     except WarcError as exc:
-        from .readers import InputError
+        # As when streaming: the records read before the break are whole; the caller decides whether to store them.
+        raise PartialArchive(str(exc), _documents(records, source)) from None
+    return _documents(records, source)
 
-        raise InputError(str(exc)) from None
+
+def _documents(records: list[Record], source: str) -> list[Document]:
+    """The articles of some captures, skipping pages without main text."""
     return [doc for rec in records if (doc := record_document(rec, source)) is not None]

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import os
+import pickle
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from storyline.ingest import Pipeline
-from storyline.readers import is_warc, parse
+from storyline.readers import InputError, is_warc, parse
 from storyline.settings import load
 from storyline.store import Store
 from storyline.warc import batches, iter_records
@@ -240,3 +243,58 @@ def test_a_record_without_a_valid_content_length_fails_its_archive(tmp_path, hea
     result = ingest(store, archive)
     assert (result.new, result.failed) == (2, 1), result.errors
     assert result.errors == [f"{archive.resolve()}: bad WARC: record at offset {start} has {problem}"]
+
+
+def _bulky_pages(n: int) -> list[tuple[str, str, bytes, dict[str, str]]]:
+    """Pages whose gzip members outgrow warcio's 16 KiB read: it inflates each in several reads."""
+    noise = "".join(hashlib.sha256(str(i).encode()).hexdigest() for i in range(1500)).encode()  # barely compresses
+    return [(uri, status, body.replace(b"</body>", b"<!-- " + noise + b" --></body>"), extra) for uri, status, body, extra in _pages(n)]
+
+
+def _members(data: bytes) -> list[tuple[int, int]]:
+    """Each record's (offset, length): in a .warc.gz, its gzip member."""
+    records = ArchiveIterator(io.BytesIO(data))
+    return [(records.get_record_offset(), records.get_record_length()) for _ in records]
+
+
+@pytest.mark.parametrize(("bulky", "where"), [(True, "crc"), (True, "middle"), (False, "middle")])
+def test_a_corrupt_gzip_member_keeps_the_records_before_it_and_fails_the_archive(tmp_path, capsys, bulky: bool, where: str) -> None:
+    """warcio printed zlib's error and ended the file at a bad member (bulky: silently) or misread it as text."""
+    pages = _bulky_pages(4) if bulky else _pages(4)
+    gone = ("https://t9.example/gone", "404 Not Found", pages[0][2], {})  # a record whose payload is never read
+    archive = tmp_path / "corrupt.warc.gz"
+    write_warc(archive, [*pages[:2], gone, *pages[2:]])
+    data = bytearray(archive.read_bytes())
+    start, length = _members(bytes(data))[6]  # warcinfo, then a request and a response per page: the 404's response
+    data[start + (length - 8 if where == "crc" else length // 2)] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    store = Store(tmp_path / "w.db")
+    result = ingest(store, archive)
+    assert (result.new, result.failed) == (2, 1), result.errors
+    assert sorted(r[0] for r in store.db.execute("SELECT url FROM articles")) == ["https://t0.example/b", "https://t1.example/b"]
+    [error] = result.errors
+    assert error.startswith(f"{archive.resolve()}: corrupt gzip member at byte {start} (") and "\n" not in error, error
+    assert capsys.readouterr() == ("", "")  # warcio's own print of zlib's error
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "storyline", "ingest", "--db", str(tmp_path / "c.db"), str(archive)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "STORYLINE_NER": "fast"},
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.strip().startswith("2 new")
+    assert [line for line in proc.stderr.splitlines() if line.strip()] == [f"error: {error}"]
+
+
+def test_archive_bytes_cut_short_keep_the_whole_records_before_the_cut(tmp_path) -> None:
+    """Like a streamed archive: the cut is reported with the same error, and the records before it are not dropped."""
+    archive = tmp_path / "cut.warc"
+    write_warc(archive, _pages(4), compress=False)
+    data = archive.read_bytes()
+    archive.write_bytes(data[: len(data) - 300])  # inside the last page's body
+    with pytest.raises(InputError) as raised:
+        parse(archive.read_bytes(), str(archive), ".warc")
+    [streamed] = ingest(Store(tmp_path / "w.db"), archive).errors
+    assert streamed == f"{archive.resolve()}: {raised.value}"
+    assert [d.title for d in raised.value.documents] == [f"Bridge news {i}" for i in range(3)]
+    sent = pickle.loads(pickle.dumps(raised.value))  # as a worker process hands it back
+    assert str(sent) == str(raised.value) and [d.url for d in sent.documents] == [f"https://t{i}.example/b" for i in range(3)]
