@@ -22,6 +22,7 @@ import lxml.html
 from lxml import etree
 
 from storyline.models import Document, LinkedItem, strip_controls
+from storyline.summarize import outlet_like
 
 MAX_FEED_BYTES = 64 * 1024 * 1024
 SNIFF_BYTES = 8192
@@ -36,7 +37,6 @@ _BLOCK_TAGS = set(
 )
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg")
 _TITLE_SEPARATORS = (" - ", " – ", " — ", " | ")
-_SMALL_WORDS = set("a an and at de del der die du el for in la le of on the to y & und".split())
 # Value lengths are bounded so that a declaration with no closing quote cannot make the
 # scan quadratic; longer values are refused as unreadable.
 _ENTITY_DECL = re.compile(
@@ -167,6 +167,8 @@ def _strip_site_name(title: str, outlet: str) -> str:
             continue
         if site == name or site.startswith(name) or (("." in name or len(site) >= 3) and name.startswith(site)):
             return head.rstrip()
+        if "." in name and site.split()[0] == name.removeprefix("www.").split(".")[0]:
+            return head.rstrip()  # "｜NHK 北海道のニュース" from nhk.or.jp: the site's name, then its section
     return title
 
 
@@ -181,7 +183,7 @@ def split_title_outlet(title: str, outlet: str | None) -> tuple[str, str | None]
                 return _strip_site_name(clean[: -len(suffix)].rstrip(), outlet), outlet
         return _strip_site_name(clean, outlet), outlet
     head, sep, tail = clean.rpartition(" - ")
-    if sep and head.strip() and _is_outlet_like(tail):
+    if sep and head.strip() and outlet_like(tail):
         return head.rstrip(), tail.strip()
     return clean, None
 
@@ -231,6 +233,8 @@ def _coverage_row(anchor: Any, row: Any) -> LinkedItem | None:
     is_hub = _is_google_news_host(url) and "/stories/" in (url or "")
     if outlet is None and (is_hub or anchor.getparent().tag == "strong"):
         return None  # Google News' "View full coverage" link, not an article
+    if outlet:  # the list shows the page's own title, often with " - Outlet" or the site's name after it
+        title = split_title_outlet(title, outlet)[0]
     return LinkedItem(title=title, url=url, outlet=outlet or None)
 
 
@@ -241,22 +245,6 @@ def _is_google_news_host(url: str | None) -> bool:
     except ValueError:
         return False
     return host == "news.google.com" or host.endswith(".news.google.com")
-
-
-def _is_outlet_like(text: str) -> bool:
-    """Whether a headline suffix reads like an outlet name: short, capitalised, no sentence end."""
-    words = text.split()
-    if not 1 <= len(words) <= 6 or len(text) > 60 or text[-1] in ".?!:;,\"'”’":
-        return False
-    if not any(ch.isalpha() for ch in text):
-        return False  # a number or date, not a name
-    for word in words:
-        first = word.lstrip("(\"'“‘")[:1]
-        if word.lower() in _SMALL_WORDS or "." in word or not first:
-            continue
-        if first.isalpha() and first.lower() == first and first.upper() != first:
-            return False  # a lower-case Latin/Cyrillic word: the tail is part of the sentence
-    return True
 
 
 def _entry_document(entry: dict, feed: dict, source: str, base: str | None, index: int) -> Document:

@@ -79,7 +79,8 @@ _DATELINE = re.compile(
     r"^(?:[A-Z][A-Za-z.'/ -]{1,40},?\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s*)?)?"
     r"\((?:Reuters|AP|AFP|CNN|Yonhap|BBC|UPI|Xinhua|dpa|Bloomberg)\)\s*[-–—:]+\s*"
 )
-_OUTLET_SUFFIX = re.compile(r"\s+(?:[-–—|:]\s+[^-–—|:]{2,40})$")
+_OUTLET_SUFFIX = re.compile(r"\s+[-–—|:]\s+([^-–—|:]{2,40})$")
+_SMALL_WORDS = set("a an and at de del der die du el for in la le of on the to y & und".split())
 
 
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
@@ -156,11 +157,32 @@ def words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
+def outlet_like(text: str) -> bool:
+    """Whether a headline suffix reads like an outlet name: short, capitalised, no sentence end."""
+    words = text.split()
+    if not 1 <= len(words) <= 6 or len(text) > 60 or text[-1] in ".?!:;,\"'”’":
+        return False
+    if not any(ch.isalpha() for ch in text):
+        return False  # a number or date, not a name
+    for word in words:
+        first = word.lstrip("(\"'“‘")[:1]
+        if word.lower() in _SMALL_WORDS or "." in word or not first:
+            continue
+        if first.isalpha() and first.lower() == first and first.upper() != first:
+            return False  # a lower-case Latin/Cyrillic word: the tail is part of the sentence
+    return True
+
+
 def clean_title(title: str) -> str:
     """A headline without its trailing " - Outlet" or " | Site" part."""
     title = " ".join(title.split())
-    stripped = _OUTLET_SUFFIX.sub("", title)
-    return stripped if len(stripped.split()) >= 3 else title
+    # Only a tail that reads like a name goes: "... as U.S. - China trade talks stall" is the headline.
+    found = _OUTLET_SUFFIX.search(title)
+    if found is None or not outlet_like(found.group(1)):
+        return title
+    stripped = title[: found.start()]
+    # Three words are a headline; Chinese and Japanese write theirs without spaces between words.
+    return stripped if len(stripped.split()) >= 3 or (len(stripped) >= 8 and not stripped.isascii()) else title
 
 
 @dataclass

@@ -221,6 +221,14 @@ def test_parse_coverage_list_keeps_every_article_row() -> None:
         LinkedItem("First story", "https://a.example/1", "Alpha"),
         LinkedItem("Second story", "https://b.example/2", "Beta News"),
     ]
+    # A row shows the page's own title: the outlet or the site's name after it is not the headline.
+    suffixed = (
+        '<ol><li><a href="https://a.example/1">Harbour bridge opens to traffic - Alpha Daily</a>'
+        '<font color="#6f6f6f">Alpha Daily</font></li>'
+        '<li><a href="https://www.kowan.example/3">新しい橋が開通 住民が祝う｜KOWAN 北部のニュース</a>'
+        '<font color="#6f6f6f">kowan.example</font></li></ol>'
+    )
+    assert [item.title for item in parse_coverage_list(suffixed)] == ["Harbour bridge opens to traffic", "新しい橋が開通 住民が祝う"]
     assert parse_coverage_list("") == []
     assert parse_coverage_list("no markup at all") == []
     assert parse_coverage_list("<ol><li></li></ol>") == []

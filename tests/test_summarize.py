@@ -89,6 +89,11 @@ def test_title_only_docs_fall_back_to_best_title() -> None:
 def test_clean_title() -> None:
     assert clean_title("Kim pledges support for Putin - Vanguard News") == "Kim pledges support for Putin"
     assert clean_title("Short - Outlet") == "Short - Outlet"
+    # A dash within the headline is no outlet: the words after it are part of the sentence.
+    headline = "Shares slip at the close as U.S. - Canada lumber talks stall"
+    assert clean_title(headline) == headline
+    # Japanese headlines have no spaces between words; the site after them still goes.
+    assert clean_title("港の新しい橋が完成 住民が祝う - 港湾ニュース") == "港の新しい橋が完成 住民が祝う"
 
 
 def test_seeds_summary(seeds: Path) -> None:
