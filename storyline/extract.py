@@ -621,17 +621,22 @@ _STOPWORDS = {
 }
 
 
+_VOCABULARIES = {lang: frozenset(stop.split()) for lang, stop in _STOPWORDS.items()}
+
+
+def _function_words(text: str) -> tuple[dict[str, int], int]:
+    """How many of the opening's words are each language's function words, and how many words it has."""
+    words = _tokens(text[:5000])
+    return {lang: sum(word in vocabulary for word in words) for lang, vocabulary in _VOCABULARIES.items()}, len(words)
+
+
 def guess_language(text: str) -> str | None:
     """A two-letter language code from function-word counts, None when unclear."""
-    words = _tokens(text[:5000])
-    if len(words) < 20:
+    scores, n = _function_words(text)
+    if n < 20:
         return None
-    scores = {
-        lang: sum(word in vocabulary for word in words)
-        for lang, vocabulary in ((lang, set(stop.split())) for lang, stop in _STOPWORDS.items())
-    }
     best = max(scores, key=scores.__getitem__)
-    return best if scores[best] >= 0.08 * len(words) else None
+    return best if scores[best] >= 0.08 * n else None
 
 
 def _language(tree: HtmlElement, meta: dict[str, str], article: dict[str, Any], text: str) -> str | None:
@@ -642,6 +647,13 @@ def _language(tree: HtmlElement, meta: dict[str, str], article: dict[str, Any], 
     if declared:
         code = re.split(r"[-_]", declared.strip())[0].lower()
         if code.isalpha() and 2 <= len(code) <= 3:
+            # Many sites keep their template's lang="en" on every page: a text that is plainly in
+            # another language says more (twice the function words of the declared one, or more). A
+            # language without a word list here (Catalan, Bulgarian) is taken as declared.
+            scores, n = _function_words(text)
+            best = max(scores, key=scores.__getitem__)
+            if code in scores and best != code and n >= 20 and scores[best] >= 0.08 * n and scores[code] * 2 < scores[best]:
+                return best
             return code
     return guess_language(text)
 

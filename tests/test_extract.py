@@ -210,6 +210,26 @@ def test_guess_language() -> None:
     assert guess_language("too short") is None
 
 
+GERMAN = [
+    "Der Hafenrat von Port Ellery hat am Dienstag beschlossen, den alten Fähranleger für mindestens zwei "
+    "Jahre zu schließen, und die Pendler sind mit der Entscheidung nicht zufrieden.",
+    "Die Ingenieure haben festgestellt, dass viele der hölzernen Pfähle morsch sind, und der Rat will "
+    "bis zum Frühjahr einen Anleger neben dem Fischmarkt bauen, der die Fähren aufnehmen kann.",
+]
+
+
+@pytest.mark.parametrize("lang, text, expected", [
+    (' lang="en"', GERMAN, "de"),  # a template's lang="en" on a German page
+    (' lang="de-DE"', GERMAN, "de"),
+    (' lang="en"', PARAGRAPHS, "en"),
+    (' lang="ca"', PARAGRAPHS, "ca"),  # a language without a word list here is taken as declared
+])
+def test_a_text_plainly_in_another_language_outweighs_the_declared_one(lang: str, text: list[str], expected: str) -> None:
+    body = "".join(f"<p>{para}</p>" for para in text)
+    doc = extract_html(f"<html{lang}><head><title>Pier</title></head><body><div>{body}</div></body></html>", source="x")
+    assert doc.language == expected
+
+
 def _assert_utc(moment: datetime | None, expected: datetime) -> None:
     """The same instant, still written in UTC (aware datetimes compare equal across zones)."""
     assert moment == expected
