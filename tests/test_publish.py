@@ -33,6 +33,8 @@ from storyline.publish.load import ImportSource, import_jsonl
 from storyline.publish.tables import COLUMNS, TableOptions, write_csv, write_jsonl, write_parquet
 from storyline.store import Store
 
+from conftest import store_at_version
+
 runner = CliRunner()
 SAFE_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FOUNDING_DATES = ["2025-08-12", "2025-12-27", "2026-01-09"]  # the timeline README promises
@@ -316,6 +318,13 @@ def test_a_link_inside_the_site_cannot_redirect_writes_outside(store, tmp_path):
 # -- Atom ---------------------------------------------------------------------------------------
 
 
+def atom_id(store: Store, name: str) -> str:
+    """The Atom id a store gives `name` (event/N, story/N, stories): a tag URI naming the store's identity."""
+    identity = store.db.execute("SELECT value FROM state WHERE key = 'store_id'").fetchone()
+    assert identity and re.fullmatch(r"[0-9a-f]{32}", identity[0])
+    return f"tag:storyline,2025:{identity[0]}/{name}"
+
+
 def test_atom_feed_parses_cleanly_with_stable_ids_summaries_and_sources(store, founding):
     first = render_atom(store, AtomOptions())
     feed = feedparser.parse(first)
@@ -324,7 +333,7 @@ def test_atom_feed_parses_cleanly_with_stable_ids_summaries_and_sources(store, f
     assert len(feed.entries) == len(events)
     for entry in feed.entries:
         eid = int(entry.id.rsplit("/", 1)[1])
-        assert entry.id == f"tag:storyline,2025:event/{eid}"
+        assert entry.id == atom_id(store, f"event/{eid}")
         assert entry.updated_parsed is not None
         assert entry.summary == " ".join(events[eid]["summary"].split())
         for article in events[eid]["articles"]:
@@ -334,9 +343,91 @@ def test_atom_feed_parses_cleanly_with_stable_ids_summaries_and_sources(store, f
 
     one = feedparser.parse(render_atom(store, AtomOptions(story_id=founding["id"], limit=-1)))
     assert one.bozo == 0 and one.feed.title == founding["title"]
-    assert sorted(e.id for e in one.entries) == sorted(f"tag:storyline,2025:event/{e['id']}" for e in founding["events"])
+    assert sorted(e.id for e in one.entries) == sorted(atom_id(store, f"event/{e['id']}") for e in founding["events"])
     with pytest.raises(PublishError):
         render_atom(store, AtomOptions(story_id=999999))
+
+
+def feed_ids(store: Store) -> set[str]:
+    """The ids of the all-stories feed and of every entry in it."""
+    root = feedparser.parse(render_atom(store, AtomOptions(limit=-1)))
+    return {root.feed.id} | {e.id for e in root.entries}
+
+
+def test_atom_ids_name_the_store_so_two_stores_never_share_one(seeds_db, tmp_path):
+    source = Store(seeds_db)
+    ids = feed_ids(source)
+    assert f"tag:storyline,2025:{source.get_state('store_id')}/stories" in ids
+    buf = io.StringIO()
+    write_jsonl(source, buf, "all")
+    source.close()
+    lines = buf.getvalue().splitlines()
+    # An imported dump is the same store (its identity is in the dump): readers keep their entries.
+    copy = Store(tmp_path / "copy.db")
+    import_jsonl(copy, [ImportSource("dump", lines)])
+    assert feed_ids(copy) == ids
+    # The same events in another store (a dump without the identity): not one id in common.
+    other = Store(tmp_path / "other.db")
+    import_jsonl(other, [ImportSource("dump", [x for x in lines if json.loads(x).get("table") != "state"])])
+    assert len(feed_ids(other)) == len(ids) and not feed_ids(other) & ids
+    empty_a, empty_b = Store(tmp_path / "a.db"), Store(tmp_path / "b.db")
+    assert not feed_ids(empty_a) & feed_ids(empty_b)
+    # A store from before identities gets one on its first open, and keeps it.
+    store_at_version(tmp_path / "old.db", 10).close()
+    old = Store(tmp_path / "old.db")
+    first = feed_ids(old)
+    old.close()
+    old = Store(tmp_path / "old.db")
+    assert feed_ids(old) == first and not first & feed_ids(empty_a)
+    for s in (copy, other, empty_a, empty_b, old):
+        s.close()
+
+
+def test_an_empty_feed_is_dated_by_the_store_not_by_the_request(tmp_path):
+    store_at_version(tmp_path / "old.db", 10).close()  # its migrations ran on 2026-01-01
+    store = Store(tmp_path / "old.db")
+    feed = feedparser.parse(render_atom(store, AtomOptions()))
+    assert not feed.entries and feed.feed.updated == "2026-01-01T00:00:00Z"
+    sid = store.create_group("stories", None, "Quiet")  # a story without events, as one merged away is
+    store.db.execute("UPDATE stories SET updated_at = '2025-03-04T05:06:07+00:00' WHERE id = ?", (sid,))
+    one = feedparser.parse(render_atom(store, AtomOptions(story_id=sid)))
+    assert not one.entries and one.feed.updated == "2025-03-04T05:06:07Z"
+    store.close()
+
+
+def test_renaming_a_story_updates_its_feed_and_its_entries(seeds_db, tmp_path):
+    from storyline.corrections import Corrector
+
+    path = tmp_path / "rename.db"
+    shutil.copy(seeds_db, path)
+    store = Store(path)
+    sid = max(store.live_story_ids(), key=lambda s: len(store.story_event_ids(s)))
+    corrector = Corrector(store, settings.load({}, env={}))
+    corrector.split_story(sid, store.story_event_ids(sid)[:1])  # a second story, whose entries must not change
+    store.close()
+    db = sqlite3.connect(path)
+    old = "2025-06-01T00:00:00+00:00"  # every change long before the rename
+    db.execute("UPDATE events SET updated_at = ?", (old,))
+    db.execute("UPDATE stories SET updated_at = ?", (old,))
+    db.commit()
+    db.close()
+    store = Store(path)
+    before = feedparser.parse(render_atom(store, AtomOptions(story_id=sid, limit=-1)))
+    assert before.feed.updated == "2025-06-01T00:00:00Z"
+    Corrector(store, corrector.settings).rename_story(sid, "Harbour founding, corrected")
+    stamp = store.db.execute("SELECT created_at FROM corrections WHERE action = 'rename_story'").fetchone()[0]
+    renamed = stamp.replace("+00:00", "Z")
+    after = feedparser.parse(render_atom(store, AtomOptions(story_id=sid, limit=-1)))
+    assert after.feed.title == "Harbour founding, corrected" and after.feed.updated == renamed
+    assert after.entries and {e.updated for e in after.entries} == {renamed}
+    assert all("story: Harbour founding, corrected" in e.content[0].value for e in after.entries)
+    mine = {e.id for e in after.entries}
+    every = feedparser.parse(render_atom(store, AtomOptions(limit=-1)))
+    assert every.feed.updated == renamed
+    assert {e.id: e.updated for e in every.entries if e.id in mine} == {i: renamed for i in mine}
+    others = {e.updated for e in every.entries if e.id not in mine}
+    assert others == {"2025-06-01T00:00:00Z"}  # the other story's entries did not change
+    store.close()
 
 
 def test_hostile_titles_give_a_well_formed_feed(hostile_db):
@@ -359,10 +450,11 @@ def test_feed_links_are_percent_encoded_as_the_sites_are(seeds_db, tmp_path):
     store = Store(path)
     feed = feedparser.parse(render_atom(store, AtomOptions(limit=-1)))
     export_hugo(store, tmp_path / "site", HugoOptions())
+    event_id = atom_id(store, f"event/{eid}")
     store.close()
     encoded = "https://example.org/harbour%20news/a%22b?q=x%20y"
     assert f"[original]({encoded})" in (tmp_path / f"site/content/articles/article-{aid}.md").read_text(encoding="utf-8")
-    entry = next(e for e in feed.entries if e.id == f"tag:storyline,2025:event/{eid}")
+    entry = next(e for e in feed.entries if e.id == event_id)
     assert encoded in [link.href for link in entry.links]
     assert f'href="{encoded}"' in entry.content[0].value
     hrefs = [link.href for e in feed.entries for link in e.get("links", [])]
@@ -400,7 +492,7 @@ def test_newsboat_reads_the_feed_from_a_loopback_server(store, founding, tmp_pat
     assert proc.stdout.strip().startswith(f"{len(founding['events'])} unread")
     with sqlite3.connect(tmp_path / "cache.db") as cache:
         items = dict(cache.execute("SELECT guid, title FROM rss_item WHERE feedurl = ?", (url,)).fetchall())
-    assert set(items) == {f"tag:storyline,2025:event/{e['id']}" for e in founding["events"]}
+    assert set(items) == {atom_id(store, f"event/{e['id']}") for e in founding["events"]}
     assert any(FOUNDING_DATES[-1] in title for title in items.values())
 
 

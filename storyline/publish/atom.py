@@ -1,7 +1,9 @@
 """`storyline export atom`: Atom feeds (RFC 4287) of events, for all stories or one, with stable entry ids.
 
-One entry per live event: its id never changes (`tag:storyline,2025:event/<id>`), `updated` is the
-event's last change in the store, and the entry carries the event summary and its sources.
+One entry per live event: its id never changes (`tag:storyline,2025:<store>/event/<id>`, where <store>
+is the store's own random identity, so two stores never share an id), `updated` is the later of the
+event's last change and its story's last rename (the entry shows the story's title), and the entry
+carries the event summary and its sources.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from .common import PublishError, clean_text, one_line, pick_tags, web_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ID_PREFIX = "tag:storyline,2025:"  # a tag URI (RFC 4151): ids stay the same however often we export
+EPOCH = "1970-01-01T00:00:00Z"  # for a stored time that does not parse: old, and the same on every fetch
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,20 @@ def rfc3339(value: str | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def id_prefix(store: Store) -> str:
+    """The start of every Atom id of this store: the tag prefix and the store's identity (migration 011)."""
+    identity = store.get_state("store_id")
+    if not identity:  # the migration made one; without it ids would clash with other stores'
+        raise PublishError(f"{store.path}: the store has no identity (state 'store_id'); reopen it to migrate")
+    return f"{ID_PREFIX}{identity}/"
+
+
+def later(*stamps: str | None) -> str | None:
+    """The latest of some stored timestamps, as RFC 3339 UTC (None when none parses)."""
+    parsed = [s for s in (rfc3339(x) for x in stamps) if s]
+    return max(parsed) if parsed else None
 
 
 def text_el(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
@@ -69,14 +86,14 @@ def entry_html(event: dict[str, Any], story_title: str | None) -> str:
     return "".join(parts)
 
 
-def entry(store: Store, row: Any, story_title: str | None) -> ET.Element:
-    """One event as an Atom entry."""
+def entry(store: Store, row: Any, story_title: str | None, prefix: str, renamed: str | None) -> ET.Element:
+    """One event as an Atom entry (`renamed`: when its story was last renamed, which its content shows)."""
     event = views.event_dict(store, row, detail=True)
     el = ET.Element("entry")
-    text_el(el, "id", f"{ID_PREFIX}event/{event['id']}")
+    text_el(el, "id", f"{prefix}event/{event['id']}")
     title = one_line(event["title"]) or f"event {event['id']}"
     text_el(el, "title", f"{event['date']}: {title}" if event["date"] else title)
-    text_el(el, "updated", rfc3339(row["updated_at"]) or rfc3339(row["created_at"]) or "1970-01-01T00:00:00Z")
+    text_el(el, "updated", later(row["updated_at"], renamed) or rfc3339(row["created_at"]) or EPOCH)
     if published := rfc3339(row["created_at"]):
         text_el(el, "published", published)
     links = [u for u in dict.fromkeys(web_url(a["url"]) for a in event["articles"]) if u]
@@ -99,25 +116,34 @@ def feed_element(store: Store, options: AtomOptions) -> ET.Element:
     if options.story_id is not None and story is None:
         raise PublishError(f"no story {options.story_id}")
     rows = store.feed_events(options.story_id, options.limit)
+    prefix = id_prefix(store)
+    renames = store.story_renames()
     titles: dict[int, str] = {}
-    feed = ET.Element("feed", {"xmlns": ATOM_NS})
-    text_el(feed, "id", f"{ID_PREFIX}story/{options.story_id}" if story else f"{ID_PREFIX}stories")
-    text_el(feed, "title", one_line(story["title"]) if story else one_line(options.title) or "Storyline")
-    if story:
-        text_el(feed, "subtitle", f"Events of one story, from {one_line(options.title) or 'Storyline'}")
-    stamps = [s for s in (rfc3339(r["updated_at"]) for r in rows) if s]
-    text_el(feed, "updated", max(stamps) if stamps else rfc3339(datetime.now(timezone.utc).isoformat()) or "")
-    author = ET.SubElement(feed, "author")
-    text_el(author, "name", "Storyline")
-    text_el(feed, "generator", "Storyline")
-    if options.self_url and web_url(options.self_url):
-        ET.SubElement(feed, "link", {"rel": "self", "type": "application/atom+xml", "href": web_url(options.self_url) or ""})
+    entries: list[ET.Element] = []
     for row in rows:
         sid = row["story_id"]
         if sid is not None and sid not in titles:
             found = store.story(sid)
             titles[sid] = one_line(found["title"]) if found else ""
-        feed.append(entry(store, row, titles.get(sid) if sid is not None else None))
+        entries.append(entry(store, row, titles.get(sid) if sid is not None else None, prefix, renames.get(sid)))
+    feed = ET.Element("feed", {"xmlns": ATOM_NS})
+    text_el(feed, "id", f"{prefix}story/{options.story_id}" if story else f"{prefix}stories")
+    text_el(feed, "title", one_line(story["title"]) if story else one_line(options.title) or "Storyline")
+    if story:
+        text_el(feed, "subtitle", f"Events of one story, from {one_line(options.title) or 'Storyline'}")
+    # A feed changes when an entry does (a rename of a story shows in its entries). With no entries,
+    # the time of a stored change (the story's last, or the store's creation), never the request's:
+    # a reader would otherwise see a change on every fetch.
+    stamps = [el.findtext("updated") for el in entries]
+    if story and not entries:
+        stamps.append(story["updated_at"])
+    text_el(feed, "updated", later(*stamps) or later(store.get_state("store_created")) or EPOCH)
+    author = ET.SubElement(feed, "author")
+    text_el(author, "name", "Storyline")
+    text_el(feed, "generator", "Storyline")
+    if options.self_url and web_url(options.self_url):
+        ET.SubElement(feed, "link", {"rel": "self", "type": "application/atom+xml", "href": web_url(options.self_url) or ""})
+    feed.extend(entries)
     return feed
 
 

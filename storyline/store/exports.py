@@ -125,7 +125,17 @@ class ExportSQL:
     def filled_tables(self) -> list[str]:
         """The tables an import writes that already hold rows (feeds and corrections as well as the records)."""
         tables = sorted(self._DUMPED_AS_RECORDS | set(self.extra_tables()))
-        return [t for t in tables if self.db.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone()]
+        # Every store holds its identity from its creation (migration 011); an import replaces it with the dump's.
+        mine = {"state": " WHERE key NOT IN ('store_id', 'store_created')"}
+        return [t for t in tables if self.db.execute(f'SELECT 1 FROM "{t}"{mine.get(t, "")} LIMIT 1').fetchone()]
+
+    def story_renames(self) -> dict[int, str]:
+        """When each story a user renamed was last renamed (the corrections log), by story id."""
+        rows = self.db.execute(
+            "SELECT json_extract(params, '$.story_id'), MAX(created_at) FROM corrections "
+            "WHERE action = 'rename_story' GROUP BY 1"
+        )
+        return {int(r[0]): r[1] for r in rows if r[0] is not None}
 
     def is_empty(self) -> bool:
         """Whether the store holds nothing an import would write."""
