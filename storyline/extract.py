@@ -254,6 +254,23 @@ _QUARTER_HOUR = timedelta(minutes=15)
 _HAS_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?:\d{4})?(?!\d)")
 
 
+# Zone abbreviations that name one offset wherever news is written; dateutil knows none of them and
+# warns on each (on stderr, through the CLI). CST, IST and BST each name several zones: left naive.
+_HOURS = {
+    "EST": -5, "EDT": -4, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "AKST": -9, "AKDT": -8, "HST": -10,
+    "WET": 0, "WEST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3, "MSK": 3, "JST": 9, "KST": 9, "AEST": 10,
+    "AEDT": 11, "NZST": 12, "NZDT": 13,
+}
+_ZONES = {name: timezone(timedelta(hours=hours), name) for name, hours in _HOURS.items()}
+
+
+def _zone(name: str | None, offset: int | None) -> timezone | None:
+    """dateutil's tzinfos hook (asked of every date, zoned or not): the zone, None (naive) for no zone or an unknown one."""
+    if offset is not None:
+        return timezone(timedelta(seconds=offset))
+    return _ZONES.get(name.upper()) if name else None
+
+
 def parse_datetime(value: str | None) -> datetime | None:
     """A datetime from an ISO-like or common textual date; naive when it names no zone."""
     value = _squash(value)
@@ -264,7 +281,7 @@ def parse_datetime(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         try:
-            parsed = dateparser.parse(value, fuzzy=False)
+            parsed = dateparser.parse(value, fuzzy=False, tzinfos=_zone)
         except (ValueError, OverflowError, TypeError):
             return None
     if parsed.tzinfo is not None and parsed.utcoffset() is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -148,6 +149,15 @@ def test_parse_datetime() -> None:
     assert parse_datetime("20240305T210000Z") == datetime(2024, 3, 5, 21, tzinfo=timezone.utc)
     assert parse_datetime("5") is None  # no year: dateutil would invent one
     assert parse_datetime("yesterday") is None
+
+
+def test_zone_abbreviations_are_read_and_ambiguous_ones_left_naive() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # dateutil warns (on the CLI's stderr) about names it does not know
+        assert parse_datetime("Mar 5, 2024 9:15 PM EDT") == datetime(2024, 3, 6, 1, 15, tzinfo=timezone.utc)
+        assert parse_datetime("2024-03-05 21:15 CET") == datetime(2024, 3, 5, 20, 15, tzinfo=timezone.utc)
+        assert parse_datetime("05 Mar 2024 21:15 IST") == datetime(2024, 3, 5, 21, 15)  # India, Ireland or Israel
+        assert parse_datetime("2024/03/05 21:15:00") == datetime(2024, 3, 5, 21, 15)
 
 
 def test_url_date() -> None:
