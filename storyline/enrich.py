@@ -165,6 +165,7 @@ _SAID_AFTER = re.compile(rf"(?:['’]s?)?,?\s+{SAY}\b")
 _ABBREV = frozenset("mr. mrs. ms. dr. prof. gen. lt. col. sgt. capt. gov. sen. rep. rev. st. adm. maj. pres. mt.".split())
 _TOKEN = re.compile(r"\S+")
 _Tok = tuple[int, int, str]  # a word and its offsets in the text
+KNOWN_WORDS = 5  # the most words of a known name: "Democratic People's Republic of Korea"
 Run = tuple[int, list[_Tok], bool, bool]  # start, words, sentence-initial?, in a heading line?
 
 
@@ -181,6 +182,7 @@ def _build_gazetteer() -> Mapping[str, str]:
                 table[demonym + "s"] = canonical
         for alias in (parts[2].split(",") if len(parts) > 2 else []):
             table[alias] = canonical
+            table[alias.replace("'", "’")] = canonical  # as typeset: "Democratic People’s Republic of Korea"
     return MappingProxyType(table)
 
 
@@ -270,7 +272,9 @@ def find_runs(text: str) -> list[Run]:
             pos = text.find(word, pos)
             end = pos + len(word)
             stop = ""
-            if word[-1] in "'’" or word[-2:] in ("'s", "’s"):  # possessive: "Korea's Kim"
+            if word[:-2].lower() == "people" and word[-2:] in ("'s", "’s") and re.match(r"[ \t]+[A-Z]", text[end : end + 3]):
+                pass  # within a name: "Democratic People's Republic of Korea"
+            elif word[-1] in "'’" or word[-2:] in ("'s", "’s"):  # possessive: "Korea's Kim"
                 word, stop = word[: -2 if word[-1] == "s" else -1], "possessive"
             elif word[-1] == "." and len(word) > 2 and word.lower() not in _ABBREV:
                 if not _DOTTED.fullmatch(word):
@@ -530,7 +534,7 @@ class Enricher:
         while tokens:
             word = tokens[0][2]
             lower = word.lower()
-            if any(self._known(" ".join(t[2] for t in tokens[:k])) for k in range(1, min(4, len(tokens)) + 1)):
+            if any(self._known(" ".join(t[2] for t in tokens[:k])) for k in range(1, min(KNOWN_WORDS, len(tokens)) + 1)):
                 break
             followed = len(tokens) > 1 and tokens[1][2][:1].isupper()
             if followed and lower.rstrip(".") not in _AMBIGUOUS_TITLES and (_title_split([t[2] for t in tokens]) or (-1,))[0] == 0:
@@ -593,7 +597,7 @@ class Enricher:
         """Known names inside a long or headline run, longest first."""
         out, i = [], 0
         while i < len(tokens):
-            for j in range(min(len(tokens), i + 4), i, -1):
+            for j in range(min(len(tokens), i + KNOWN_WORDS), i, -1):
                 name = _clean(" ".join(t[2] for t in tokens[i:j]))
                 if self._known(name) or (j - i > 1 and name in extra):
                     kind, sure = self._kind_of(name)
@@ -612,7 +616,9 @@ class Enricher:
         split = None if self._known(name) else _title_split(words)
         if split and not any(w.lower() in _ORG_WORDS for w in words[split[1] :]):
             i, j = split
-            out = self._classify(text, tokens[:i]) if i else []
+            # Before a title stands whom the person serves, not a person: "Contra Costa Sheriff David
+            # Livingston", "Lumen Chief Executive Hana Ortiz". A guess by the name's shape alone goes.
+            out = [m for m in self._classify(text, tokens[:i]) if m.sure or m.kind != "person"] if i else []
             person = _clean(" ".join(words[j:]))
             if person and _clean(words[j]).lower() not in _TITLES:
                 out.append(_Mention(tokens[j][0], tokens[-1][1], person, "person", True))

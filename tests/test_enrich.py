@@ -288,3 +288,18 @@ def test_he_and_she_go_to_the_last_person_their_given_name_allows() -> None:
     ]
     for text, speaker in cases:
         assert [q.speaker for q in e.enrich("Talks", text).quotes] == [speaker]
+
+
+@pytest.mark.parametrize("ner", ["fast", "auto"])
+def test_long_country_names_and_whom_a_titled_person_serves(ner: str) -> None:
+    e = Enricher(ner)
+    for text in (
+        "The Democratic People's Republic of Korea fired two missiles into the sea on Sunday.",
+        "The Democratic People’s Republic of Korea fired two missiles into the sea on Sunday.",
+        "The launch was announced by the Democratic People's Republic of Korea on Sunday.",
+    ):
+        places = {x.name for x in e.enrich("Launch", text).entities if x.kind == "place"}
+        assert places == {"North Korea"}, text  # not South Korea, from its last three words
+    # The words before a title name the county or company the person serves, not another person.
+    found = e.enrich("Arrest", "Monte Rosa Sheriff Dario Lenz said the suspect was held overnight.").entities
+    assert [x.name for x in found if x.kind == "person"] == ["Dario Lenz"]
