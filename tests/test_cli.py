@@ -85,6 +85,11 @@ def test_events_and_articles_json(seeded_db):
     assert len(events) == 3 and events[0]["date"] >= events[-1]["date"]
     articles = json.loads(run_cli("articles", "--db", str(seeded_db), "--json").stdout)
     assert len(articles) == 9
+    # The table names a few outlets of an event, and says how many it leaves out.
+    widest = max(events, key=lambda e: len(e["outlets"]))
+    assert len(widest["outlets"]) > 4
+    table = " ".join(run_cli("events", "--db", str(seeded_db)).stdout.split())
+    assert f"and {len(widest['outlets']) - 4} more" in table
     assert sum(1 for a in articles if a["merged_into"]) == 1
 
 

@@ -96,6 +96,12 @@ def story(story_id: int = id_argument("Story id (see `storyline stories`)."), db
         out.print()
 
 
+def few(names: list[str], shown: int = 4) -> str:
+    """The first names of a list, and how many more there are."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 @app.command()
 def events(
     db: Optional[str] = DbOption,
@@ -111,7 +117,7 @@ def events(
         return
     table = Table("id", "date", "story", "event", "articles", "outlets", box=None)
     for e in data:
-        table.add_row(str(e["id"]), e["date"] or "", str(e["story_id"]), e["title"], str(len(e["articles"])), ", ".join(e["outlets"][:4]))
+        table.add_row(str(e["id"]), e["date"] or "", str(e["story_id"]), e["title"], str(len(e["articles"])), few(e["outlets"]))
     out.print(table)
 
 
