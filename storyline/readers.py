@@ -55,13 +55,24 @@ class Parsed:
     documents: list[Document]
 
 
+# A folder of articles often carries its licence and notes too: files with these names are no
+# articles, so a folder walk leaves them out (a file named on the command line is still read).
+_NOTES = ("LICENSE", "LICENCE", "COPYING", "README", "NOTICE", "CHANGELOG", "CHANGES", "AUTHORS", "CONTRIBUTING")
+
+
+def _is_notes(name: str) -> bool:
+    """Whether a file name is a licence or readme: LICENSE, readme.md, COPYING-CC.TXT (not notice-board.md)."""
+    stem = name.split(".", 1)[0]
+    return stem.upper() in _NOTES or (stem.isupper() and stem.startswith(_NOTES))
+
+
 def iter_files(paths: list[Path]) -> Iterator[Path]:
-    """Files under the given paths, recursively, in a stable order; hidden files skipped."""
+    """Files under the given paths, recursively, in a stable order; hidden files and licence/readme files skipped."""
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 rel = child.relative_to(path)
-                if child.is_file() and not any(part.startswith(".") for part in rel.parts):
+                if child.is_file() and not any(part.startswith(".") for part in rel.parts) and not _is_notes(child.name):
                     yield child
         else:
             yield path

@@ -250,3 +250,13 @@ def test_a_text_file_in_utf16_or_utf32_with_a_bom_is_read(tmp_path, codec):
     [doc] = parse(data, str(tmp_path / "f.txt"), ".txt").documents
     assert doc.title == "Ferry service resumes after the storm" and "sails again from Monday" in doc.text
     assert doc.published.date().isoformat() == "2024-05-03"
+
+
+def test_a_folder_walk_leaves_out_licence_and_readme_files(tmp_path) -> None:
+    (tmp_path / "posts").mkdir()
+    for name in ("LICENSE", "COPYING-CC.TXT", "README.md", "posts/LICENCE.txt", "posts/.draft.md", "posts/pier.md"):
+        (tmp_path / name).write_text(POST)
+    (tmp_path / "notice-board.md").write_text(POST)  # a name that only begins like one is an article
+    found = [p.relative_to(tmp_path).as_posix() for p in readers.iter_files([tmp_path])]
+    assert found == ["notice-board.md", "posts/pier.md"]
+    assert list(readers.iter_files([tmp_path / "LICENSE"])) == [tmp_path / "LICENSE"]  # named: read as asked
