@@ -728,12 +728,26 @@ def _site_names(meta: dict[str, str], article: dict[str, Any], url: str | None) 
 def _title(tree: HtmlElement, meta: dict[str, str], article: dict[str, Any], url: str | None) -> str | None:
     """Headline: og/twitter title, JSON-LD headline, first h1, then <title>; site name removed."""
     headline = article.get("headline") if isinstance(article.get("headline"), str) else None
-    h1 = next((text for elem in tree.iter("h1") if (text := _element_text(elem))), None)
+    h1 = next((text for elem in tree.iter("h1") if not _is_branding(elem) and (text := _element_text(elem))), None)
     page_title = _element_text_or_none(tree, "title")
     for candidate in (meta.get("og:title"), meta.get("twitter:title"), headline, h1, page_title):
         if candidate and _squash(candidate):
             return _strip_site(_squash(candidate), _site_names(meta, article, url))
     return None
+
+
+_BRANDING = re.compile(r"(?:^|[\s_-])(?:site[-_]?(?:title|name|logo|branding)|logo|brand|branding|masthead)(?:$|[\s_-])", re.I)
+
+
+def _is_branding(elem: HtmlElement) -> bool:
+    """Whether an <h1> is the site's name in its header (a logo, or a link home), not the headline."""
+    for node in (elem, *elem.iterancestors()):
+        if _BRANDING.search(f"{node.get('id', '')} {node.get('class', '')}"):
+            return True
+        if node.tag == "body":
+            break
+    links = [a for a in (*elem.iterancestors("a"), *elem.iter("a")) if (a.get("href") or "").strip() in ("/", "./", "#")]
+    return bool(links)
 
 
 def _element_text_or_none(tree: HtmlElement, tag: str) -> str | None:

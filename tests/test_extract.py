@@ -220,6 +220,21 @@ def test_guess_language() -> None:
     assert guess_language("too short") is None
 
 
+@pytest.mark.parametrize("logo", [
+    '<h1 class="site-title">Harbour Courier</h1>',
+    '<h1 id="logo"><img src="/logo.png" alt="">Harbour Courier</h1>',
+    '<a href="/"><h1>Harbour Courier</h1></a>',
+    '<h1><a href="/">Harbour Courier</a></h1>',
+])
+def test_a_site_name_in_an_h1_is_no_headline(logo: str) -> None:
+    body = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    page = f"<html><head><title>Ferry pier to close for two years</title></head><body><header>{logo}</header><div>{body}</div></body></html>"
+    assert extract_html(page, source="x").title == "Ferry pier to close for two years"
+    # Without the logo the article's own h1 is still read before <title>.
+    page = page.replace("<header>", "<header><h1>Pier to shut</h1>")
+    assert extract_html(page, source="x").title == "Pier to shut"
+
+
 GERMAN = [
     "Der Hafenrat von Port Ellery hat am Dienstag beschlossen, den alten Fähranleger für mindestens zwei "
     "Jahre zu schließen, und die Pendler sind mit der Entscheidung nicht zufrieden.",
