@@ -274,11 +274,34 @@ def _entry_document(entry: dict, feed: dict, source: str, base: str | None, inde
     )
 
 
+_CHANNEL_PARTS = re.compile(r"\s+[-–—|:>»]\s+|:\s+")
+
+
+def _channel_outlet(title: str | None, link: str | None) -> str | None:
+    """The outlet a channel title names: the part that is its site's name ("TUT.BY" of "TUT.BY: Новости ТУТ - ...")."""
+    if not title or not link:
+        return title
+    try:
+        host = (urlsplit(link).hostname or "").removeprefix("www.")
+    except ValueError:
+        return title
+    labels = host.split(".")
+    # news.tut.by is "TUT.BY" or "tut" (a tail of the host, or the name before its top level), never "news"
+    names = {"".join(labels[i:]) for i in range(len(labels) - 1)} | set(labels[-2:-1])
+    names = {re.sub(r"[^a-z0-9]", "", n) for n in names} - {""}
+    parts = _CHANNEL_PARTS.split(title)
+    if len(parts) > 1:
+        for part in parts:
+            if re.sub(r"[^a-z0-9]", "", part.lower()) in names:
+                return part.strip()
+    return title
+
+
 def _title_and_outlet(
     title: str | None, source_outlet: str | None, feed: dict, is_aggregated: bool
 ) -> tuple[str | None, str | None]:
     """Headline without its outlet suffix, and the outlet (from <source>, suffix or feed title)."""
-    feed_title = None if is_aggregated else _inline_text(dict.get(feed, "title"))
+    feed_title = None if is_aggregated else _channel_outlet(_inline_text(dict.get(feed, "title")), _str(dict.get(feed, "link")))
     outlet = source_outlet or feed_title
     if not title:
         return None, outlet

@@ -616,3 +616,16 @@ def test_a_guid_is_a_link_only_when_written_as_one() -> None:
 )
 def test_the_sites_own_name_at_the_end_of_a_headline_goes_with_the_aggregators(title, outlet, headline) -> None:
     assert split_title_outlet(title, outlet) == (headline, outlet)
+
+
+@pytest.mark.parametrize(("channel", "link", "outlet"), [
+    ("HARBOUR.NEWS: Latest stories - Front page", "https://www.harbour.news/", "HARBOUR.NEWS"),
+    ("Tide tables - Harbour Courier", "https://news.harbourcourier.example/tides", "Harbour Courier"),
+    ("News - Bay Herald", "https://news.courier.example/", "News - Bay Herald"),  # no part is the site: kept whole
+    ("Harbour Courier", "https://www.harbourcourier.example/", "Harbour Courier"),
+])
+def test_the_outlet_is_the_part_of_a_channel_title_that_names_its_site(channel: str, link: str, outlet: str) -> None:
+    data = (f"<rss version='2.0'><channel><title>{channel}</title><link>{link}</link>"
+            f"<item><title>Ferry pier to close</title><link>{link}pier</link></item></channel></rss>").encode()
+    [doc] = parse_feed(data, "https://feeds.example/rss.xml")
+    assert doc.outlet == outlet
