@@ -173,9 +173,14 @@ def outlet_like(text: str) -> bool:
     return True
 
 
+_PAGE_MARK = re.compile(r"\s*[(（]\d{1,3}/\d{1,3}[)）]$")  # "(1/9)": the first page of a gallery or a long read
+# Columns are one writer's view: an event's summary tells what happened, from the reports.
+_OPINION = re.compile(r"(?:opinion|analysis|commentary|editorial|column|op-ed|letters?)\s*[:|]", re.I)
+
+
 def clean_title(title: str) -> str:
-    """A headline without its trailing " - Outlet" or " | Site" part."""
-    title = " ".join(title.split())
+    """A headline without its trailing " - Outlet" or " | Site" part (or page mark)."""
+    title = _PAGE_MARK.sub("", " ".join(title.split()))
     # Only a tail that reads like a name goes: "... as U.S. - China trade talks stall" is the headline.
     found = _OUTLET_SUFFIX.search(title)
     if found is None or not outlet_like(found.group(1)):
@@ -346,6 +351,7 @@ def _select(cands: list[_Candidate], k: int, max_chars: int) -> list[_Candidate]
 def _best_title(docs: list[tuple[str, str]]) -> str:
     """The headline closest to what all headlines share."""
     titles = [clean_title(t) for t, _ in docs if t and t.strip()]
+    titles = [t for t in titles if not _OPINION.match(t)] or titles
     if not titles:
         return ""
     vecs = [_vector(words(t)) for t in titles]

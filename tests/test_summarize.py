@@ -92,6 +92,7 @@ def test_clean_title() -> None:
     # A dash within the headline is no outlet: the words after it are part of the sentence.
     headline = "Shares slip at the close as U.S. - Canada lumber talks stall"
     assert clean_title(headline) == headline
+    assert clean_title("Inside the harbour's long recovery (1/9)") == "Inside the harbour's long recovery"  # a page mark
     # Japanese headlines have no spaces between words; the site after them still goes.
     assert clean_title("港の新しい橋が完成 住民が祝う - 港湾ニュース") == "港の新しい橋が完成 住民が祝う"
 
@@ -245,3 +246,13 @@ def test_a_long_one_line_paragraph_is_split_without_copying_it_per_period() -> N
         "On Jan. 9 Mr. Kim met George W. Bush in the U.S.", "The talks ended.", f"The {acronym}. President left.",
     ] * 200
     assert line.copied <= 2 * len(line)  # each sentence once, plus a word or two per period
+
+
+def test_a_headline_only_summary_is_no_column() -> None:
+    docs = [
+        ("Opinion: the council vote on the ferry pier closure went wrong", ""),  # the closest to the others
+        ("Council vote passes narrowly", ""),
+        ("Ferry pier closure starts in June", ""),
+    ]
+    assert not summarize(docs).startswith("Opinion")
+    assert summarize(docs[:1]) == docs[0][0]  # a column alone is still all there is to say
