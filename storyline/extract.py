@@ -6,7 +6,7 @@ import codecs
 import json
 import logging
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -638,13 +638,20 @@ _STOPWORDS = {
 }
 
 
-_VOCABULARIES = {lang: frozenset(stop.split()) for lang, stop in _STOPWORDS.items()}
+_LANGUAGES_OF: dict[str, list[str]] = {}  # a function word -> the languages that have it ("la": es, fr, it)
+for _lang, _stop in _STOPWORDS.items():
+    for _word in _stop.split():
+        _LANGUAGES_OF.setdefault(_word, []).append(_lang)
 
 
 def _function_words(text: str) -> tuple[dict[str, int], int]:
     """How many of the opening's words are each language's function words, and how many words it has."""
     words = _tokens(text[:5000])
-    return {lang: sum(word in vocabulary for word in words) for lang, vocabulary in _VOCABULARIES.items()}, len(words)
+    scores = dict.fromkeys(_STOPWORDS, 0)
+    for word, n in Counter(words).items():
+        for lang in _LANGUAGES_OF.get(word, ()):
+            scores[lang] += n
+    return scores, len(words)
 
 
 def guess_language(text: str) -> str | None:
