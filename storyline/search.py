@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 from .store import Store
+from .store.search import CJK
 
 MARK_START, MARK_END = "\x02", "\x03"  # what the store puts around matched words
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
@@ -50,6 +51,19 @@ def fts_expression(q: str) -> str:
             continue
         parts.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
     return " ".join(parts)
+
+
+def cjk_terms(q: str) -> list[str]:
+    """The terms of a search with Chinese, Japanese or Korean in it, each to be found as written; [] without such script."""
+    if not CJK.search(q):
+        return []
+    terms = []
+    for m in _TERM.finditer(q):
+        phrase = m.group(1) if m.group(1) is not None else m.group(2).rstrip("*")  # every term is a prefix here
+        phrase = " ".join(phrase.split())
+        if _WORD.search(phrase):
+            terms.append(phrase)
+    return terms
 
 
 def marked_html(text: str | None) -> str:
@@ -98,7 +112,7 @@ def _hit(row: Any, marks: Any, score: float | None) -> dict[str, Any]:
         "duplicate_of": row["duplicate_of"],
         "event": {"id": row["event_id"], "title": row["event_title"], "date": row["event_date"], "story_id": row["story_id"]}
         if row["event_id"] is not None else None,
-        "score": round(-score, 4) if score is not None else 0.0,
+        "score": round(-score, 4) + 0.0 if score is not None else 0.0,  # + 0.0: no "-0.0" for a score of nothing
         "title_html": marked_html(title_marked) if title_marked is not None else escape(row["title"] or ""),
         "snippet_html": marked_html(snippet_marked),
         "snippet": plain(snippet_marked),
@@ -115,7 +129,10 @@ def search(store: Store, query: SearchQuery) -> dict[str, Any]:
         "query": query.q, "total": 0, "total_is_lower_bound": False, "ranked": bool(expression), "limit": query.limit,
         "offset": query.offset,
     }
-    if expression:
+    if terms := cjk_terms(query.q):
+        found, total, more = store.search_cjk(terms, _filters(query), query.limit, query.offset, NEWEST_RANKED)
+        items = [_hit(r, marks, score) for r, marks, score in found]
+    elif expression:
         found, total, more = store.search_articles(expression, _filters(query), query.limit, query.offset, NEWEST_RANKED)
         items = [_hit(r, marks, score) for r, marks, score in found]
     elif has_filter(query):

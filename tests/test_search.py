@@ -473,3 +473,101 @@ def test_a_young_shards_articles_are_ranked_with_the_words_counts_of_an_older_on
     # Alone in its shard, "storm" would be in all of its articles, worth nothing to bm25, and this
     # strongest match would come last; the shard before it still answers for it, and counts "storm" rare.
     assert search(store, SearchQuery("storm"))["items"][0]["id"] == newest
+
+
+# Our own short reports in Japanese, Chinese and Korean: their words run on without spaces (or with
+# particles joined to them), so the word index alone finds a word only where a run begins.
+HARBOUR_JA = (
+    "港湾局は火曜日、古いフェリー桟橋を二年間閉鎖すると発表した。技術者の調査で、木製の杭の多くが腐っていることが分かった。"
+    "桟橋は平日の朝に約四百人の通勤客を運んでおり、町から二十キロ以内にほかの渡し場はない。"
+    "港湾局によると、魚市場の隣に仮の乗り場を設け、天候が許せば春の終わりまでに最初の船が使えるようになる。"
+    "住民は修理の日程を文書で示すよう求め、運賃を上げないよう訴えた。通勤客は新しい時刻表を待っている。"
+)
+HARBOUR_ZH = "港务局周二宣布，旧渡轮码头将关闭两年。通勤者正在等待新的时刻表。"
+HARBOUR_TH = "กรมเจ้าท่าประกาศปิดท่าเรือเฟอร์รี่เก่าเป็นเวลาสองปี ผู้โดยสารกำลังรอตารางเวลาใหม่"
+HARBOUR_KO = "항만청은 화요일 낡은 여객선 부두를 이 년 동안 폐쇄한다고 발표했다. 통근자들은 새 시간표를 기다리고 있다."
+
+
+@pytest.fixture()
+def cjk_store(tmp_path) -> Store:
+    store = Store(tmp_path / "cjk.db")
+    pipeline = Pipeline(store, load({"ner": "fast"}, env={}))
+    result = IngestResult()
+    for key, title, text, outlet in [
+        ("ja", "フェリー桟橋を閉鎖へ", HARBOUR_JA, "港湾新聞"),
+        ("zh", "旧渡轮码头关闭", HARBOUR_ZH, "海港日报"),
+        ("ko", "낡은 부두 폐쇄", HARBOUR_KO, "항구일보"),
+        ("th", "ปิดท่าเรือเฟอร์รี่", HARBOUR_TH, "ข่าวท่าเรือ"),
+        ("en", "Ferry pier to close", FERRY, "Harbour Post"),
+        ("ja-copy", "フェリー桟橋を閉鎖へ（転載）", HARBOUR_JA, "地方紙"),
+    ]:
+        pipeline.store_documents([doc(key, title, text, outlet, "2024-03-05")], result)
+    assert result.duplicates == 1  # the reprint is a copy of the first
+    return store
+
+
+def _found(store: Store, q: str, **filters) -> list[str]:
+    return [item["title"] for item in search(store, SearchQuery(q, **filters))["items"]]
+
+
+@pytest.mark.parametrize("q, titles", [
+    ("桟橋", ["フェリー桟橋を閉鎖へ"]),  # two characters: no trigram, read for in the indexed texts
+    ("時刻表", ["フェリー桟橋を閉鎖へ"]),  # inside a run, where the word index cannot see it
+    ("时刻表", ["旧渡轮码头关闭"]),
+    ("码头", ["旧渡轮码头关闭"]),
+    ("여객선", ["낡은 부두 폐쇄"]),
+    ("통근자", ["낡은 부두 폐쇄"]),  # "통근자들은": the particle joined to the word
+    ("ตารางเวลา", ["ปิดท่าเรือเฟอร์รี่"]),  # Thai has no spaces between words either
+    ("閉鎖 通勤客", ["フェリー桟橋を閉鎖へ"]),  # every term must occur
+    ('"フェリー桟橋"', ["フェリー桟橋を閉鎖へ"]),
+    ("時刻表*", ["フェリー桟橋を閉鎖へ"]),
+    ("閉鎖 码头", []),
+    ("空港", []),
+    ("100%港", []),
+])
+def test_chinese_japanese_and_korean_words_are_found_anywhere_in_a_run(cjk_store, q, titles) -> None:
+    assert _found(cjk_store, q) == titles
+
+
+def test_a_cjk_match_is_highlighted_and_filtered_like_any_other(cjk_store) -> None:
+    [item] = search(cjk_store, SearchQuery("時刻表"))["items"]
+    # the stretch around the match, far into the text, with marks where the text goes on before it
+    assert "<mark>時刻表</mark>" in item["snippet_html"] and item["snippet"].startswith("…") and len(item["snippet"]) < 130
+    [item] = search(cjk_store, SearchQuery("桟橋"))["items"]
+    assert item["title_html"] == "フェリー<mark>桟橋</mark>を閉鎖へ"
+    assert _found(cjk_store, "時刻表", outlet="港湾新聞") == ["フェリー桟橋を閉鎖へ"]
+    assert _found(cjk_store, "時刻表", outlet="海港日报") == []
+    assert sorted(_found(cjk_store, "時刻表", duplicates=True)) == ["フェリー桟橋を閉鎖へ", "フェリー桟橋を閉鎖へ（転載）"]
+    assert _found(cjk_store, "pier") == ["Ferry pier to close"]  # words without such script: the word index
+
+
+def test_the_cjk_index_follows_rewrites_and_deletions(cjk_store) -> None:
+    db = cjk_store.db
+    aid = db.execute("SELECT id FROM articles WHERE key = 'zh'").fetchone()[0]
+    with cjk_store.transaction():
+        db.execute("UPDATE articles SET text = ? WHERE id = ?", ("港务局周三宣布，新码头明年开放。", aid))
+    assert _found(cjk_store, "时刻表") == [] and _found(cjk_store, "明年开放") == ["旧渡轮码头关闭"]
+    with cjk_store.transaction():
+        db.execute("UPDATE articles SET text = ? WHERE id = ?", ("The harbour board said the new pier opens next year.", aid))
+    assert _found(cjk_store, "明年开放") == [] and _found(cjk_store, "码头") == ["旧渡轮码头关闭"]  # its title still
+    en = db.execute("SELECT id FROM articles WHERE key = 'en'").fetchone()[0]
+    with cjk_store.transaction():
+        db.execute("DELETE FROM quotes WHERE article_id IN (?, ?)", (aid, en))
+        db.execute("DELETE FROM article_entities WHERE article_id IN (?, ?)", (aid, en))
+        db.execute("DELETE FROM articles WHERE id = ?", (aid,))
+    assert _found(cjk_store, "码头") == []
+    db.execute("INSERT INTO articles_cjk (articles_cjk) VALUES ('integrity-check')")  # raises if out of step
+
+
+def test_a_store_from_before_the_cjk_index_has_its_articles_indexed(tmp_path) -> None:
+    db = store_at_version(tmp_path / "old.db", 11)
+    db.execute(
+        "INSERT INTO articles (key, kind, source, title, text, created_at) VALUES ('ja', 'text', 'test:ja', ?, ?, '2024-03-05')",
+        ("フェリー桟橋を閉鎖へ", HARBOUR_JA),
+    )
+    db.execute("INSERT INTO articles (key, kind, source, title, text, created_at) VALUES ('en', 'text', 'test:en', 'Pier', ?, '2024-03-05')", (FERRY,))
+    db.commit()
+    db.close()
+    store = Store(tmp_path / "old.db")
+    assert _found(store, "時刻表") == ["フェリー桟橋を閉鎖へ"]
+    assert store.db.execute("SELECT COUNT(*) FROM articles_cjk_docsize").fetchone()[0] == 1  # the English one is not in it

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from importlib import resources
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..models import Document, Enrichment
 from ..sqlite import sqlite3
@@ -20,6 +20,12 @@ from .base import _iso, shard_table, utcnow
 
 _WORDS = re.compile(r"\w+")
 _NO_MARKS = str.maketrans("", "", "\x02\x03")
+# Scripts written without spaces between words (or with particles joined to them): a search with
+# any of these characters looks in the trigram index of migration 012 (CJK, kana, Hangul, Thai, Lao,
+# Khmer, Myanmar), which holds the articles mostly written in such scripts.
+CJK = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]")
+TRIGRAM = 3  # characters in a trigram: a shorter word cannot be looked up in the index
+CJK_SNIPPET = 120  # characters of text shown around a CJK match (about what 32 words show)
 
 
 class Hint:
@@ -69,6 +75,48 @@ def snippet_window(text: str, hint: Hint | None, size: int) -> tuple[int, int]:
     if start:
         start = text.find(" ", start, found) + 1 or start  # begin on a word
     return start, min(len(text), start + size)
+
+
+def _spans(text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
+    """Where the terms occur in a text (any case), overlapping ones joined, in order."""
+    lower, found = text.lower(), []
+    for term in {t.lower() for t in terms if t}:
+        at = lower.find(term)
+        while at != -1:
+            found.append((at, at + len(term)))
+            at = lower.find(term, at + 1)
+    joined: list[tuple[int, int]] = []
+    for a, b in sorted(found):
+        if joined and a <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(b, joined[-1][1]))
+        else:
+            joined.append((a, b))
+    return joined
+
+
+def _mark(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """Text with the spans between the match markers (char 2 / char 3) search highlights."""
+    out, at = [], 0
+    for a, b in spans:
+        out += [text[at:a], "\x02", text[a:b], "\x03"]
+        at = b
+    return "".join(out) + text[at:]
+
+
+def _marked_terms(terms: Sequence[str], openings: Sequence[tuple[int, str | None, str]]) -> dict[int, dict[str, str | None]]:
+    """Titles and snippets with every occurrence of the terms marked, as the trigram index matches them."""
+    marked = {}
+    for aid, title, text in openings:
+        title, text = (title or "").translate(_NO_MARKS), text.translate(_NO_MARKS)
+        spans = _spans(text, terms)
+        snippet = None
+        if spans:  # the stretch around the first match; without one the result shows the text's lead
+            start = max(0, spans[0][0] - CJK_SNIPPET // 3)
+            end = min(len(text), start + CJK_SNIPPET)
+            inside = [(a - start, min(b, end) - start) for a, b in spans if a < end]
+            snippet = ("…" if start else "") + _mark(text[start:end], inside) + ("…" if end < len(text) else "")
+        marked[aid] = {"title_marked": _mark(title, _spans(title, terms)), "snippet_marked": snippet}
+    return marked
 
 
 class SearchSQL:
@@ -384,14 +432,47 @@ class SearchSQL:
         words = f"{{title text}} : ({match})"
         params = {**filters, "match": words}
         pool = self._newest_scored(filters, params, newest)
+        return self._ranked_page(pool, limit, offset, newest, lambda openings: self._marked(words, openings, match_hint(match)))
+
+    def _ranked_page(
+        self, pool: list[tuple[int, float]], limit: int, offset: int, newest: int,
+        mark: Callable[[list[tuple[int, str | None, str]]], dict[int, Any]],
+    ) -> tuple[list[tuple[sqlite3.Row, Any, float]], int, bool]:
+        """A page of scored matches, best first, with their rows and marks; their count, whether more match."""
         ranked = sorted(pool[:newest], key=itemgetter(1, 0))[offset:offset + limit]  # best first, then oldest
         ids = ",".join(str(i) for i, _ in ranked) or "NULL"  # integers from the index itself
         # The page's row holds the opening that is highlighted: a long text is read from disk once.
         rows = {r["id"]: r for r in self.db.execute(self._SEARCH_PAGE.format(ids=ids), {"chars": self.HIGHLIGHT_CHARS})}
         openings = [(i, r["title"], r["opening"] or "") for i, r in rows.items()]
-        marked = self._marked(words, openings, match_hint(match)) if openings else {}
+        marked = mark(openings) if openings else {}
         found = [(rows[i], marked.get(i), score) for i, score in ranked if i in rows]
         return found, min(len(pool), newest), len(pool) > newest
+
+    def search_cjk(
+        self, terms: Sequence[str], filters: dict[str, Any], limit: int, offset: int, newest: int
+    ) -> tuple[list[tuple[sqlite3.Row, dict[str, str | None], float]], int, bool]:
+        """As search_articles, for words in Chinese, Japanese or Korean: each term found as written, anywhere in a text.
+
+        The trigram index of migration 012 holds only the articles with those scripts; a term of three
+        characters or more is looked up in it and ranked by bm25, a shorter one read for in its texts.
+        """
+        row, ids = self._search_where(filters, "articles_cjk")
+        conds, params = [], {**filters, "pool": newest + 1}
+        long = [t for t in terms if len(t) >= TRIGRAM]
+        if long:  # every term a quoted string: no input is FTS5 syntax
+            conds.append("articles_cjk MATCH :match")
+            params["match"] = " ".join('"' + t.replace('"', '""') + '"' for t in long)
+        for i, term in enumerate(t for t in terms if len(t) < TRIGRAM):
+            conds.append(f"(articles_cjk.title LIKE :short{i} ESCAPE '\\' OR articles_cjk.text LIKE :short{i} ESCAPE '\\')")
+            params[f"short{i}"] = "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
+        score = "bm25(articles_cjk, 8.0, 1.0)" if long else "0.0"
+        join = "JOIN articles a ON a.id = articles_cjk.rowid " if row else ""
+        pool = self._tuples(
+            f"SELECT articles_cjk.rowid, {score} FROM articles_cjk {join}WHERE {' AND '.join([*conds, *row, *ids])} "
+            f"ORDER BY articles_cjk.rowid DESC LIMIT :pool",
+            params,
+        )
+        return self._ranked_page(pool, limit, offset, newest, lambda openings: _marked_terms(terms, openings))
 
     def filtered_articles(
         self, filters: dict[str, Any], limit: int, offset: int, newest: int
