@@ -89,6 +89,11 @@ def _filters(query: SearchQuery) -> dict[str, Any]:
     }
 
 
+def has_words(q: str) -> bool:
+    """Whether a search's text holds anything to look for (not only operators or punctuation)."""
+    return bool(fts_expression(q) or cjk_terms(q))
+
+
 def has_filter(query: SearchQuery) -> bool:
     """Whether a query narrows by entity, outlet or story: enough to list articles without words."""
     return bool(query.entity or query.outlet or query.story_id)

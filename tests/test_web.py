@@ -766,6 +766,11 @@ def test_the_search_page_lists_a_storys_articles_without_words_and_shows_the_for
     assert len(published) > 1 and published == sorted(published, reverse=True)  # latest published first
     empty = site.get("/search", params={"q": "", "outlet": "  "})
     assert empty.status_code == 200 and 'class="results"' not in empty.text and '<form class="search"' in empty.text
+    assert "Nothing to look for" not in empty.text  # nothing asked: the form alone
+    # Dates alone, or a query of operators only, list nothing: the page says so, rather than show nothing.
+    for params in ({"from": "2025-01-01"}, {"q": "*"}, {"q": '" ( "'}):
+        page = site.get("/search", params=params)
+        assert page.status_code == 200 and "Nothing to look for" in page.text and "0 articles" not in page.text, params
 
 
 def test_a_page_past_the_last_is_404_with_a_link_to_the_last(site):

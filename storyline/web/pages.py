@@ -161,11 +161,14 @@ def search_page(
     query = search_mod.SearchQuery(
         q, start, end, outlet or None, entity or None, story, False, SEARCH_PER_PAGE, (page - 1) * SEARCH_PER_PAGE,
     )
-    results = search_mod.search(store, query) if q.strip() or search_mod.has_filter(query) else None
+    searchable = search_mod.has_words(q) or search_mod.has_filter(query)
+    results = search_mod.search(store, query) if searchable else None
     about = q.strip() or _filters_named(entity, outlet, story)
+    # Asked for something that lists nothing alone (dates, or a query of only "*" or quotes): say why.
+    unsearchable = not searchable and bool(q.strip() or start or end)
     return render(
         request, "search.html", title=f"Search: {about}" if about else "Search", q=q, start=start, end=end,
-        outlet=outlet, entity=entity, story=story, results=results, about=about,
+        outlet=outlet, entity=entity, story=story, results=results, about=about, unsearchable=unsearchable,
         pager=page_of(request, results["total"], SEARCH_PER_PAGE, page) if results else None,
     )
 
