@@ -240,6 +240,11 @@ def test_slugs_of_hostile_titles_are_safe_unique_and_stable():
     assert slugs == [page_slug("article", i, t) for i, t in enumerate(HOSTILE_TITLES)]
     assert page_slug("article", 1, "../../etc") == "etc-1"
     assert page_slug("story", 7, "") == "story-7" and page_slug("event", 8, "שלום 🔥") == "event-8"
+    # A title mostly in another script leaves numbers that read like a date: it has no words either.
+    assert page_slug("story", 9, "港の新しい橋 2024年3月5日に開通") == "story-9"
+    assert page_slug("story", 10, "SNSで港の写真 24年02月06日") == "story-10"
+    assert page_slug("story", 11, "Café au lait: São Paulo’s 2024") == "cafe-au-lait-sao-paulos-2024-11"
+    assert page_slug("story", 12, "2024") == "2024-12"  # nothing but digits: they are the title
     # the id is the last part, so equal titles and titles ending in numbers never collide
     assert len({page_slug("event", i, t) for i, t in [(1, "a 11"), (11, "a 1"), (111, "a"), (2, "a 1 1")]}) == 4
 
@@ -800,3 +805,27 @@ def test_a_hugo_export_reports_its_progress_up_to_every_page(store, tmp_path):
     assert calls and calls[-1] == (total, total) and all(t == total for _, t in calls)
     pages = len(list((tmp_path / "site/content").rglob("*-*.md")))
     assert report.written >= pages > 0 and pages <= total  # every page counted once, rows without a page too
+
+
+def test_the_built_lists_count_one_event_in_the_singular(seeds_db, tmp_path):
+    from datetime import datetime, timezone
+
+    from storyline.ingest import Pipeline
+    from storyline.models import Document, IngestResult
+    from storyline.settings import load
+
+    path = tmp_path / "one.db"
+    shutil.copy(seeds_db, path)
+    store = Store(path)
+    text = ("The harbour authority closed the old ferry pier on Monday after divers found rotten piles. "
+            "Commuters will use a temporary landing beside the fish market until the spring.")
+    doc = Document(source="test:pier", kind="text", key="test:pier", title="Old ferry pier closes", text=text,
+                   outlet="Harbour Post", published=datetime(2024, 3, 5, tzinfo=timezone.utc))
+    pipeline = Pipeline(store, load({"ner": "fast"}, env={}))
+    pipeline.store_documents([doc], IngestResult())
+    pipeline.refresh()
+    site = tmp_path / "site"
+    export_hugo(store, site, HugoOptions())
+    hugo_build(site)
+    counts = re.findall(r"\((\d+) (events?)\)", (site / "public/index.html").read_text())
+    assert ("1", "event") in counts and all((n == "1") == (word == "event") for n, word in counts), counts

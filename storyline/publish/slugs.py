@@ -12,8 +12,15 @@ _APOSTROPHES = re.compile(r"['\u2019\u02bc]")  # "Korea's" and "Korea’s" both 
 
 
 def slug_words(title: str | None, limit: int = MAX_WORDS_CHARS) -> str:
-    """The title as lower-case ASCII words joined by '-', cut at a word boundary ('' when none are left)."""
+    """The title as lower-case ASCII words joined by '-', cut at a word boundary ('' when none are left).
+
+    A title mostly in another script leaves only its numbers and stray Latin letters: "京都市長選…2024年"
+    would read "2024-…", like a date. Unless most of its letters fold to ASCII, it has no words here.
+    """
     folded = unicodedata.normalize("NFKD", _APOSTROPHES.sub("", title or "")).encode("ascii", "ignore").decode("ascii")
+    letters = sum(ch.isalpha() for ch in unicodedata.normalize("NFKC", title or ""))
+    if letters and 2 * sum(ch.isalpha() for ch in folded) <= letters:
+        return ""
     words = _NON_ALNUM.sub("-", folded.lower()).strip("-")
     if len(words) > limit:
         words = words[:limit].rsplit("-", 1)[0] if "-" in words[:limit] else words[:limit]
