@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
+THROTTLED = frozenset({429, 503})  # a host's answers that it is too busy: it is left alone for a while
+
 ROBOTS_AGENT = "Storyline"  # the product token robots.txt rules are matched against
 ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 asks crawlers to read at least 500 KiB
 

@@ -16,6 +16,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from urllib.parse import quote_plus, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
@@ -30,8 +31,8 @@ from .fetch import (
 from .ingest import Pipeline
 from .models import IngestResult, sanitize
 from .politeness import (
-    ROBOTS_MAX_BYTES, HostGate, PolitenessOptions, crawl_delay, host_of, origin_of, parse_robots, robots_allows,
-    robots_url,
+    ROBOTS_MAX_BYTES, THROTTLED, HostGate, PolitenessOptions, crawl_delay, host_of, origin_of, parse_robots,
+    robots_allows, robots_url,
 )
 from .readers import sha256
 from .settings import MAX_INTERVAL_S, parse_interval  # noqa: F401 - the interval rule is the settings'
@@ -105,15 +106,24 @@ class WatchReport:
     pages_failed: int = 0
     stored: IngestResult = field(default_factory=IngestResult)
     errors: list[str] = field(default_factory=list)
+    not_due: int = 0  # subscriptions a one-shot run left for later (not due yet)
+    next_due: float | None = None  # when the first of them is (unix time)
+    held: int = 0  # subscriptions `--all` left alone: their server answered 429/503 and asked for time
 
     def summary(self) -> str:
         """The one-line summary the CLI prints."""
-        return (
+        line = (
             f"{self.polled} feeds polled ({self.not_modified} unchanged, {self.failed} failed"
             + (f", {self.moved} moved" if self.moved else "") + "), "
             f"{self.stored.new} new, {self.stored.duplicates} duplicates, {self.updated} updated, "
             f"{self.pages} pages fetched, {self.pages_failed} pages failed"
         )
+        if self.not_due:
+            at = datetime.fromtimestamp(self.next_due, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if self.next_due else ""
+            line += f"; {self.not_due} not due yet" + (f" (the first at {at})" if at else "") + ", which --all polls now"
+        if self.held:
+            line += f"; {self.held} left alone, as their server asked for time (429/503)"
+        return line
 
 
 # -- subscriptions --------------------------------------------------------------------------
@@ -281,8 +291,13 @@ class Watcher:
         self._reload = False
         if not (once and self._feeds_loaded):
             for row in self.store.due_feeds(now + horizon):
+                if row["next_poll"] > now and row["error_count"] and row["last_status"] in THROTTLED:
+                    self.report.held += 1  # --all polls early, but not a server that asked for time
+                    continue
                 since = Validators(row["etag"], row["last_modified"])
                 self._queue(Job("feed", row["id"], row["url"], host_of(row["url"]), since))
+            if once and not self._feeds_loaded:
+                self.report.not_due, self.report.next_due = self.store.feeds_waiting(now + horizon)
             self._feeds_loaded = True
         if self.opts.fetch_pages:
             for row in self.store.due_pages(now):
@@ -411,7 +426,7 @@ class Watcher:
         job = outcome.job
         self._inflight.pop(job.key, None)
         said = outcome.error.retry_after if outcome.error else None
-        busy = outcome.error is not None and outcome.error.status in (429, 503)
+        busy = outcome.error is not None and outcome.error.status in THROTTLED
         self.gate.finish(job.host, outcome.ended, None if said is None else min(said, self.opts.max_backoff_s), throttled=busy)
         try:
             if job.kind == "feed":

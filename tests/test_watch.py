@@ -621,6 +621,25 @@ def test_watch_once_exits_non_zero_when_a_feed_failed(tmp_path) -> None:
     assert "1 failed" in failed.stdout and "/gone: HTTP 404" in failed.stderr
 
 
+def test_all_polls_early_but_not_a_server_that_asked_for_time_and_a_run_says_what_waits(tmp_path) -> None:
+    items = [{"title": "Quiet day at the reservoir", "link": "https://courier.example/1"}]
+    with LocalServer(routes({"/feed": Reply(200, {}, rss("Courier", items))})) as good, \
+            LocalServer(routes({"/feed": Reply(429, {"Retry-After": "3600"})}), "127.0.0.2") as busy:
+        pipe = pipeline(tmp_path / "w.db")
+        subscribe(pipe.store, good.url("/feed"), None, 900)
+        subscribe(pipe.store, busy.url("/feed"), None, 900)
+        opts = options(fetch=FetchOptions(allow_private=True), fetch_pages=False)
+        first = Watcher(pipe, opts, client()).run(once=True)
+        assert (first.polled, first.failed, first.not_due) == (2, 1, 0)
+        # Nothing is due now: a plain run says so, and when, rather than a bare "0 feeds polled".
+        idle = Watcher(pipe, opts, client()).run(once=True)
+        assert (idle.polled, idle.not_due) == (0, 2) and "2 not due yet (the first at " in idle.summary()
+        # --all polls the feed that is merely not due, and leaves alone the one whose server asked for an hour.
+        forced = Watcher(pipe, opts, client()).run(once=True, everything=True)
+        assert (forced.polled, forced.held) == (1, 1) and "1 left alone" in forced.summary()
+        assert len(good.hits()) == 2 and len(busy.hits()) == 1
+
+
 # -- the real feeds -----------------------------------------------------------------------------------------
 
 

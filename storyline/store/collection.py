@@ -72,6 +72,11 @@ class CollectionSQL:
         """Subscriptions due for a poll, most overdue first."""
         return self.db.execute("SELECT * FROM feeds WHERE next_poll <= ? ORDER BY next_poll, id", (now,)).fetchall()
 
+    def feeds_waiting(self, after: float) -> tuple[int, float | None]:
+        """How many subscriptions are not due at `after`, and when the first of them is (unix time)."""
+        n, first = self.db.execute("SELECT COUNT(*), MIN(next_poll) FROM feeds WHERE next_poll > ?", (after,)).fetchone()
+        return int(n), first
+
     def next_feed_due(self, after: float) -> float | None:
         """When the next subscription not yet due at `after` becomes due (unix time)."""
         return self.db.execute("SELECT MIN(next_poll) FROM feeds WHERE next_poll > ?", (after,)).fetchone()[0]
