@@ -876,6 +876,15 @@ def test_feeds_commands(tmp_path) -> None:
         ("Courier", 1800, "new", 0), ("Google News: reservoir dam", 900, "new", 0),
     ]
     assert "Courier" in run("feeds", "list").stdout
+    # A feed that failed and then recovered: its last error is history, and the table says so.
+    store = Store(db)
+    with store.transaction():
+        store.update_feed(1, last_error="HTTP 500", last_error_at="2026-01-02T03:04:05+00:00", error_count=1)
+    assert "(recovered)" not in run("feeds", "list").stdout
+    with store.transaction():
+        store.update_feed(1, last_success="2026-01-02T04:00:00+00:00", error_count=0)
+    store.close()
+    assert "(recovered) 2026-01-02T03:04 HTTP 500" in run("feeds", "list").stdout
     # Asked again with an interval or a name, a subscription takes them; a plain repeat changes nothing.
     assert "already subscribed, updated: 1" in run("feeds", "add", "https://courier.example/rss", "--every", "2h").stdout
     assert "already subscribed: 1" in run("feeds", "add", "https://courier.example/rss").stdout

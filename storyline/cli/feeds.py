@@ -67,6 +67,8 @@ def feeds_list(db: Optional[str] = DbOption, as_json: bool = JsonOption) -> None
     table = Table("id", "feed", "state", "last success", "last error", "next poll", "items", "pages", box=None)
     for f in data:
         error = f"{(f['last_error_at'] or '')[:16]} {f['last_error']}" if f["last_error"] else ""
+        if error and not f["error_count"]:
+            error = f"(recovered) {error}"  # the last poll succeeded: this one is history
         pages = f"{f['pages_pending']} pending" + (f", {f['pages_failed']} failed" if f["pages_failed"] else "")
         table.add_row(
             str(f["id"]), f["name"] or f["url"], f["state"], (f["last_success"] or "never")[:16], error,
