@@ -52,8 +52,9 @@ class _CorruptMember(Exception):
 class _GzipReader(DecompressingBufferedReader):
     """warcio's archive reader, but a gzip member that does not inflate raises.
 
-    warcio prints zlib's error to stderr and reads on as if the file ended there (or, at a member's
-    start, as if it were not compressed): the records after it would vanish without an error.
+    warcio prints zlib's error to stderr and reads on as if the file ended there: the records after
+    it would vanish without an error. A member that does not begin with gzip's magic is read as plain
+    text, as warcio reads it.
     """
 
     def _decompress(self, data: bytes) -> bytes:
@@ -62,8 +63,10 @@ class _GzipReader(DecompressingBufferedReader):
         try:
             return self.decompressor.decompress(data)
         except zlib.error as exc:
-            if self.num_read == 0 and not data.startswith(b"\x1f\x8b"):
-                self.decompressor = None  # the file's first bytes, and no gzip magic: a plain .warc
+            if self.num_block_read == 0 and not data.startswith(b"\x1f\x8b"):
+                # A member's first bytes, and no gzip magic: a plain .warc, or plain records or padding
+                # after the last member, read on as warcio reads them.
+                self.decompressor = None
                 return data
             raise _CorruptMember(str(exc).rpartition(": ")[2]) from None
 
@@ -102,6 +105,8 @@ def iter_records(stream: BinaryIO | IO[bytes], max_bytes: int) -> Iterator[Recor
     records.reader = _GzipReader(records.fh)  # nothing is read yet: the iterator reads through whichever is set
     try:
         for rec in records:
+            if not rec.rec_headers.protocol and not rec.rec_headers.headers:
+                break  # blank lines after the last record: padding, not a record
             length = rec.rec_headers.get_header("Content-Length")
             if not _valid_length(length):
                 # warcio would read the rest of the file as this record's block: the records after it would vanish.

@@ -285,6 +285,18 @@ def test_a_corrupt_gzip_member_keeps_the_records_before_it_and_fails_the_archive
     assert [line for line in proc.stderr.splitlines() if line.strip()] == [f"error: {error}"]
 
 
+@pytest.mark.parametrize("tail", [b"\r\n\r\n", "plain"])
+def test_padding_or_plain_records_after_the_last_gzip_member_are_no_corruption(tmp_path, tail) -> None:
+    """As warcio reads them: a member that does not begin with gzip's magic is plain text, not a broken member."""
+    archive, plain = tmp_path / "padded.warc.gz", tmp_path / "more.warc"
+    write_warc(archive, _pages(2))
+    write_warc(plain, [("https://t7.example/b", "200 OK", page("Bridge news 7", 7, "T7"), {})], compress=False)
+    archive.write_bytes(archive.read_bytes() + (plain.read_bytes() if tail == "plain" else tail))
+    store = Store(tmp_path / "w.db")
+    result = ingest(store, archive)
+    assert (result.new, result.failed) == (3 if tail == "plain" else 2, 0), result.errors
+
+
 def test_archive_bytes_cut_short_keep_the_whole_records_before_the_cut(tmp_path) -> None:
     """Like a streamed archive: the cut is reported with the same error, and the records before it are not dropped."""
     archive = tmp_path / "cut.warc"
