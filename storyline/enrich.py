@@ -88,11 +88,14 @@ _TITLES = frozenset(
 )
 # Titles that open other names too ("General Motors", "Major League"): at a sentence's start they are stripped.
 _AMBIGUOUS_TITLES = frozenset("general major leader chair director coach executive officer".split())
+# Titles that precede a person's full name only ("Chief Executive Tim Cook", not "Executive Order").
+_NAMED_AFTER = frozenset("executive officer".split())
 # Words that qualify a following title, as in "Prime Minister" or "Defense Secretary".
 _TITLE_MODS = frozenset(
     """prime vice deputy foreign defense defence interior finance home health state first acting former supreme
     chief assistant executive opposition attorney national security energy trade economy education
-    justice treasury transport environment lead senior top crown""".split()
+    justice treasury transport environment lead senior top crown financial operating technology information
+    marketing commercial medical petty""".split()
 )
 # Lowercase words before a name that say it is a person's.
 _CUES = _TITLES | frozenset(
@@ -599,7 +602,9 @@ class Enricher:
         while i < len(tokens):
             for j in range(min(len(tokens), i + KNOWN_WORDS), i, -1):
                 name = _clean(" ".join(t[2] for t in tokens[i:j]))
-                if self._known(name) or (j - i > 1 and name in extra):
+                # A whole run is never its own "known" name: every run is in `extra`, and the known
+                # names inside one ("Switzerland" in "a Switzerland of the North Atlantic") would go.
+                if self._known(name) or (1 < j - i < len(tokens) and name in extra):
                     kind, sure = self._kind_of(name)
                     if kind:
                         out.append(_Mention(tokens[i][0], tokens[j - 1][1], name, kind, sure))
@@ -776,10 +781,14 @@ def _title_split(words: list[str]) -> tuple[int, int] | None:
             while k < n and words[k].lower().rstrip(".") in _TITLES:
                 k += 1
             if k + 1 < n and words[k] in ("of", "of the"):
-                m = k + 1 + (words[k + 1] == "the")
+                m = start = k + 1 + (words[k + 1] == "the")
                 while m < n and words[m].lower() in _TITLE_MODS | {"affairs", "state"}:
                     m += 1
+                if m == start:
+                    return None  # "Chief Executive of Investment Quorum": what follows is the company
                 k = m
+            if words[k - 1].lower() in _NAMED_AFTER and n - k < 2:
+                return None  # "Executive Order", "Officer Smith": one word after is no full name
             if k < n and words[k][:1].isupper():
                 return j, k
             return None

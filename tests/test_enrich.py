@@ -303,3 +303,21 @@ def test_long_country_names_and_whom_a_titled_person_serves(ner: str) -> None:
     # The words before a title name the county or company the person serves, not another person.
     found = e.enrich("Arrest", "Monte Rosa Sheriff Dario Lenz said the suspect was held overnight.").entities
     assert [x.name for x in found if x.kind == "person"] == ["Dario Lenz"]
+
+
+@pytest.mark.parametrize("ner", ["fast", "auto"])
+def test_titles_before_companies_and_orders_and_known_names_in_long_runs(ner: str) -> None:
+    e = Enricher(ner)
+
+    def people(text: str) -> set[str]:
+        return {x.name for x in e.enrich("Update", text).entities if x.kind == "person"}
+
+    # After "Chief Executive of" comes the company, not a person.
+    assert "Harbour Freight Lines" not in people("Mara Quist, Chief Executive of Harbour Freight Lines, said cargo fell.")
+    assert people("The governor signed an Executive Order on Monday in Denver.") == set()  # no person "Order"
+    assert people("Chief Financial Officer Dario Lenz said costs rose.") == {"Dario Lenz"}
+    assert people("Chief Operating Officer Hana Ortiz said the plant reopened.") == {"Hana Ortiz"}
+    # A known name inside a long capitalised run is still found.
+    places = {x.name for x in e.enrich("Bank", "Bankers called it a kind of Switzerland of the North Atlantic.").entities
+              if x.kind == "place"}
+    assert "Switzerland" in places
