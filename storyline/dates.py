@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Iterable
 
+from dateutil.easter import easter
+
 from .models import EventDate
 from .summarize import QUOTATION
 
@@ -52,15 +54,36 @@ _ABBREVIATED = re.compile(
     r"(?:\b(?:[A-Z]\.)+|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Capt|Prof|Jr|Sr|Inc|Corp|Co|No|Jan|Feb|Mar|Apr|"
     r"Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)[\"'”’)]?$"
 )
-# A weekday that is part of a name is no date: "Black Friday deals", "Good Friday agreement", "The
-# Sunday Times", "Saturday Night Live". Only capitalised neighbours count: "a good Friday for stocks" is one.
-_NAMED_DAY_BEFORE = re.compile(
-    r"\b(?:Black|Cyber|Good|Super|Ash|Holy|Easter|Palm|Bloody|Giving|Maundy|Shrove|Whit|Travel)\s+$"
-)
-_NAMED_DAY_AFTER = re.compile(
-    r"(?:'s)?\s+(?:Times|Telegraph|Express|Mirror|Herald|Mail|Post|Independent|People|Sport|Night\s+"
-    r"(?:Live|Football|Lights|Raw|Baseball))\b"
-)
+# A weekday within a holiday's name is that holiday's date ("Easter Sunday", "Black Friday"), which
+# may lie far from the latest such weekday: "Black Friday deals are here" a fortnight before it. A
+# newspaper's name holds none ("The Sunday Times"), nor does a day of history ("Bloody Sunday").
+_HOLIDAY_BEFORE = re.compile(r"\b(Black|Cyber|Giving|Good|Ash|Holy|Easter|Palm|Maundy|Whit|Bloody)\s+$")
+_FROM_EASTER = {
+    ("ash", "wednesday"): -46, ("palm", "sunday"): -7, ("maundy", "thursday"): -3, ("good", "friday"): -2,
+    ("holy", "saturday"): -1, ("easter", "sunday"): 0, ("easter", "monday"): 1, ("whit", "sunday"): 49, ("whit", "monday"): 50,
+}
+_FROM_THANKSGIVING = {("black", "friday"): 1, ("cyber", "monday"): 4, ("giving", "tuesday"): 5}  # the US one
+_NO_DAY = {("bloody", "sunday")}
+_NEWSPAPER_AFTER = re.compile(r"(?:'s)?\s+(?:Times|Telegraph|Express|Mirror|Herald|Mail|Post|Independent|People|Sport)\b")
+
+
+def _holiday(name: str, weekday: str, ref: date) -> date | None:
+    """The date of the holiday named "<name> <weekday>" nearest before (or just after) the reference; None for another name."""
+    key = (name.lower(), weekday.lower())
+    for year in (ref.year, ref.year - 1):
+        if key in _FROM_EASTER:
+            day = easter(year) + timedelta(days=_FROM_EASTER[key])
+        elif key in _FROM_THANKSGIVING:
+            november = date(year, 11, 1)
+            thanksgiving = november + timedelta(days=(3 - november.weekday()) % 7 + 21)  # the fourth Thursday
+            day = thanksgiving + timedelta(days=_FROM_THANKSGIVING[key])
+        else:
+            return None
+        if day <= ref + timedelta(days=FUTURE_DAYS):
+            return day
+    return None
+
+
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[A-Z\"“‘'(])")
 LEAD_SENTENCES = 8
 PAST_DAYS = 14  # older dates in a lead are background, not the reported happening
@@ -162,11 +185,16 @@ def mentions(text: str, published: date, title: str | None = None) -> list[Menti
             if any(a < m.start() < b for a, b in quoted):
                 continue  # someone's words: "until 3 a.m. on Sunday," the senator said
             before = sentence[: m.start()]
-            if m.group("lone") and (_NAMED_DAY_BEFORE.search(before) or _NAMED_DAY_AFTER.match(sentence, m.end())):
-                continue
             if _FUTURE.search(before):
                 continue
             day = _resolve(m, published)
+            if m.group("lone"):
+                if _NEWSPAPER_AFTER.match(sentence, m.end()):
+                    continue
+                if named := _HOLIDAY_BEFORE.search(before):
+                    if (named.group(1).lower(), m.group("lone").lower()) in _NO_DAY:
+                        continue
+                    day = _holiday(named.group(1), m.group("lone"), published) or day
             if day is None or not (
                 published - timedelta(days=PAST_DAYS) <= day <= published + timedelta(days=FUTURE_DAYS)
             ):

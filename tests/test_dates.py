@@ -102,7 +102,8 @@ def test_plans_quotes_and_weekdays_before_a_date(title, text, published, expecte
     ("Cyber Monday sales beat last year's", "Retailers were pleased.", None),
     (None, "Talks on the Good Friday agreement went on in Belfast.", None),
     (None, "A Sunday Times report said the minister had quit.", None),
-    (None, "Saturday Night Live mocked the senator's speech.", None),
+    (None, "Harbour towns marked Bloody Sunday with a silent march.", None),  # a day of history
+    (None, "Saturday Night Live mocked the senator's speech.", date(2024, 3, 9)),  # aired that Saturday
     # The same days standing alone, or after a lower-case word, are dates.
     ("Harbor Mall Shuts Friday After Flood", "The owners were not reached.", date(2024, 3, 8)),
     (None, "It was a good Friday for the port's traders, the chamber said.", date(2024, 3, 8)),
@@ -111,3 +112,15 @@ def test_plans_quotes_and_weekdays_before_a_date(title, text, published, expecte
 def test_a_weekday_within_a_name_is_no_date(title, text, expected) -> None:
     found = resolve_event_date(text, WED, title)
     assert (found.day if found.method == "text" else None) == expected, found
+
+
+@pytest.mark.parametrize("text, published, expected", [
+    ("Bombers struck two churches on Easter Sunday, police said.", date(2024, 4, 1), date(2024, 3, 31)),
+    ("Shoppers queued outside the harbour mall on Black Friday.", date(2023, 11, 25), date(2023, 11, 24)),
+    ("Online sales set a record on Cyber Monday, retailers said.", date(2023, 11, 28), date(2023, 11, 27)),
+    ("Pilgrims walked to the shrine on Good Friday.", date(2024, 3, 30), date(2024, 3, 29)),
+    ("The senator won twelve states on Super Tuesday.", date(2024, 3, 6), date(2024, 3, 5)),  # no fixed date: the weekday
+])
+def test_a_holiday_is_its_own_date_not_the_latest_such_weekday(text, published, expected) -> None:
+    found = resolve_event_date(text, published)
+    assert (found.day, found.method) == (expected, "text"), found
