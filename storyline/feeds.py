@@ -154,6 +154,7 @@ def coverage_without_item(
 
 # What an aggregator's " - Outlet" leaves: the page's own title, with the site's name in its own form
 # ("... | NHK" from nhk.or.jp, "...：Harbour Gazette Digital" from Harbour Gazette).
+SITE_SECTION_CHARS = 12  # what a site's own name may add after the outlet's: "デジタル", " 北海道のニュース"
 _SITE_SEPARATORS = (" - ", " – ", " — ", " | ", "｜", "：")
 
 
@@ -165,10 +166,13 @@ def _strip_site_name(title: str, outlet: str) -> str:
         site = tail.strip().casefold()
         if not found or len(head.strip()) < 10 or not site or len(site) > 40:
             continue
-        if site == name or site.startswith(name) or (("." in name or len(site) >= 3) and name.startswith(site)):
+        # A longer form of the name is a short one ("朝日新聞デジタル", "NHK 北海道のニュース" from nhk.or.jp):
+        # "Taverncast 11: War of the Murlocs" is an episode's title that opens with the name.
+        longer = len(site) - len(name) <= SITE_SECTION_CHARS and ":" not in site
+        if site == name or (longer and site.startswith(name)) or (("." in name or len(site) >= 3) and name.startswith(site)):
             return head.rstrip()
-        if "." in name and site.split()[0] == name.removeprefix("www.").split(".")[0]:
-            return head.rstrip()  # "｜NHK 北海道のニュース" from nhk.or.jp: the site's name, then its section
+        if "." in name and site.split()[0] == name.removeprefix("www.").split(".")[0] and len(site) <= SITE_SECTION_CHARS + 8:
+            return head.rstrip()  # the site's name, then its section
     return title
 
 

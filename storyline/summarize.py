@@ -183,7 +183,7 @@ def clean_title(title: str) -> str:
     title = _PAGE_MARK.sub("", " ".join(title.split()))
     # Only a tail that reads like a name goes: "... as U.S. - China trade talks stall" is the headline.
     found = _OUTLET_SUFFIX.search(title)
-    if found is None or not outlet_like(found.group(1)):
+    if found is None or not outlet_like(found.group(1).rstrip(" .…")):  # an aggregator cut it: "WDRB 41 ..."
         return title
     stripped = title[: found.start()]
     # Three words are a headline; Chinese and Japanese write theirs without spaces between words.

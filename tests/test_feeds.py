@@ -618,6 +618,14 @@ def test_the_sites_own_name_at_the_end_of_a_headline_goes_with_the_aggregators(t
     assert split_title_outlet(title, outlet) == (headline, outlet)
 
 
+def test_an_episode_title_that_opens_with_the_outlets_name_is_kept_whole() -> None:
+    data = ("<rss version='2.0'><channel><title>Tidecast: the harbour podcast</title><link>https://tidecast.example/</link>"
+            "<item><title>Tidecast Summer Special 2024 - Tidecast 12: The Long Pier</title>"
+            "<link>https://tidecast.example/12</link></item></channel></rss>").encode()
+    [doc] = parse_feed(data, "https://tidecast.example/rss.xml")
+    assert (doc.outlet, doc.title) == ("Tidecast", "Tidecast Summer Special 2024 - Tidecast 12: The Long Pier")
+
+
 @pytest.mark.parametrize(("channel", "link", "outlet"), [
     ("HARBOUR.NEWS: Latest stories - Front page", "https://www.harbour.news/", "HARBOUR.NEWS"),
     ("Tide tables - Harbour Courier", "https://news.harbourcourier.example/tides", "Harbour Courier"),

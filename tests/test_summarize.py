@@ -92,6 +92,7 @@ def test_clean_title() -> None:
     # A dash within the headline is no outlet: the words after it are part of the sentence.
     headline = "Shares slip at the close as U.S. - Canada lumber talks stall"
     assert clean_title(headline) == headline
+    assert clean_title("Harbour fees to rise next spring - WHRB 41 ...") == "Harbour fees to rise next spring"  # a cut name
     assert clean_title("Inside the harbour's long recovery (1/9)") == "Inside the harbour's long recovery"  # a page mark
     # Japanese headlines have no spaces between words; the site after them still goes.
     assert clean_title("港の新しい橋が完成 住民が祝う - 港湾ニュース") == "港の新しい橋が完成 住民が祝う"
