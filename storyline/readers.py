@@ -57,11 +57,11 @@ class Parsed:
 
 # A folder of articles often carries its licence and notes too: files with these names are no
 # articles, so a folder walk leaves them out (a file named on the command line is still read).
-_NOTES = ("LICENSE", "LICENCE", "COPYING", "README", "NOTICE", "CHANGELOG", "CHANGES", "AUTHORS", "CONTRIBUTING")
+_NOTES = ("LICENSE", "LICENCE", "COPYING", "README")  # not NOTICE or CHANGES: "notice.html" may well be an article
 
 
 def _is_notes(name: str) -> bool:
-    """Whether a file name is a licence or readme: LICENSE, readme.md, COPYING-CC.TXT (not notice-board.md)."""
+    """Whether a file name is a licence or readme: LICENSE, readme.md, COPYING-CC.TXT (not licensing-rules.md)."""
     stem = name.split(".", 1)[0]
     return stem.upper() in _NOTES or (stem.isupper() and stem.startswith(_NOTES))
 

@@ -256,7 +256,8 @@ def test_a_folder_walk_leaves_out_licence_and_readme_files(tmp_path) -> None:
     (tmp_path / "posts").mkdir()
     for name in ("LICENSE", "COPYING-CC.TXT", "README.md", "posts/LICENCE.txt", "posts/.draft.md", "posts/pier.md"):
         (tmp_path / name).write_text(POST)
-    (tmp_path / "notice-board.md").write_text(POST)  # a name that only begins like one is an article
+    for name in ("licensing-rules.md", "notice.html", "changes.md"):  # articles that only sound like notes
+        (tmp_path / name).write_text(POST)
     found = [p.relative_to(tmp_path).as_posix() for p in readers.iter_files([tmp_path])]
-    assert found == ["notice-board.md", "posts/pier.md"]
+    assert found == ["changes.md", "licensing-rules.md", "notice.html", "posts/pier.md"]
     assert list(readers.iter_files([tmp_path / "LICENSE"])) == [tmp_path / "LICENSE"]  # named: read as asked
