@@ -220,3 +220,20 @@ def test_screenshot_of_the_story_page(server, browser, tmp_path):
     shot = tmp_path / "story.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_pages_fit_a_phone_screen(server, browser):
+    base, db = server
+    long_url = "https://news.example/rss/search?q=" + "harbour+ferry+pier+closure+" * 8 + "&hl=en-US&gl=US&ceid=US:en"
+    assert cli("feeds", "add", long_url, "--db", str(db)).returncode == 0
+    event = httpx.get(base + "/api/v1/events", params={"limit": 1}).json()["items"][0]["id"]
+    size = browser.get_window_size()
+    browser.set_window_size(390, 844)
+    try:
+        for path in ("/feeds", f"/events/{event}", "/corrections", "/"):
+            browser.get(base + path)
+            wide, room = browser.execute_script(
+                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            assert wide <= room, f"{path}: {wide}px wide on a {room}px screen"
+    finally:
+        browser.set_window_size(size["width"], size["height"])
