@@ -41,3 +41,21 @@ def test_texts_without_words_are_not_copies_of_each_other():
     stars, arrows = "★ ☆ ✦ " * (MIN_CHARS // 4), "→ ← ↑ ↓ … " * (MIN_CHARS // 6)
     assert fingerprint(stars).text_hash is None and fingerprint(arrows).text_hash is None
     assert fingerprint(stars).bands == []
+
+
+HARBOUR_JA = (
+    "港湾局は火曜日、古いフェリー桟橋を二年間閉鎖すると発表した。技術者の調査で、木製の杭の多くが腐っていることが分かった。"
+    "桟橋は平日の朝に約四百人の通勤客を運んでおり、町から二十キロ以内にほかの渡し場はない。"
+    "港湾局によると、魚市場の隣に仮の乗り場を設け、天候が許せば春の終わりまでに最初の船が使えるようになる。"
+    "住民は修理の日程を文書で示すよう求め、運賃を上げないよう訴えた。通勤客は新しい時刻表を待っている。"
+)
+
+
+def test_a_japanese_wire_copy_with_two_edits_is_near_though_its_clauses_differ():
+    # Japanese has no spaces: a "word" is a whole clause, and the two edits change two of its twelve.
+    copy = HARBOUR_JA.replace("約四百人", "約四百五十人").replace("春の終わり", "夏の初め")
+    a, b = fingerprint(HARBOUR_JA), fingerprint(copy)
+    assert a.text_hash != b.text_hash
+    assert jaccard(a.signature, b.signature) >= 0.8 and set(a.bands) & set(b.bands)
+    other = "東京都は水曜日、新しい美術館の建設計画を発表した。市民からは期待の声が上がっている。" * 6
+    assert jaccard(a.signature, fingerprint(other).signature) < 0.3
