@@ -722,13 +722,18 @@ def _strip_site(title: str, names: list[str]) -> str:
     return title
 
 
+_GENERIC_LABELS = frozenset("www co com net org ac or ne go gov edu news m".split())
+
+
 def _site_names(meta: dict[str, str], article: dict[str, Any], url: str | None) -> list[str]:
     """What a page calls its site: og:site_name, publisher, host and its main label."""
     names = [meta.get("og:site_name") or "", meta.get("application-name") or "", *_names(article.get("publisher"))]
     host = _host(url)
     if host:
         labels = host.split(".")
-        names += [host, ".".join(labels[:-1]), labels[-2] if len(labels) > 1 else labels[0]]
+        # Every label but the top-level one, save the generic second-level ones: "entermedia" of entermedia.co.kr.
+        names += [host, ".".join(labels[:-1]), *(label for label in labels[:-1] if label not in _GENERIC_LABELS)]
+        names += [labels[0]] if len(labels) == 1 else []
     return names
 
 

@@ -235,6 +235,13 @@ def test_a_site_name_in_an_h1_is_no_headline(logo: str) -> None:
     assert extract_html(page, source="x").title == "Pier to shut"
 
 
+def test_the_site_name_after_a_title_is_known_from_a_second_level_domain() -> None:
+    body = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    page = f"<html><head><title>Ferry pier to close - Harbourcourier</title></head><body><div>{body}</div></body></html>"
+    doc = extract_html(page, source="x", url="https://www.harbourcourier.co.uk/news/pier")
+    assert doc.title == "Ferry pier to close"  # the site is "harbourcourier", not "co"
+
+
 GERMAN = [
     "Der Hafenrat von Port Ellery hat am Dienstag beschlossen, den alten Fähranleger für mindestens zwei "
     "Jahre zu schließen, und die Pendler sind mit der Entscheidung nicht zufrieden.",
