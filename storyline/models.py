@@ -137,5 +137,5 @@ class IngestResult:
         return (
             f"{self.new} new, {self.duplicates} duplicates, {self.failed} failed"
             + (f", {self.updated} updated" if self.updated else "")
-            + (f", {self.unchanged} already stored" if self.unchanged else "")
+            + (f", {self.unchanged} inputs unchanged since stored" if self.unchanged else "")
         )

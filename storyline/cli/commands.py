@@ -36,17 +36,22 @@ def ingest(
     store = open_store(conf)
     pipeline = Pipeline(store, conf)
     columns = (TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}", markup=False))
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("", total=None)
+    try:
+        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("", total=None)
 
-        def progress(name: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=Path(name).name if name else "")
+            def progress(name: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total, description=Path(name).name if name else "")
 
-        try:
-            result = pipeline.ingest_paths(paths, progress)
-        except StoreError as exc:
-            print_error(exc)
-            raise typer.Exit(2) from None
+            try:
+                result = pipeline.ingest_paths(paths, progress)
+            except StoreError as exc:
+                print_error(exc)
+                raise typer.Exit(2) from None
+    finally:
+        # Closing checkpoints the write-ahead log into the file, whatever the outcome: a run with a
+        # bad input had left its last writes in the -wal alone, and a copy of the .db was stale.
+        store.close()
     for line in result.errors:
         print_error(line)
     out.print(result.summary(), highlight=False)
