@@ -308,13 +308,15 @@ def test_the_search_page_says_when_the_total_is_a_lower_bound(store, monkeypatch
     from storyline.web.app import templates
 
     page = templates().get_template("search.html")
-    context = {"title": "t", "q": "putin", "start": None, "end": None, "outlet": "", "entity": "", "story": None, "pager": None, "unsearchable": False,
+    context = {"title": "t", "q": "putin", "start": None, "end": None, "outlet": "", "entity": "", "story": None, "pager": None, "unsearchable": False, "operators": "",
                "request": SimpleNamespace(url="/search")}
     monkeypatch.setattr(search_mod, "NEWEST_RANKED", 2)
     assert "2+ results for" in page.render(results=search(store, SearchQuery("putin")), **context)
     monkeypatch.setattr(search_mod, "NEWEST_RANKED", 1_000)
     full = search(store, SearchQuery("putin"))
     assert f"{full['total']} results for" in page.render(results=full, **context)
+    undated = dict(full, items=[dict(full["items"][0], published=None)])
+    assert " · date unknown" in page.render(results=undated, **context)  # not "Reuters ·  · event:"
 
 
 def test_the_index_is_cut_into_shards_that_a_search_reads_newest_first(tmp_path, monkeypatch):

@@ -767,6 +767,12 @@ def test_the_search_page_lists_a_storys_articles_without_words_and_shows_the_for
     empty = site.get("/search", params={"q": "", "outlet": "  "})
     assert empty.status_code == 200 and 'class="results"' not in empty.text and '<form class="search"' in empty.text
     assert "Nothing to look for" not in empty.text  # nothing asked: the form alone
+    # Operators other search boxes know are words here: the page says so.
+    ored = text_of(site.get("/search", params={"q": "Kim OR Putin"}).text)
+    assert "OR is searched as a word here" in ored
+    assert "OR and NOT are searched as words" in text_of(site.get("/search", params={"q": "Kim OR Putin NOT Trump"}).text)
+    assert "Every word must occur" not in text_of(site.get("/search", params={"q": '"Kim OR Putin" Kim'}).text)  # a phrase
+    assert "Every word must occur" not in text_of(site.get("/search", params={"q": "Kim"}).text)
     # Dates alone, or a query of operators only, list nothing: the page says so, rather than show nothing.
     for params in ({"from": "2025-01-01"}, {"q": "*"}, {"q": '" ( "'}):
         page = site.get("/search", params=params)

@@ -6,6 +6,7 @@ redirect to their result.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Optional
 
@@ -166,9 +167,11 @@ def search_page(
     about = q.strip() or _filters_named(entity, outlet, story)
     # Asked for something that lists nothing alone (dates, or a query of only "*" or quotes): say why.
     unsearchable = not searchable and bool(q.strip() or start or end)
+    # Other search boxes take these as operators; here every word must occur, these too.
+    operators = " and ".join(dict.fromkeys(re.findall(r"\b(OR|AND|NOT)\b", re.sub(r'"[^"]*"', "", q))))
     return render(
         request, "search.html", title=f"Search: {about}" if about else "Search", q=q, start=start, end=end,
-        outlet=outlet, entity=entity, story=story, results=results, about=about, unsearchable=unsearchable,
+        outlet=outlet, entity=entity, story=story, results=results, about=about, unsearchable=unsearchable, operators=operators,
         pager=page_of(request, results["total"], SEARCH_PER_PAGE, page) if results else None,
     )
 
