@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from itertools import islice
 
-from storyline.models import TextMeta
+from storyline.models import UNSPACED, TextMeta
 
 # Zero-width characters are not matched by \s but break line comparisons.
 _SPACES = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
@@ -16,7 +16,6 @@ _WORD = re.compile(r"[^\W\d_][\w'’.-]*")
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _TERMINAL = re.compile(r"[.!?…。！？؟۔][\"'”’)\]]*$")
 _STATEMENT = re.compile(r"[.…。][\"'”’)\]]*$")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 NAV_WORDS = frozenset(
     """home menu left right main live tv print dictionary share facebook twitter x linkedin
@@ -119,7 +118,7 @@ def _is_prose(line: str) -> bool:
         return False
     words = _WORD.findall(line, 0, 300)  # the opening words decide; long lines are costly
     if len(words) < 4:
-        return len(_CJK.findall(line)) >= 15 and bool(_TERMINAL.search(line))
+        return len(UNSPACED.findall(line)) >= 15 and bool(_TERMINAL.search(line))  # Chinese, Japanese: no spaces
     # Scripts without case (Hebrew, Arabic) count as lower case: their prose would otherwise never be prose.
     lower = sum(1 for w in words if w[0].isalpha() and not w[0].isupper())
     if lower * 10 < len(words) * 3:

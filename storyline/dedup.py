@@ -10,6 +10,8 @@ import zlib
 
 import numpy as np
 
+from .models import UNSPACED
+
 NUM_PERM = 64
 BANDS = 16  # 16 bands x 4 rows: pairs at Jaccard 0.8 become candidates with p > 0.999
 ROWS = NUM_PERM // BANDS
@@ -41,14 +43,13 @@ def normalise(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-# Scripts written without spaces: a "word" of theirs is a whole clause, and one changed character
-# would change every shingle it is in. Shingled character by character instead (as CJK search is).
-_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]")
-
-
 def shingle_tokens(words: list[str]) -> list[str]:
-    """The tokens shingles are made of: the words, with those in unspaced scripts cut into characters."""
-    return [piece for w in words for piece in (list(w) if _UNSPACED.search(w) else [w])]
+    """The tokens shingles are made of: the words, with those in unspaced scripts cut into characters.
+
+    A "word" of such a script is a whole clause, and one changed character would change every
+    shingle it is in.
+    """
+    return [piece for w in words for piece in (list(w) if UNSPACED.search(w) else [w])]
 
 
 def text_hash(words: list[str]) -> str:
@@ -87,7 +88,7 @@ def fingerprint(text: str) -> Fingerprint:
     words = normalise(text)
     if not words:  # only punctuation or emoji: nothing to compare, and every such text would hash alike
         return Fingerprint(None, None, [])
-    tokens = shingle_tokens(words) if _UNSPACED.search(text) else words  # one scan of the text, in C
+    tokens = shingle_tokens(words) if UNSPACED.search(text) else words  # one scan of the text, in C
     values = minhash(shingle_hashes(tokens[:MAX_WORDS]))
     bands = [_band_hash(values[i * ROWS : (i + 1) * ROWS]) for i in range(BANDS)]
     return Fingerprint(text_hash(words), values.tobytes(), bands)

@@ -20,7 +20,7 @@ from trafilatura import bare_extraction
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
-from .models import Document
+from .models import Document, site_label
 
 LOGGER = logging.getLogger(__name__)
 
@@ -654,13 +654,15 @@ def _function_words(text: str) -> tuple[dict[str, int], int]:
     return scores, len(words)
 
 
+def _plain_language(scores: dict[str, int], n: int) -> str | None:
+    """The language whose function words make up a clear share of an opening's n words, else None."""
+    best = max(scores, key=scores.__getitem__)
+    return best if n >= 20 and scores[best] >= 0.08 * n else None
+
+
 def guess_language(text: str) -> str | None:
     """A two-letter language code from function-word counts, None when unclear."""
-    scores, n = _function_words(text)
-    if n < 20:
-        return None
-    best = max(scores, key=scores.__getitem__)
-    return best if scores[best] >= 0.08 * n else None
+    return _plain_language(*_function_words(text))
 
 
 def _language(tree: HtmlElement, meta: dict[str, str], article: dict[str, Any], text: str) -> str | None:
@@ -675,9 +677,9 @@ def _language(tree: HtmlElement, meta: dict[str, str], article: dict[str, Any], 
             # another language says more (twice the function words of the declared one, or more). A
             # language without a word list here (Catalan, Bulgarian) is taken as declared.
             scores, n = _function_words(text)
-            best = max(scores, key=scores.__getitem__)
-            if code in scores and best != code and n >= 20 and scores[best] >= 0.08 * n and scores[code] * 2 < scores[best]:
-                return best
+            plain = _plain_language(scores, n)
+            if code in scores and plain not in (None, code) and scores[code] * 2 < scores[plain]:
+                return plain
             return code
     return guess_language(text)
 
@@ -722,18 +724,12 @@ def _strip_site(title: str, names: list[str]) -> str:
     return title
 
 
-_GENERIC_LABELS = frozenset("www co com net org ac or ne go gov edu news m".split())
-
-
 def _site_names(meta: dict[str, str], article: dict[str, Any], url: str | None) -> list[str]:
-    """What a page calls its site: og:site_name, publisher, host and its main label."""
+    """What a page calls its site: og:site_name, publisher, host and its main label ("entermedia" of entermedia.co.kr)."""
     names = [meta.get("og:site_name") or "", meta.get("application-name") or "", *_names(article.get("publisher"))]
     host = _host(url)
     if host:
-        labels = host.split(".")
-        # Every label but the top-level one, save the generic second-level ones: "entermedia" of entermedia.co.kr.
-        names += [host, ".".join(labels[:-1]), *(label for label in labels[:-1] if label not in _GENERIC_LABELS)]
-        names += [labels[0]] if len(labels) == 1 else []
+        names += [host, host.rpartition(".")[0], site_label(host) or host]
     return names
 
 
@@ -758,8 +754,7 @@ def _is_branding(elem: HtmlElement) -> bool:
             return True
         if node.tag == "body":
             break
-    links = [a for a in (*elem.iterancestors("a"), *elem.iter("a")) if (a.get("href") or "").strip() in ("/", "./", "#")]
-    return bool(links)
+    return any((a.get("href") or "").strip() in ("/", "./", "#") for a in (*elem.iterancestors("a"), *elem.iter("a")))
 
 
 def _element_text_or_none(tree: HtmlElement, tag: str) -> str | None:

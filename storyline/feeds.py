@@ -21,7 +21,7 @@ import feedparser
 import lxml.html
 from lxml import etree
 
-from storyline.models import Document, LinkedItem, strip_controls
+from storyline.models import Document, LinkedItem, site_label, strip_controls
 from storyline.summarize import outlet_like
 
 MAX_FEED_BYTES = 64 * 1024 * 1024
@@ -171,7 +171,7 @@ def _strip_site_name(title: str, outlet: str) -> str:
         longer = len(site) - len(name) <= SITE_SECTION_CHARS and ":" not in site
         if site == name or (longer and site.startswith(name)) or (("." in name or len(site) >= 3) and name.startswith(site)):
             return head.rstrip()
-        if "." in name and site.split()[0] == name.removeprefix("www.").split(".")[0] and len(site) <= SITE_SECTION_CHARS + 8:
+        if "." in name and site.split()[0] == site_label(name) and len(site) <= SITE_SECTION_CHARS + 8:
             return head.rstrip()  # the site's name, then its section
     return title
 
@@ -290,8 +290,8 @@ def _channel_outlet(title: str | None, link: str | None) -> str | None:
     except ValueError:
         return title
     labels = host.split(".")
-    # news.tut.by is "TUT.BY" or "tut" (a tail of the host, or the name before its top level), never "news"
-    names = {"".join(labels[i:]) for i in range(len(labels) - 1)} | set(labels[-2:-1])
+    # news.tut.by is "TUT.BY" or "tut" (a tail of the host, or its site's label), never "news"
+    names = {"".join(labels[i:]) for i in range(len(labels) - 1)} | {site_label(host) or ""}
     names = {re.sub(r"[^a-z0-9]", "", n) for n in names} - {""}
     parts = _CHANNEL_PARTS.split(title)
     if len(parts) > 1:

@@ -21,6 +21,7 @@ import httpcore
 import httpx
 
 from . import __version__
+from .politeness import THROTTLED
 from .settings import Settings
 
 USER_AGENT = f"Storyline/{__version__} (+https://github.com/storyline-news/storyline; news tracker)"
@@ -495,7 +496,7 @@ def _get(client: httpx.Client, url: str, opts: FetchOptions, since: Validators |
             if status in REDIRECTS and headers.get("location") or status == 304:
                 return Page(url, status, headers, b"")
             if status >= 400 or status < 200:
-                wait = parse_retry_after(headers.get("retry-after")) if status in {429, 503} else None
+                wait = parse_retry_after(headers.get("retry-after")) if status in THROTTLED else None
                 raise FetchError(f"HTTP {status} {resp.reason_phrase}".strip(), status, wait)
             declared = headers.get("content-length", "")
             if declared.isdigit() and int(declared) > opts.max_bytes and not opts.truncate:

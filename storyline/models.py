@@ -44,6 +44,19 @@ class Document:
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 
 
+# Scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) or with
+# particles joined to them (Korean): search looks them up by trigram, dedup shingles them by character.
+UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]")
+# Labels of a host that name no site: second levels ("co" of .co.uk) and common subdomains ("news").
+_GENERIC_LABELS = frozenset("www co com net org ac or ne go gov edu news m feeds rss".split())
+
+
+def site_label(host: str) -> str | None:
+    """The label of a host that names its site: "entermedia" of entermedia.co.kr, "tut" of news.tut.by."""
+    labels = [label for label in host.lower().split(".")[:-1] if label and label not in _GENERIC_LABELS]
+    return labels[-1] if labels else None
+
+
 def strip_controls(text: str) -> str:
     """Text without control characters other than line breaks and tabs, bidi overrides or non-characters."""
     return _CONTROLS.sub("", text)

@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 from .store import Store
-from .store.search import CJK
+from .models import UNSPACED
 
 MARK_START, MARK_END = "\x02", "\x03"  # what the store puts around matched words
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
@@ -54,8 +54,11 @@ def fts_expression(q: str) -> str:
 
 
 def cjk_terms(q: str) -> list[str]:
-    """The terms of a search with Chinese, Japanese or Korean in it, each to be found as written; [] without such script."""
-    if not CJK.search(q):
+    """The terms of a search in an unspaced script (Chinese, Japanese, Korean, Thai...), each to be found as written; [] without one.
+
+    Such a search looks in the trigram index of migration 012, which holds the articles written mostly in those scripts.
+    """
+    if not UNSPACED.search(q):
         return []
     terms = []
     for m in _TERM.finditer(q):

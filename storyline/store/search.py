@@ -20,10 +20,6 @@ from .base import _iso, shard_table, utcnow
 
 _WORDS = re.compile(r"\w+")
 _NO_MARKS = str.maketrans("", "", "\x02\x03")
-# Scripts written without spaces between words (or with particles joined to them): a search with
-# any of these characters looks in the trigram index of migration 012 (CJK, kana, Hangul, Thai, Lao,
-# Khmer, Myanmar), which holds the articles mostly written in such scripts.
-CJK = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]")
 TRIGRAM = 3  # characters in a trigram: a shorter word cannot be looked up in the index
 CJK_SNIPPET = 120  # characters of text shown around a CJK match (about what 32 words show)
 
