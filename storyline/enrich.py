@@ -754,6 +754,77 @@ class Enricher:
         return canon
 
 
+
+@dataclass
+class Reading:
+    """One article as the in-order reader saw it: whether ingest will read it, what it found, what it learned.
+
+    `verdict`: "stored" (its key is stored: a revision), "copy" (its text is: an exact duplicate,
+    not read) or "read". `seq` counts the articles the reader has been given, so that the consumer
+    can tell that it used every reading, in order.
+    """
+
+    seq: int
+    verdict: str
+    enrichment: Enrichment | None = None
+    lessons: list[tuple[str, str]] | None = None
+    budget: tuple[int, int] = (0, 0)  # the spaCy budget (articles seen, runs spent) after this article
+
+
+@dataclass
+class ToRead:
+    """What the in-order reader needs of one article, and what the store held of it when it was handed over."""
+
+    key: str
+    text_hash: str | None
+    key_stored: bool
+    text_stored: bool
+    title: str
+    text: str  # its first enrich_chars characters
+    runs: list[Run]
+    counted: WordCounts
+
+
+class InOrderReader:
+    """An Enricher that reads a run's articles ahead of their storing, in a process of its own.
+
+    It decides, as ingest will, which articles are read: not those whose key is stored (revised
+    instead) nor exact copies, counting what the articles before them in the run add to the store.
+    Its lexicon starts from the store's lessons, so its readings are the ones ingest would make.
+    """
+
+    def __init__(self, ner: str, lessons: list[tuple[str, str]], budget: tuple[int, int]) -> None:
+        self.enricher = Enricher(ner=ner)
+        self.enricher.replay(lessons, *budget)
+        if ner != "fast":
+            self.enricher.nlp  # noqa: B018 - loaded before the first article needs it
+        self.keys: set[str] = set()
+        self.hashes: set[str] = set()
+        self.seq = 0
+
+    def read(self, items: list[ToRead]) -> list[Reading]:
+        """The readings of one input's articles, in order."""
+        return [self._read(item) for item in items]
+
+    def _read(self, item: ToRead) -> Reading:
+        """Read one article unless ingest will not."""
+        self.seq += 1
+        enricher = self.enricher
+        if item.key_stored or item.key in self.keys:
+            verdict = "stored"
+        elif item.text_hash and (item.text_stored or item.text_hash in self.hashes):
+            verdict = "copy"
+        else:
+            verdict = "read"
+        self.keys.add(item.key)
+        if verdict != "stored" and item.text_hash:
+            self.hashes.add(item.text_hash)
+        if verdict != "read":
+            return Reading(self.seq, verdict, budget=(enricher.seen, enricher.spacy_runs))
+        enrichment = enricher.enrich(item.title, item.text, item.runs, item.counted)
+        lessons, enricher.learned = enricher.learned, []
+        return Reading(self.seq, verdict, enrichment, lessons, (enricher.seen, enricher.spacy_runs))
+
 def _display(forms: dict[str, int] | None, key: str, kind: str) -> str:
     """The surface form of a name written most often (ties: the unhyphenated one)."""
     if not forms:

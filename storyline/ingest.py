@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import json
 import logging
+from collections import deque
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -12,9 +14,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import dedup, readers
+from .enrich import InOrderReader, Reading, ToRead
 from .events import GroupAssigner, bridge, match_coverage, refresh, summarize_event, summary_sources
 from .models import Document, Enrichment, IngestResult, sanitize
-from .prepare import Ahead, Outcome, ParsedInput, Prepared, parse_input, prepare
+from .prepare import Ahead, InOrder, Outcome, ParsedInput, Prepared, parse_input, prepare
 from .settings import Settings
 from .sqlite import sqlite3
 from .stories import StoryThreader, retitle
@@ -31,6 +34,9 @@ PARALLEL_MIN = 8  # inputs from which ingest_paths parses ahead in a worker proc
 # of a 10,000-article run's 53 to 65, and more as the mirrors and the lexicon grow; at these, 0.4 s,
 # the run 2 to 4% faster, peak memory the same (interleaved pairs, 2026-12-03).
 BULK_GC_THRESHOLDS = (10_000, 20, 20)
+# Inputs the in-order reader (entities, keywords, quotes) works ahead of their storing: enough to keep
+# it busy while this process stores, few enough that little is thrown away if it must be stopped.
+READ_AHEAD = 3
 
 
 @contextmanager
@@ -83,6 +89,11 @@ class Pipeline:
         store.checkpoint_in_background(settings.ingest_checkpoint_s)
         self._enricher = enricher
         self._own_enricher = enricher is None  # ours to journal and rebuild; a caller's is left alone
+        # While an in-order reader enriches ahead in a process of its own: whether its readings are
+        # still the ones this process would make, the next one due, and the spaCy budget after the last used.
+        self._reader_live = False
+        self._next_reading = 1
+        self._budget: tuple[int, int] | None = None
         self._corrections_seen = store.corrections_version()
         self._elsewhere_seen = store.written_elsewhere
         self.events = GroupAssigner(
@@ -109,7 +120,13 @@ class Pipeline:
             enricher.nlp  # noqa: B018 - the property loads the model
 
     def _enrich(self, title: str, text: str, prep: Prepared | None = None) -> Enrichment:
-        """Enrich one article (with what was `prep`ared ahead) and journal what the recogniser learned."""
+        """Enrich one article (with what was `prep`ared or read ahead) and journal what the recogniser learned."""
+        reading = prep.reading if prep else None
+        if self._take_reading(reading, "read"):
+            assert reading is not None and reading.enrichment is not None
+            if reading.lessons:
+                self.store.add_lessons(reading.lessons)
+            return reading.enrichment
         enricher = self.enricher
         runs, counted = (prep.runs, prep.counted) if prep else (None, None)
         enrichment = enricher.enrich(title, text[: self.settings.enrich_chars], runs, counted)
@@ -120,8 +137,110 @@ class Pipeline:
 
     def _journal_budget(self) -> None:
         """Record how much spaCy the recogniser has spent, in the transaction of the articles it read."""
-        if self._own_enricher and self._enricher is not None:
+        if not self._own_enricher:
+            return
+        if self._enricher is not None:
             self.store.set_state("enrich_budget", f"{self._enricher.seen} {self._enricher.spacy_runs}")
+        elif self._budget is not None:
+            self.store.set_state("enrich_budget", f"{self._budget[0]} {self._budget[1]}")
+
+    # -- the in-order reader ----------------------------------------------------------------
+
+    @contextmanager
+    def _reading_ahead(self, workers: int) -> Iterator[InOrder | None]:
+        """An in-order reader in a process of its own, starting from the store's lessons (None without workers).
+
+        Entity recognition learns as it reads, so it must read the articles in input order: in its
+        own process it does, a few inputs ahead of this one, which places and stores them.
+        """
+        if not workers or not self._own_enricher:
+            yield None
+            return
+        self._enricher = None  # everything it learned is journalled: the reader starts from the same
+        seen, runs = self.store.get_state("enrich_budget", "0 0").split()
+        budget = (int(seen), int(runs))
+        with InOrder(InOrderReader, (self.settings.ner, self.store.lessons(), budget)) as reader:
+            self._reader_live, self._next_reading, self._budget = True, 1, budget
+            try:
+                yield reader
+            finally:
+                self._reader_live, self._budget = False, None
+
+    def _read_ahead(
+        self, parsed: Iterator[tuple[FileJob, Outcome[ParsedInput]]], reader: InOrder | None
+    ) -> Iterator[tuple[FileJob, Outcome[ParsedInput]]]:
+        """Pass the parsed inputs on, each with its articles' readings when the reader read them ahead."""
+        if reader is None:
+            yield from parsed
+            return
+        pending: deque[tuple[FileJob, Outcome[ParsedInput], Future | None]] = deque()
+        for job, outcome in parsed:
+            future = None
+            if self._reader_live and outcome.error is None and outcome.value is not None:
+                future = reader.call("read", self._to_read(outcome.value))
+            pending.append((job, outcome, future))
+            if len(pending) > READ_AHEAD:
+                yield self._with_readings(*pending.popleft())
+        while pending:
+            yield self._with_readings(*pending.popleft())
+
+    def _to_read(self, parsed: ParsedInput) -> list[ToRead]:
+        """What the reader needs of an input's articles, with whether the store holds their keys and texts now."""
+        chars = self.settings.enrich_chars
+        out = []
+        for doc, prep in zip(parsed.documents, parsed.prepared):
+            text_hash = prep.fingerprint.text_hash
+            out.append(
+                ToRead(
+                    doc.key,
+                    text_hash,
+                    self.store.article_id_by_key(doc.key) is not None,
+                    bool(text_hash) and self.store.exact_duplicate(text_hash) is not None,
+                    doc.title or "",
+                    doc.text[:chars],
+                    prep.runs,
+                    prep.counted,
+                )
+            )
+        return out
+
+    def _with_readings(
+        self, job: FileJob, outcome: Outcome[ParsedInput], future: Future | None
+    ) -> tuple[FileJob, Outcome[ParsedInput]]:
+        """An input with its readings attached (none if the reader failed: this process reads them then)."""
+        if future is not None and self._reader_live:
+            try:
+                readings = future.result()
+            except Exception:
+                log.warning("the in-order reader stopped; reading here", exc_info=True)
+                self._stop_reading_ahead()
+            else:
+                for prep, reading in zip(outcome.get().prepared, readings):
+                    prep.reading = reading
+        return job, outcome
+
+    def _take_reading(self, reading: Reading | None, verdict: str) -> bool:
+        """Use the reader's next reading if it is this article's and says what ingest found; else stop the reader.
+
+        Ingest and the reader decide alike unless something the reader could not see happened (an input
+        rolled back, a revision read here, another process's writes): then this process reads from here on,
+        with the recogniser rebuilt from the lessons journalled so far.
+        """
+        if not self._reader_live:
+            return False
+        if isinstance(reading, Reading) and reading.seq == self._next_reading and reading.verdict == verdict:
+            self._next_reading += 1
+            self._budget = reading.budget
+            return True
+        self._stop_reading_ahead()
+        return False
+
+    def _stop_reading_ahead(self) -> None:
+        """Read in this process from now on, from the lessons and budget of the readings used."""
+        self._reader_live = False
+        self._journal_budget()
+        self._budget = None
+        self._enricher = None
 
     def _sync_corrections(self) -> None:
         """Drop stale mirrors if a user corrected events or stories, or another process wrote the store.
@@ -145,6 +264,8 @@ class Pipeline:
         self.stories.reset()
         if self._own_enricher:
             self._enricher = None  # rebuilt from the store's lessons; the model itself is loaded once per process
+            # The reader ahead read what was rolled back: its readings are no longer this store's.
+            self._reader_live, self._budget = False, None
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -156,9 +277,10 @@ class Pipeline:
         workers = self.settings.workers if len(files) >= PARALLEL_MIN else 0
         if workers:
             readers.preload(files)
-        with spaced_collections(), Ahead(workers) as ahead:
+        with spaced_collections(), Ahead(workers) as ahead, self._reading_ahead(workers) as reader:
             jobs = ((job, job.args(self.settings.enrich_chars)) for job in map(self._read, files))
-            for i, (job, outcome) in enumerate(ahead.map(parse_input, jobs, idle=self.warm_up)):
+            parsed = ahead.map(parse_input, jobs, idle=None if reader else self.warm_up)
+            for i, (job, outcome) in enumerate(self._read_ahead(parsed, reader)):
                 if progress:
                     progress(job.source, i, len(files))
                 self._ingest_job(job, outcome, result)
@@ -276,6 +398,7 @@ class Pipeline:
         if prep is None:
             sanitize(doc)  # a document prepared ahead was sanitized there, with the features read from it
         if (known := self.store.article_id_by_key(doc.key)) is not None:
+            self._take_reading(prep.reading if prep else None, "stored")
             from .revisions import revise  # a changed feed entry or page updates the article, keeping history
 
             revise(self, doc, known, batch, result)
@@ -286,7 +409,11 @@ class Pipeline:
         if dup_of is not None:
             root = self.store.article(dup_of)
             dup_of = root["duplicate_of"] or dup_of
-        enrichment = Enrichment() if dup_kind == "exact" else self._enrich(doc.title or "", doc.text, prep)
+        if dup_kind == "exact":
+            self._take_reading(prep.reading, "copy")
+            enrichment = Enrichment()
+        else:
+            enrichment = self._enrich(doc.title or "", doc.text, prep)
         day = when.day if when else None
         vec = finish_vector(prep.terms, [e.name for e in enrichment.entities[:ENTITY_FEATURES]], brief=not doc.text)
         listing, event_id = self._known_event(doc, dup_of)

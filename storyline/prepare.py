@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from . import dates, dedup, readers
-from .enrich import Run, find_runs
+from .enrich import Reading, Run, find_runs
 from .models import Document, EventDate, sanitize
 from .store.base import pack
 from .summarize import WordCounts, word_counts, word_table
@@ -43,6 +43,7 @@ class Prepared:
     terms: Terms
     runs: list[Run]
     counted: WordCounts  # what its keywords are chosen from, before its names are known
+    reading: Reading | None = None  # the in-order reader's enrich.Reading of it, when one read ahead
 
 
 @dataclass
@@ -160,6 +161,50 @@ class Ahead:
         while pending:
             yield _collect(*pending.popleft())
 
+
+
+class InOrder:
+    """Calls the methods of one stateful object in a worker process, one call at a time, in the order made.
+
+    Work whose result depends on all the work before it (the entity recogniser learns as it reads)
+    can still run ahead of its use in a process of its own: one worker takes the calls first in, first out.
+    """
+
+    def __init__(self, factory: Callable[..., object], args: tuple) -> None:
+        self._factory = factory
+        self._args = args
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "InOrder":
+        self._pool = ProcessPoolExecutor(
+            1, mp_context=_context(), initializer=_start_in_order, initargs=(os.getpid(), self._factory, self._args)
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def call(self, method: str, *args: object) -> Future:
+        """Queue a call of the object's `method`; its future resolves once the calls before it have run."""
+        assert self._pool is not None, "InOrder is used as a context manager"
+        return self._pool.submit(_call_in_order, method, args)
+
+
+_in_order: object = None  # in an InOrder worker process: the object its calls go to (one per process)
+
+
+def _start_in_order(parent: int, factory: Callable[..., object], args: tuple) -> None:
+    """In an InOrder worker: watch the parent and build the object the calls go to."""
+    global _in_order
+    _watch_parent(parent)
+    _in_order = factory(*args)
+
+
+def _call_in_order(method: str, args: tuple) -> object:
+    """In an InOrder worker: one call."""
+    return getattr(_in_order, method)(*args)
 
 def _watch_parent(parent: int) -> None:
     """In a worker: exit when the process that started it is gone (killed, it cannot say so).

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+
 import pytest
 from test_ingest import _write_corpus, ingest, snapshot
 
 from storyline.models import Document
-from storyline.prepare import LOOKAHEAD, WARM_LOOKAHEAD, Ahead, prepare
+from storyline.ingest import Pipeline
+from storyline.prepare import LOOKAHEAD, WARM_LOOKAHEAD, Ahead, InOrder, prepare
+from storyline.settings import load
 from storyline.store import Store
 
 
@@ -52,6 +56,35 @@ def test_ahead_hands_out_more_inputs_while_this_process_warms_up():
     assert out[199][1].get() == 199 * 199
 
 
+class _Tally:
+    """A stateful object for InOrder: each call's answer depends on every call before it."""
+
+    def __init__(self, start: int) -> None:
+        self.total = start
+        self.pid = os.getpid()
+
+    def add(self, n: int) -> tuple[int, int]:
+        if n < 0:
+            raise ValueError(f"{n} is negative")
+        self.total += n
+        return self.total, self.pid
+
+
+def test_in_order_calls_one_object_in_another_process_in_the_order_made():
+    with InOrder(_Tally, (100,)) as tally:
+        futures = [tally.call("add", n) for n in (1, 2, -5, 3, 4)]
+        results = []
+        for f in futures:
+            try:
+                results.append(f.result(timeout=30))
+            except ValueError as exc:
+                results.append(str(exc))
+        workers = list(tally._pool._processes.values())
+    assert [r if isinstance(r, str) else r[0] for r in results] == [101, 103, "-5 is negative", 106, 110]
+    assert {r[1] for r in results if not isinstance(r, str)} != {os.getpid()}  # kept in a child process
+    assert workers and not any(p.is_alive() for p in workers)
+
+
 def _parent_of_worker(_: int) -> int:
     return os.getppid()
 
@@ -94,6 +127,50 @@ def test_ingest_with_a_worker_stores_exactly_what_inline_ingest_does(tmp_path, s
     assert (again.new, again.unchanged, again.failed) == (0, files - 1, 1)
 
 
+def _recogniser_state(store: Store) -> dict[str, list[tuple]]:
+    """What the learning entity recogniser left behind, with everything snapshot() holds."""
+    out = snapshot(store)
+    out["lexicon"] = [tuple(r) for r in store.db.execute("SELECT id, name, kind FROM lexicon ORDER BY id")]
+    out["budget"] = [tuple(r) for r in store.db.execute("SELECT value FROM state WHERE key = 'enrich_budget'")]
+    out["keywords"] = [tuple(r) for r in store.db.execute("SELECT id, keywords FROM articles ORDER BY id")]
+    return out
+
+
+def _feed(folder, name: str, items: list[tuple[str, str]]) -> None:
+    """A JSON Feed of (id, text) items about one harbour strike."""
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "Harbour desk", "items": [
+        {"id": i, "title": "Port Alma strike", "content_text": text, "date_published": "2024-05-02T09:00:00+00:00"}
+        for i, text in items]}
+    (folder / name).write_text(json.dumps(feed))
+
+
+def test_reading_ahead_in_order_learns_and_stores_what_reading_inline_does(tmp_path, shared):
+    corpus = tmp_path / "corpus"
+    _write_corpus(shared, corpus, 60)
+    first = sorted(corpus.iterdir())[0]
+    # Sorted by name: a feed first, an exact copy of a report, then a feed whose third item is its first
+    # with a new text (a revision, read in this process: the reader ahead can no longer be followed).
+    lead = "Dock workers at Port Alma ended a strike on Tuesday after the union of Sam Okafor accepted a pay deal."
+    _feed(corpus, "A0-feed.json", [("a", lead + " Ships queued for days.")])
+    (corpus / "F0-copy.txt").write_bytes(first.read_bytes())
+    _feed(corpus, "F5-feed.json", [
+        ("b", lead + " Ships queued for days."),
+        ("c", "Cranes at Port Alma were idle for a week, harbour master Ines Duarte told reporters in Kestrel Bay."),
+        ("b", lead + " Ships queued for days, Mara Lindqvist of the Kestrel Bay shippers said."),
+    ])
+    runs = {}
+    for workers in (0, 1):
+        store = Store(tmp_path / f"w{workers}.db")
+        pipeline = Pipeline(store, load({"ner": "auto", "workers": workers}, env={}))
+        result = pipeline.ingest_paths([corpus])
+        assert result.failed == 0 and result.updated == 1 and result.duplicates >= 1, result.errors
+        runs[workers] = (_recogniser_state(store), pipeline._next_reading - 1)
+    assert runs[1][0] == runs[0][0]
+    assert len(runs[1][0]["lexicon"]) > 20  # spaCy taught it: the budget and lessons are the ones compared
+    # the reader's readings were used up to the revision (its own reading included), and this process read the rest
+    assert runs[1][1] == sum(1 for f in corpus.iterdir() if f.name < "F5-feed.json") + 3 > 10
+
+
 def test_a_page_is_dated_by_its_own_calendar_day_not_by_utc(tmp_path):
     from storyline.extract import extract_html
 
@@ -116,3 +193,15 @@ def test_a_page_is_dated_by_its_own_calendar_day_not_by_utc(tmp_path):
     Pipeline(store, load({"ner": "fast"}, env={})).store_documents([undated], IngestResult())
     row = store.db.execute("SELECT published, event_day FROM articles").fetchone()
     assert (row["published"], row["event_day"]) == ("2024-05-02T02:30:00+00:00", "2024-05-01")
+
+
+@pytest.mark.parametrize("seq, verdict", [(2, "read"), (1, "copy")])
+def test_a_reading_out_of_turn_or_with_another_verdict_stops_the_reader_ahead(tmp_path, seq, verdict):
+    from storyline.enrich import Reading
+    from storyline.models import Enrichment
+
+    pipeline = Pipeline(Store(tmp_path / "s.db"), load({"ner": "fast"}, env={}))
+    pipeline._reader_live, pipeline._next_reading, pipeline._budget = True, 1, (0, 0)
+    assert not pipeline._take_reading(Reading(seq, verdict, Enrichment()), "read")
+    assert not pipeline._reader_live and pipeline._enricher is None  # rebuilt from the store's lessons when next needed
+    assert pipeline._take_reading(Reading(1, "read", Enrichment()), "read") is False  # and never followed again
