@@ -231,3 +231,15 @@ def test_commands_opening_a_new_database_at_once_all_succeed(tmp_path):
         store = Store(db)
         assert store.db.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == store.schema_version() == len(migrations())
         store.close()
+
+
+def test_an_entity_named_twice_in_one_article_is_one_row_with_both_counts():
+    from storyline.models import Enrichment, Entity
+
+    store = Store(":memory:")
+    aid = store.insert_article(Document(source="a.txt", kind="text", key="a", title="Strike", text="Port Alma dockers."), None)
+    store.save_enrichment(aid, Enrichment(entities=[Entity("Port Alma", "place", 2), Entity("Port Alma", "place", 3), Entity("Ines Duarte", "person")]))
+    rows = store.db.execute(
+        "SELECT e.name, ae.count FROM article_entities ae JOIN entities e ON e.id = ae.entity_id WHERE ae.article_id = ? ORDER BY e.name", (aid,)
+    ).fetchall()
+    assert [tuple(r) for r in rows] == [("Ines Duarte", 1), ("Port Alma", 5)]
