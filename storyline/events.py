@@ -10,7 +10,7 @@ from .models import EventDate
 from .settings import Settings
 from .sqlite import sqlite3
 from .store import Store
-from .summarize import summarize
+from .summarize import OPENING_CHARS, summarize
 from .vectors import Centroid, CentroidIndex, Vector, cosine, document_vector, headline_vector, top_terms
 
 MERGE_MIN = 0.45  # title match at which listed coverage is taken to be a stored full text
@@ -332,7 +332,9 @@ SUMMARY_SOURCES = 12  # the earliest independent reports say what an event is; m
 
 def summary_sources(members: list[sqlite3.Row]) -> list[tuple[str, str]]:
     """The (title, text) of the reports an event's summary is drawn from."""
-    return [(m["title"] or "", m["text"] or "") for m in members if m["duplicate_of"] is None][:SUMMARY_SOURCES]
+    # Only the opening is read: the rest need not travel to the worker that writes the summary.
+    keep = OPENING_CHARS + 1  # one character more: the summary then knows the text went on
+    return [(m["title"] or "", (m["text"] or "")[:keep]) for m in members if m["duplicate_of"] is None][:SUMMARY_SOURCES]
 
 
 def summarize_event(docs: list[tuple[str, str]], sentences: int) -> str:

@@ -285,12 +285,26 @@ def _is_caption(sentence: str) -> bool:
     return _CAPTION.search(sentence) is not None
 
 
+# A summary is drawn from each report's opening: news puts what happened first, and the lead bonus
+# in summarize already all but rules out later sentences. Reading whole texts made the end-of-ingest
+# summaries about a fifth of the worker processes' time.
+OPENING_CHARS = 3000
+
+
+def opening_sentences(text: str, chars: int = OPENING_CHARS) -> list[str]:
+    """The sentences of a text's opening: those wholly within its first `chars` characters (the first one at least)."""
+    if len(text) <= chars:
+        return split_sentences(text)
+    sentences = split_sentences(text[:chars])
+    return sentences[:-1] or sentences  # the last may be cut short
+
+
 def _candidates(docs: list[tuple[str, str]]) -> list[_Candidate]:
-    """Usable sentences of every document, with their position in it."""
+    """Usable sentences of every document's opening, with their position in it."""
     out = []
     for d, (_title, text) in enumerate(docs):
         seen = 0
-        for sentence in split_sentences(text or ""):
+        for sentence in opening_sentences(text or ""):
             if "(" in sentence:  # every dateline names its agency in brackets
                 sentence = _DATELINE.sub("", sentence)
             if not sentence or not _usable(sentence):

@@ -257,3 +257,25 @@ def test_a_headline_only_summary_is_no_column() -> None:
     ]
     assert not summarize(docs).startswith("Opinion")
     assert summarize(docs[:1]) == docs[0][0]  # a column alone is still all there is to say
+
+
+def test_a_summary_is_drawn_from_each_reports_opening() -> None:
+    lead = "Crews reopened the Kestrel Bay bridge on Monday after a week of repairs to its deck."
+    filler = " ".join(f"Traffic officers counted {n} lorries on the coast road during the closure." for n in range(60))
+    late = "Kestrel Bay bridge repairs Kestrel Bay bridge deck repairs reopened Kestrel Bay bridge Monday."
+    text = f"{lead} {filler} {late}"
+    assert len(text) > summarize_mod.OPENING_CHARS and text.index(late) > summarize_mod.OPENING_CHARS
+    sentences = summarize_mod.opening_sentences(text)
+    assert sentences[0] == lead and late not in sentences
+    assert len(" ".join(sentences)) <= summarize_mod.OPENING_CHARS  # the sentence the cut falls in is left out
+    # Reports whose one on-topic sentence comes last, after a long stretch of unrelated ones: read whole,
+    # that sentence was chosen; it lies past the opening, so it is not read.
+    words = "orchard violin glacier meadow lantern compass falcon willow ember quartz saddle timber marble".split()
+    fair = [f"The {a} {b} festival drew {n} visitors." for n, (a, b) in enumerate(zip(words * 9, words[3:] * 9 + words[:3] * 9))]
+    reopened = "Crews reopened the Kestrel Bay bridge on Monday after repairs to its deck."
+    docs = [("Kestrel Bay bridge reopens after deck repairs", " ".join(fair[i:] + fair[:i]) + " " + reopened) for i in range(3)]
+    assert all(d[1].index(reopened) > summarize_mod.OPENING_CHARS for d in docs)
+    summary = summarize(docs, max_sentences=3)
+    assert summary and reopened not in summary
+    short = "Kestrel Bay bridge reopened. It had been shut a week."
+    assert summarize_mod.opening_sentences(short) == ["Kestrel Bay bridge reopened.", "It had been shut a week."]
