@@ -602,6 +602,28 @@ def test_copies_of_a_rewritten_original_follow_another_copy_or_stand_alone(tmp_p
     store.close()
 
 
+def test_a_copy_read_before_it_became_exact_is_read_again_without_doubling_its_rows(tmp_path):
+    quoted = LOCKS + ' "The gates will hold whatever the river brings," Tobias Wren told the Brimley Gazette.'
+    orig, copy = tmp_path / "orig.txt", tmp_path / "copy.txt"
+    orig.write_text(f"date 2024-03-08\nCanal locks reopen\n\n{quoted}\n")
+    copy.write_text(f"date 2024-03-08\nCanal locks reopen\n\n{quoted} Barge crews queued at the top lock.\n")
+    store = Store(tmp_path / "reread.db")
+    assert ingest(store, orig, copy, ner="fast").duplicates == 1  # a near copy: read for its names and quotes
+    cid = store.db.execute("SELECT id FROM articles WHERE source LIKE '%copy.txt'").fetchone()[0]
+    first = (store.article_entities([cid]), store.db.execute("SELECT text, speaker FROM quotes WHERE article_id = ?", (cid,)).fetchall())
+    assert first[0] and first[1]
+    orig.write_text(copy.read_text())  # the original now says exactly what the copy says: an exact copy, rows kept
+    assert ingest(store, orig, ner="fast").updated == 1
+    assert store.db.execute("SELECT duplicate_kind FROM articles WHERE id = ?", (cid,)).fetchone()[0] == "exact"
+    orig.write_text(f"date 2024-03-08\nCanal locks reopen\n\n{quoted} Two lock keepers were hired for the winter.\n")
+    result = ingest(store, orig, ner="fast")  # a near copy again: read once more, as a new article would be
+    assert (result.updated, result.failed) == (1, 0), result.errors
+    again = (store.article_entities([cid]), store.db.execute("SELECT text, speaker FROM quotes WHERE article_id = ?", (cid,)).fetchall())
+    assert [tuple(r) for r in again[1]] == [tuple(r) for r in first[1]]  # its quotes once, not twice
+    assert sorted(map(tuple, again[0])) == sorted(map(tuple, first[0]))
+    store.close()
+
+
 def test_ctrl_c_stops_an_ingest_without_tracebacks_from_its_workers(tmp_path, shared):
     import signal
 
@@ -621,3 +643,25 @@ def test_ctrl_c_stops_an_ingest_without_tracebacks_from_its_workers(tmp_path, sh
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode != 0
     assert "Traceback" not in stderr and "ForkProcess" not in stderr, stderr[-2000:]
+
+
+def test_the_refresh_ends_when_a_marked_story_lost_all_its_events_to_a_correction(tmp_path):
+    import signal
+
+    for i, (town, what) in enumerate([("Brimley", "canal locks reopened"), ("Ostwick", "a library opened")]):
+        (tmp_path / f"r{i}.txt").write_text(f"date 2024-0{i + 3}-08\n{town}: {what}\n\n{LOCKS if i == 0 else what * 5}\n")
+    store = Store(tmp_path / "moved.db")
+    ingest(store, tmp_path / "r0.txt", tmp_path / "r1.txt", ner="fast")
+    left, kept = [r[0] for r in store.db.execute("SELECT id FROM stories ORDER BY id")]
+    # A run stopped before its refresh leaves a story marked; a correction then moves all its events away.
+    with store.transaction():
+        store.db.execute("UPDATE stories SET dirty = 1 WHERE id = ?", (left,))
+        store.set_story(store.story_event_ids(left), kept)
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the refresh did not end"))
+    signal.alarm(60)
+    try:
+        Pipeline(store, load({"ner": "fast"}, env={})).refresh()
+    finally:
+        signal.alarm(0)
+    assert store.db.execute("SELECT COUNT(*) FROM stories WHERE dirty = 1").fetchone()[0] == 0
+    store.close()
