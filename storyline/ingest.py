@@ -91,6 +91,7 @@ class Pipeline:
         self._own_enricher = enricher is None  # ours to journal and rebuild; a caller's is left alone
         # While an in-order reader enriches ahead in a process of its own: whether its readings are
         # still the ones this process would make, the next one due, and the spaCy budget after the last used.
+        self._reader: InOrder | None = None
         self._reader_live = False
         self._next_reading = 1
         self._budget: tuple[int, int] | None = None
@@ -160,11 +161,11 @@ class Pipeline:
         seen, runs = self.store.get_state("enrich_budget", "0 0").split()
         budget = (int(seen), int(runs))
         with InOrder(InOrderReader, (self.settings.ner, self.store.lessons(), budget)) as reader:
-            self._reader_live, self._next_reading, self._budget = True, 1, budget
+            self._reader, self._reader_live, self._next_reading = reader, True, 1
             try:
                 yield reader
             finally:
-                self._reader_live, self._budget = False, None
+                self._reader, self._reader_live, self._budget = None, False, None
 
     def _read_ahead(
         self, parsed: Iterator[tuple[FileJob, Outcome[ParsedInput]]], reader: InOrder | None
@@ -177,7 +178,11 @@ class Pipeline:
         for job, outcome in parsed:
             future = None
             if self._reader_live and outcome.error is None and outcome.value is not None:
-                future = reader.call("read", self._to_read(outcome.value))
+                try:
+                    future = reader.call("read", self._to_read(outcome.value))
+                except Exception:  # its process died (killed, out of memory, its model would not load)
+                    log.warning("the in-order reader stopped; reading here", exc_info=True)
+                    self._stop_reading_ahead()
             pending.append((job, outcome, future))
             if len(pending) > READ_AHEAD:
                 yield self._with_readings(*pending.popleft())
@@ -230,7 +235,8 @@ class Pipeline:
             return False
         if isinstance(reading, Reading) and reading.seq == self._next_reading and reading.verdict == verdict:
             self._next_reading += 1
-            self._budget = reading.budget
+            if verdict == "read":  # as inline, where only a read makes a recogniser whose budget is journalled
+                self._budget = reading.budget
             return True
         self._stop_reading_ahead()
         return False
@@ -238,6 +244,8 @@ class Pipeline:
     def _stop_reading_ahead(self) -> None:
         """Read in this process from now on, from the lessons and budget of the readings used."""
         self._reader_live = False
+        if self._reader is not None:
+            self._reader.stop()  # what it still has queued would go unused
         self._journal_budget()
         self._budget = None
         self._enricher = None

@@ -186,6 +186,11 @@ class InOrder:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def stop(self) -> None:
+        """Drop the calls not yet begun and let the worker end after the current one, without waiting for it."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
     def call(self, method: str, *args: object) -> Future:
         """Queue a call of the object's `method`; its future resolves once the calls before it have run."""
         assert self._pool is not None, "InOrder is used as a context manager"

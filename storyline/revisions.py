@@ -178,7 +178,9 @@ def _recompute(pipeline: Pipeline, aid: int, doc: Document, changes: dict[str, A
 
 def _read(pipeline: Pipeline, aid: int, title: str, text: str) -> None:
     """Store an article's entities, quotes and keywords, read as a new article's are."""
-    # As for a new article: the opening enrich_chars, and what the recogniser learns journalled.
+    # As for a new article: the opening enrich_chars, and what the recogniser learns journalled. What an
+    # earlier reading stored goes first: a copy read while near, then exact, has its rows still.
+    pipeline.store.clear_reading(aid)
     pipeline.store.save_enrichment(aid, pipeline._enrich(title, text))  # noqa: SLF001 - the core's own step
 
 

@@ -205,3 +205,40 @@ def test_a_reading_out_of_turn_or_with_another_verdict_stops_the_reader_ahead(tm
     assert not pipeline._take_reading(Reading(seq, verdict, Enrichment()), "read")
     assert not pipeline._reader_live and pipeline._enricher is None  # rebuilt from the store's lessons when next needed
     assert pipeline._take_reading(Reading(1, "read", Enrichment()), "read") is False  # and never followed again
+
+
+def _dies(*_args, **_kwargs):
+    os._exit(1)  # as a reader killed from outside, or out of memory, would end
+
+
+def _cannot_start(*_args, **_kwargs):
+    raise OSError("model files missing")
+
+
+@pytest.mark.parametrize("failure", ["read", "__init__"])
+def test_a_reader_that_dies_or_cannot_start_leaves_the_reading_to_this_process(tmp_path, shared, monkeypatch, failure):
+    from storyline.enrich import InOrderReader
+
+    corpus = tmp_path / "corpus"
+    _write_corpus(shared, corpus, 24)
+    inline = Store(tmp_path / "inline.db")
+    assert ingest(inline, corpus, ner="fast", workers=0).failed == 0
+    # The worker is forked from this process: it runs the replaced method.
+    monkeypatch.setattr(InOrderReader, failure, _dies if failure == "read" else _cannot_start)
+    ahead = Store(tmp_path / "ahead.db")
+    result = ingest(ahead, corpus, ner="fast", workers=1)
+    assert result.failed == 0 and result.new > 20, result.errors
+    assert _recogniser_state(ahead) == _recogniser_state(inline)
+
+
+def test_a_run_that_reads_nothing_journals_no_budget_with_a_reader_or_without(tmp_path):
+    corpus = tmp_path / "empty"
+    corpus.mkdir()
+    for i in range(9):
+        _feed(corpus, f"f{i}.json", [])
+    states = []
+    for workers in (0, 1):
+        store = Store(tmp_path / f"w{workers}.db")
+        assert ingest(store, corpus, ner="fast", workers=workers).failed == 0
+        states.append(_recogniser_state(store))
+    assert states[1] == states[0] and states[0]["budget"] == []

@@ -198,5 +198,9 @@ class CollectionSQL:
         """Forget what was computed from an article's old text: MinHash bands, entities, quotes."""
         self.db.execute("DELETE FROM minhash_bands WHERE article_id = ?", (article_id,))
         self.db.execute("UPDATE articles SET minhash = NULL WHERE id = ?", (article_id,))
+        self.clear_reading(article_id)
+
+    def clear_reading(self, article_id: int) -> None:
+        """Forget an article's entities and quotes, before it is read again."""
         self.db.execute("DELETE FROM article_entities WHERE article_id = ?", (article_id,))
         self.db.execute("DELETE FROM quotes WHERE article_id = ?", (article_id,))
