@@ -48,3 +48,8 @@ def retitle(store: Store, story_id: int) -> None:
     if events:
         top = max(events, key=lambda e: (e["n_articles"], -(e["id"])))
         store.update_story(story_id, top["title"] or f"Story {story_id}")
+    else:
+        # Its events were all moved out (a correction) while it waited for a title: it keeps its old one, and
+        # must not stay marked, or the refresh, which runs until no story is, would never end.
+        story = store.story(story_id)
+        store.update_story(story_id, story["title"] if story else "")
