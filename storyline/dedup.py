@@ -77,8 +77,20 @@ def shingle_hashes(words: list[str]) -> np.ndarray:
 def minhash(hashes: np.ndarray) -> np.ndarray:
     """The MinHash signature (NUM_PERM minima of universal hashes) of a set of 32-bit hashes."""
     with np.errstate(over="ignore"):
-        values = (np.outer(_A, hashes) + _B[:, None]) % _PRIME
-    return values.min(axis=1) & np.uint64(0xFFFFFFFF)
+        values = np.outer(_A, hashes)
+        values += _B[:, None]
+    return (_mod_prime(values)).min(axis=1) & np.uint64(0xFFFFFFFF)
+
+
+def _mod_prime(x: np.ndarray) -> np.ndarray:
+    """x mod (2^61 - 1), exactly, without a division: 2^61 is 1 modulo that prime, so the top bits add on.
+
+    The same values as `x % _PRIME` at a fraction of the cost (a 64-bit division per element was most of a fingerprint's).
+    """
+    r = x & _PRIME
+    r += x >> np.uint64(61)  # at most 7 + (2^61 - 2): below twice the prime
+    r[r >= _PRIME] -= _PRIME
+    return r
 
 
 def fingerprint(text: str) -> Fingerprint:

@@ -64,6 +64,12 @@ def stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=500_000)
+def _term(token: str) -> tuple[str, float]:
+    """A token's term and matching weight: "#" and the number for a number, else the word's stem."""
+    return ("#" + token if token[0].isdigit() else stem(token)), term_idf(token)
+
+
 def tokens(text: str) -> list[str]:
     """Lower-cased word and number tokens ("1,200" -> "1200"; possessive 's dropped)."""
     out = []
@@ -88,22 +94,33 @@ class Terms:
 
     def add(self, text: str, weight: float) -> None:
         """Count a text's content words, adjacent-word pairs and numbers."""
-        prev: tuple[str, float] | None = None
+        # add_key, written out: this runs for every word of every article.
+        counts, idfs = self.counts, self.idfs
+        count_of, idf_of = counts.get, idfs.get
+        number_weight, pair_weight = weight * NUMBER_WEIGHT, weight * BIGRAM_WEIGHT
+        prev: str | None = None
+        prev_w = 0.0
         for tok in tokens(text):
-            w = term_idf(tok)
-            if tok[0].isdigit():
+            key, w = _term(tok)
+            if key[0] == "#":
                 # A number keeps the words around it adjacent: "5.6 magnitude quake".
                 if w:
-                    self.add_key("#" + tok, weight * NUMBER_WEIGHT, w)
+                    counts[key] = count_of(key, 0.0) + number_weight
+                    if idf_of(key, 0.0) < w:
+                        idfs[key] = w
                 continue
             if not w:
                 prev = None
                 continue
-            key = stem(tok)
-            self.add_key(key, weight, w)
-            if prev:
-                self.add_key(f"{prev[0]} {key}", weight * BIGRAM_WEIGHT, BIGRAM_IDF * (prev[1] + w))
-            prev = (key, w)
+            counts[key] = count_of(key, 0.0) + weight
+            if idf_of(key, 0.0) < w:
+                idfs[key] = w
+            if prev is not None:
+                pair, pair_w = f"{prev} {key}", BIGRAM_IDF * (prev_w + w)
+                counts[pair] = count_of(pair, 0.0) + pair_weight
+                if idf_of(pair, 0.0) < pair_w:
+                    idfs[pair] = pair_w
+            prev, prev_w = key, w
 
     def add_key(self, key: str, weight: float, key_idf: float) -> None:
         """Count one term."""

@@ -59,3 +59,16 @@ def test_a_japanese_wire_copy_with_two_edits_is_near_though_its_clauses_differ()
     assert jaccard(a.signature, b.signature) >= 0.8 and set(a.bands) & set(b.bands)
     other = "東京都は水曜日、新しい美術館の建設計画を発表した。市民からは期待の声が上がっている。" * 6
     assert jaccard(a.signature, fingerprint(other).signature) < 0.3
+
+
+def test_the_division_free_modulo_gives_numpys_remainders_at_the_edges():
+    import numpy as np
+
+    from storyline.dedup import _PRIME, _mod_prime
+
+    p = int(_PRIME)
+    edges = [0, 1, p - 1, p, p + 1, p + 7, 2 * p - 1, 2 * p, (1 << 61), (1 << 62) + 5, (1 << 64) - 1, (1 << 64) - 2]
+    rng = np.random.default_rng(5)
+    values = np.concatenate([np.array(edges, dtype=np.uint64), rng.integers(0, 1 << 63, 5000, dtype=np.uint64) * np.uint64(2)])
+    assert (_mod_prime(values.copy()) == values % _PRIME).all()
+    assert (_mod_prime(values.copy()) < _PRIME).all()
