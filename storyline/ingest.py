@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import dedup, readers
-from .enrich import InOrderReader, Reading, ToRead
+from .enrich import SPACY_MODEL, InOrderReader, Reading, ToRead, load_model
 from .events import GroupAssigner, bridge, match_coverage, refresh, summarize_event, summary_sources
 from .models import Document, Enrichment, IngestResult, sanitize
 from .prepare import Ahead, InOrder, Outcome, ParsedInput, Prepared, parse_input, prepare
@@ -34,9 +34,11 @@ PARALLEL_MIN = 8  # inputs from which ingest_paths parses ahead in a worker proc
 # of a 10,000-article run's 53 to 65, and more as the mirrors and the lexicon grow; at these, 0.4 s,
 # the run 2 to 4% faster, peak memory the same (interleaved pairs, 2026-12-03).
 BULK_GC_THRESHOLDS = (10_000, 20, 20)
-# Inputs the in-order reader (entities, keywords, quotes) works ahead of their storing: enough to keep
-# it busy while this process stores, few enough that little is thrown away if it must be stopped.
-READ_AHEAD = 3
+# Articles the in-order reader (entities, keywords, quotes) is given ahead of their storing: enough to
+# keep it busy while this process stores, few enough that little is thrown away if it must be stopped.
+READ_AHEAD = 64
+READ_AHEAD_INPUTS = 64  # however few articles they hold
+READ_BATCH = 16  # articles handed over in one call, from as many inputs as it takes
 
 
 @contextmanager
@@ -67,6 +69,24 @@ class FileJob:
         if self.error is not None or self.warc or self.unchanged:
             return None
         return (self.data, self.source, self.path.suffix, enrich_chars)
+
+
+@dataclass
+class _Handed:
+    """Articles handed to the in-order reader in one call."""
+
+    items: list[ToRead] = field(default_factory=list)
+    sent: bool = False
+    future: Future | None = None
+
+
+@dataclass
+class _Share:
+    """One input's articles within a batch handed to the reader."""
+
+    batch: _Handed
+    start: int
+    count: int
 
 
 @dataclass
@@ -115,10 +135,16 @@ class Pipeline:
         return self._enricher
 
     def warm_up(self) -> None:
-        """Load the entity recogniser (and its model, in the tiers that use one) before the first article needs it."""
-        enricher = self.enricher
-        if enricher.ner != "fast":
-            enricher.nlp  # noqa: B018 - the property loads the model
+        """Load the entity recogniser's model (in the tiers that use one) before the first article needs it.
+
+        The in-order reader's process, forked from this one once the first inputs are parsed, finds it
+        loaded: loading it there took as long as a hundred pages took to store.
+        """
+        if not self._own_enricher:
+            if self.enricher.ner != "fast":
+                self.enricher.nlp  # noqa: B018 - the property loads the model
+        elif self.settings.ner != "fast":
+            load_model(SPACY_MODEL)
 
     def _enrich(self, title: str, text: str, prep: Prepared | None = None) -> Enrichment:
         """Enrich one article (with what was `prep`ared or read ahead) and journal what the recogniser learned."""
@@ -170,24 +196,46 @@ class Pipeline:
     def _read_ahead(
         self, parsed: Iterator[tuple[FileJob, Outcome[ParsedInput]]], reader: InOrder | None
     ) -> Iterator[tuple[FileJob, Outcome[ParsedInput]]]:
-        """Pass the parsed inputs on, each with its articles' readings when the reader read them ahead."""
+        """Pass the parsed inputs on, each with its articles' readings when the reader read them ahead.
+
+        Inputs' articles are handed over together, READ_BATCH or more a call: a page is one article,
+        and a call per page cost the storing process about as much as the reading it saved.
+        """
         if reader is None:
             yield from parsed
             return
-        pending: deque[tuple[FileJob, Outcome[ParsedInput], Future | None]] = deque()
+        pending: deque[tuple[FileJob, Outcome[ParsedInput], _Share | None]] = deque()
+        batch: _Handed | None = None
+        ahead = 0  # articles handed over (or waiting to be) and not stored yet
         for job, outcome in parsed:
-            future = None
+            share = None
             if self._reader_live and outcome.error is None and outcome.value is not None:
-                try:
-                    future = reader.call("read", self._to_read(outcome.value))
-                except Exception:  # its process died (killed, out of memory, its model would not load)
-                    log.warning("the in-order reader stopped; reading here", exc_info=True)
-                    self._stop_reading_ahead()
-            pending.append((job, outcome, future))
-            if len(pending) > READ_AHEAD:
-                yield self._with_readings(*pending.popleft())
+                items = self._to_read(outcome.value)
+                if batch is None or batch.sent:
+                    batch = _Handed()
+                share = _Share(batch, len(batch.items), len(items))
+                batch.items.extend(items)
+                ahead += len(items)
+                if len(batch.items) >= READ_BATCH:
+                    self._hand(reader, batch)
+            pending.append((job, outcome, share))
+            while len(pending) > 1 and (ahead > READ_AHEAD or len(pending) > READ_AHEAD_INPUTS):
+                job, outcome, share = pending.popleft()
+                ahead -= share.count if share else 0
+                yield self._with_readings(reader, job, outcome, share)
         while pending:
-            yield self._with_readings(*pending.popleft())
+            yield self._with_readings(reader, *pending.popleft())
+
+    def _hand(self, reader: InOrder, batch: _Handed) -> None:
+        """Hand a batch of articles to the reader (if it is still followed)."""
+        batch.sent = True
+        if not self._reader_live:
+            return
+        try:
+            batch.future = reader.call("read", batch.items)
+        except Exception:  # its process died (killed, out of memory, its model would not load)
+            log.warning("the in-order reader stopped; reading here", exc_info=True)
+            self._stop_reading_ahead()
 
     def _to_read(self, parsed: ParsedInput) -> list[ToRead]:
         """What the reader needs of an input's articles, with whether the store holds their keys and texts now."""
@@ -210,17 +258,22 @@ class Pipeline:
         return out
 
     def _with_readings(
-        self, job: FileJob, outcome: Outcome[ParsedInput], future: Future | None
+        self, reader: InOrder, job: FileJob, outcome: Outcome[ParsedInput], share: _Share | None
     ) -> tuple[FileJob, Outcome[ParsedInput]]:
         """An input with its readings attached (none if the reader failed: this process reads them then)."""
-        if future is not None and self._reader_live:
+        if share is None:
+            return job, outcome
+        if not share.batch.sent:
+            self._hand(reader, share.batch)  # its batch is still filling: this input is due now
+        if self._reader_live and share.batch.future is not None:
             try:
-                readings = future.result()
+                readings = share.batch.future.result()
             except Exception:
                 log.warning("the in-order reader stopped; reading here", exc_info=True)
                 self._stop_reading_ahead()
             else:
-                for prep, reading in zip(outcome.get().prepared, readings):
+                mine = readings[share.start : share.start + share.count]
+                for prep, reading in zip(outcome.get().prepared, mine):
                     prep.reading = reading
         return job, outcome
 
@@ -285,9 +338,17 @@ class Pipeline:
         workers = self.settings.workers if len(files) >= PARALLEL_MIN else 0
         if workers:
             readers.preload(files)
-        with spaced_collections(), Ahead(workers) as ahead, self._reading_ahead(workers) as reader:
+        # Pages and archives are extraction-bound: the workers set the pace and this process waits on them,
+        # so a reader ahead would only take their cores (the aeb pages: 0.78-0.80 of trafilatura's speed
+        # with one, 0.82-0.84 without, in interleaved runs).
+        pages = sum(1 for f in files if f.suffix.lower() in readers.HTML_SUFFIXES or readers.is_warc(f))
+        with (
+            spaced_collections(),
+            Ahead(workers) as ahead,
+            self._reading_ahead(workers if pages * 2 < len(files) else 0) as reader,
+        ):
             jobs = ((job, job.args(self.settings.enrich_chars)) for job in map(self._read, files))
-            parsed = ahead.map(parse_input, jobs, idle=None if reader else self.warm_up)
+            parsed = ahead.map(parse_input, jobs, idle=self.warm_up)
             for i, (job, outcome) in enumerate(self._read_ahead(parsed, reader)):
                 if progress:
                     progress(job.source, i, len(files))
