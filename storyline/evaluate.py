@@ -551,7 +551,8 @@ def render_bench(result: dict[str, Any]) -> str:
                           + ", ".join(_number(sec, 1) for sec in text["run_seconds"][-2]) + " s, in run order): "
                           + ", ".join(_number(r, 2) for r in ratios) + ".")
     lines += ["", f"Where the text path spends its time (cProfile at {result.get('profile_size', 'n')} articles, all in one "
-              "process so the prepare workers' stages show too; cumulative seconds):", ""]
+              "process so the stages of the prepare workers and of the in-order reader, which does the entity "
+              "recognition when there are workers, show too; cumulative seconds):", ""]
     lines += _table(["stage", "seconds"], [[p["stage"], _number(p["seconds"], 2)] for p in result["text_path_profile"]])
     html = result["html_path"]
     lines += ["", "### HTML path (`ingest` of the aeb pages vs plain `trafilatura.extract(no_fallback=True)`)", ""]
