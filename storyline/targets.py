@@ -169,8 +169,9 @@ WHY: dict[str, str] = {
         "and the next target). Interleaved 10,000-article runs of this code against the code before the "
         "reader and that evening's other savings (entity rows written without OR REPLACE, summaries drawn "
         "from each report's opening, leaner term counting and MinHash): 241.8 and 234.2 articles/s "
-        "against 205.6 and 205.3. This machine's speed also drifts by up to 2x within hours: the run of "
-        "17:53 that day gave 124.2 at 100,000 with code that made 205 here at 10,000 in a fast hour."
+        "against 205.6 and 205.3, on the Intel Xeon of the run above. Runs on other machines do not compare: "
+        "the run of 17:53 that day, on an AMD EPYC, gave 124.2 at 100,000 with code that made 205 at "
+        "10,000 on this one, and the speed of either drifts by up to 2x within hours."
     ),
     "time(": (
         "the table of tenths above shows the rate falling through each run, the 10,000-article runs too. "
@@ -181,8 +182,8 @@ WHY: dict[str, str] = {
         "timers over a 100,000-article run on 2026-12-02 put the main process about 10% dearer per article "
         "in its last 10,000 than in its first. The in-order reader took entity recognition, whose cost per "
         "article does not grow, out of the main process, so what grows is a larger share of what remains: "
-        "the ratio, 10.92 in the run of 17:53 that day, came to 11.43 in the run above (11.44, 11.73 and "
-        "11.06 against each 10,000-article run), while both sizes got faster (the 10,000-article runs by "
+        "the ratio, 10.92 in the run of 17:53 that day (on another machine), came to 11.43 in the run above "
+        "(11.44, 11.73 and 11.06 against each 10,000-article run), while both sizes got faster (the 10,000-article runs by "
         "about a sixth in interleaved runs). The last tenth holds the end-of-run refresh of every new "
         "event's title, date and summary, at about half the others' rate."
     ),
