@@ -308,7 +308,7 @@ def test_the_search_page_says_when_the_total_is_a_lower_bound(store, monkeypatch
     from storyline.web.app import templates
 
     page = templates().get_template("search.html")
-    context = {"title": "t", "q": "putin", "start": None, "end": None, "outlet": "", "entity": "", "story": None, "pager": None, "unsearchable": False, "operators": "",
+    context = {"title": "t", "q": "putin", "start": None, "end": None, "outlet": "", "entity": "", "story": None, "pager": None, "unsearchable": False, "operators": "", "missing_story": None,
                "request": SimpleNamespace(url="/search")}
     monkeypatch.setattr(search_mod, "NEWEST_RANKED", 2)
     assert "2+ results for" in page.render(results=search(store, SearchQuery("putin")), **context)

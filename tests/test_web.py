@@ -762,7 +762,10 @@ def test_the_search_page_lists_a_storys_articles_without_words_and_shows_the_for
     assert f'href="/search?story={sid}"' in story  # the story page's "search this story" link
     listing = site.get("/search", params={"story": sid, "q": "", "entity": " "})
     published = re.findall(r"· (\d{4}-\d\d-\d\d)", text_of(listing.text))
-    assert listing.status_code == 200 and f"for story #{sid}" in text_of(listing.text)
+    assert listing.status_code == 200 and f"for story #{sid} “" in text_of(listing.text)  # named by its title too
+    missing = site.get("/search", params={"story": 999_999})
+    assert missing.status_code == 404 and "There is no story #999999." in text_of(missing.text)
+    assert "0 articles" not in text_of(missing.text)
     assert len(published) > 1 and published == sorted(published, reverse=True)  # latest published first
     empty = site.get("/search", params={"q": "", "outlet": "  "})
     assert empty.status_code == 200 and 'class="results"' not in empty.text and '<form class="search"' in empty.text

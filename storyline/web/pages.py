@@ -159,12 +159,22 @@ def search_page(
     """Full-text search with filters, matches highlighted; filters alone list the articles that pass them."""
     date_range(start, end)
     outlet, entity = outlet.strip(), entity.strip()
+    story_title = None
+    if story is not None:
+        row = store.story(story)
+        if row is None:  # a mistyped number would list nothing and read as a story with no articles
+            return render(
+                request, "search.html", status=404, title="Search", q=q, start=start, end=end, outlet=outlet,
+                entity=entity, story=story, results=None, about="", unsearchable=False, operators="", pager=None,
+                missing_story=story,
+            )
+        story_title = row["title"]
     query = search_mod.SearchQuery(
         q, start, end, outlet or None, entity or None, story, False, SEARCH_PER_PAGE, (page - 1) * SEARCH_PER_PAGE,
     )
     searchable = search_mod.has_words(q) or search_mod.has_filter(query)
     results = search_mod.search(store, query) if searchable else None
-    about = q.strip() or _filters_named(entity, outlet, story)
+    about = q.strip() or _filters_named(entity, outlet, story, story_title)
     # Asked for something that lists nothing alone (dates, or a query of only "*" or quotes): say why.
     unsearchable = not searchable and bool(q.strip() or start or end)
     # Other search boxes take these as operators; here every word must occur, these too.
@@ -172,13 +182,14 @@ def search_page(
     return render(
         request, "search.html", title=f"Search: {about}" if about else "Search", q=q, start=start, end=end,
         outlet=outlet, entity=entity, story=story, results=results, about=about, unsearchable=unsearchable, operators=operators,
-        pager=page_of(request, results["total"], SEARCH_PER_PAGE, page) if results else None,
+        missing_story=None, pager=page_of(request, results["total"], SEARCH_PER_PAGE, page) if results else None,
     )
 
 
-def _filters_named(entity: str, outlet: str, story: int | None) -> str:
+def _filters_named(entity: str, outlet: str, story: int | None, story_title: str | None = None) -> str:
     """The filters of a search without words, as the page names what it lists."""
-    named = [f"entity “{entity}”" if entity else "", f"outlet “{outlet}”" if outlet else "", f"story #{story}" if story else ""]
+    titled = f"story #{story} “{story_title}”" if story_title else f"story #{story}"
+    named = [f"entity “{entity}”" if entity else "", f"outlet “{outlet}”" if outlet else "", titled if story else ""]
     return ", ".join(n for n in named if n)
 
 
