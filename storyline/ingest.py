@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import dedup, readers
-from .enrich import SPACY_MODEL, InOrderReader, Reading, ToRead, load_model
+from .enrich import Enricher, InOrderReader, Reading, ToRead
 from .events import GroupAssigner, bridge, match_coverage, refresh, summarize_event, summary_sources
 from .models import Document, Enrichment, IngestResult, sanitize
 from .prepare import Ahead, InOrder, Outcome, ParsedInput, Prepared, parse_input, prepare
@@ -36,8 +36,7 @@ PARALLEL_MIN = 8  # inputs from which ingest_paths parses ahead in a worker proc
 BULK_GC_THRESHOLDS = (10_000, 20, 20)
 # Articles the in-order reader (entities, keywords, quotes) is given ahead of their storing: enough to
 # keep it busy while this process stores, few enough that little is thrown away if it must be stopped.
-READ_AHEAD = 64
-READ_AHEAD_INPUTS = 64  # however few articles they hold
+READ_AHEAD = 64  # and at most this many inputs, however few articles they hold
 READ_BATCH = 16  # articles handed over in one call, from as many inputs as it takes
 
 
@@ -124,11 +123,9 @@ class Pipeline:
         self.stories = StoryThreader(store, settings)
 
     @property
-    def enricher(self):  # noqa: ANN201 - the Enricher type lives in a module imported lazily
+    def enricher(self) -> Enricher:
         """The entity/keyword/quote extractor, loaded on first use with what it learned before."""
         if self._enricher is None:
-            from .enrich import Enricher
-
             self._enricher = Enricher(ner=self.settings.ner)
             seen, runs = self.store.get_state("enrich_budget", "0 0").split()
             self._enricher.replay(self.store.lessons(), int(seen), int(runs))
@@ -140,11 +137,10 @@ class Pipeline:
         The in-order reader's process, forked from this one once the first inputs are parsed, finds it
         loaded: loading it there took as long as a hundred pages took to store.
         """
-        if not self._own_enricher:
-            if self.enricher.ner != "fast":
-                self.enricher.nlp  # noqa: B018 - the property loads the model
-        elif self.settings.ner != "fast":
-            load_model(SPACY_MODEL)
+        # Our own recogniser is not built here: while a reader runs, it is rebuilt only if the reader stops.
+        enricher = self.enricher if not self._own_enricher else Enricher(ner=self.settings.ner)
+        if enricher.ner != "fast":
+            enricher.nlp  # noqa: B018 - the property loads the model (once per process)
 
     def _enrich(self, title: str, text: str, prep: Prepared | None = None) -> Enrichment:
         """Enrich one article (with what was `prep`ared or read ahead) and journal what the recogniser learned."""
@@ -219,7 +215,7 @@ class Pipeline:
                 if len(batch.items) >= READ_BATCH:
                     self._hand(reader, batch)
             pending.append((job, outcome, share))
-            while len(pending) > 1 and (ahead > READ_AHEAD or len(pending) > READ_AHEAD_INPUTS):
+            while len(pending) > 1 and max(ahead, len(pending)) > READ_AHEAD:
                 job, outcome, share = pending.popleft()
                 ahead -= share.count if share else 0
                 yield self._with_readings(reader, job, outcome, share)
@@ -327,6 +323,8 @@ class Pipeline:
             self._enricher = None  # rebuilt from the store's lessons; the model itself is loaded once per process
             # The reader ahead read what was rolled back: its readings are no longer this store's.
             self._reader_live, self._budget = False, None
+            if self._reader is not None:
+                self._reader.stop()
 
     # -- inputs ---------------------------------------------------------------------------
 

@@ -46,7 +46,6 @@ def idf(word: str) -> float:
     return max(0.0, MAX_IDF - zipf(word))
 
 
-@lru_cache(maxsize=500_000)
 def term_idf(token: str) -> float:
     """The matching weight of a word or number; 0 for words too common to say anything."""
     z = zipf(token)
@@ -55,7 +54,6 @@ def term_idf(token: str) -> float:
     return max(0.0, WEIGHT_CEILING - z)
 
 
-@lru_cache(maxsize=500_000)
 def stem(word: str) -> str:
     """A crude suffix-stripped form, so 'pledges'/'pledged'/'pledge' meet."""
     for suffix in ("ally", "ing", "ies", "ied", "ed", "es", "ly", "s"):
@@ -66,7 +64,7 @@ def stem(word: str) -> str:
 
 @lru_cache(maxsize=500_000)
 def _term(token: str) -> tuple[str, float]:
-    """A token's term and matching weight: "#" and the number for a number, else the word's stem."""
+    """A token's term and matching weight: "#" and the number for a number, else the word's stem (cached here, once)."""
     return ("#" + token if token[0].isdigit() else stem(token)), term_idf(token)
 
 

@@ -12,6 +12,7 @@ from storyline.models import Document
 from storyline.ingest import Pipeline
 from storyline.prepare import LOOKAHEAD, WARM_LOOKAHEAD, Ahead, InOrder, prepare
 from storyline.settings import load
+from storyline.sqlite import sqlite3
 from storyline.store import Store
 
 
@@ -242,3 +243,26 @@ def test_a_run_that_reads_nothing_journals_no_budget_with_a_reader_or_without(tm
         assert ingest(store, corpus, ner="fast", workers=workers).failed == 0
         states.append(_recogniser_state(store))
     assert states[1] == states[0] and states[0]["budget"] == []
+
+
+def test_an_input_rolled_back_mid_store_leaves_the_same_store_with_a_reader_or_without(tmp_path, shared, monkeypatch):
+    corpus = tmp_path / "corpus"
+    _write_corpus(shared, corpus, 24)
+    original = Store.insert_article
+    calls = {"n": 0}
+
+    def fails_once(self, doc, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 7:  # the seventh article of the run: its input is rolled back, the run goes on
+            raise sqlite3.OperationalError("disk I/O error")
+        return original(self, doc, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "insert_article", fails_once)
+    states = []
+    for workers in (0, 1):
+        calls["n"] = 0
+        store = Store(tmp_path / f"w{workers}.db")
+        result = ingest(store, corpus, ner="auto", workers=workers)
+        assert result.failed == 1 and "disk I/O error" in result.errors[0], result.errors
+        states.append(_recogniser_state(store))
+    assert states[1] == states[0] and states[0]["lexicon"]

@@ -159,30 +159,25 @@ def search_page(
     """Full-text search with filters, matches highlighted; filters alone list the articles that pass them."""
     date_range(start, end)
     outlet, entity = outlet.strip(), entity.strip()
-    story_title = None
-    if story is not None:
-        row = store.story(story)
-        if row is None:  # a mistyped number would list nothing and read as a story with no articles
-            return render(
-                request, "search.html", status=404, title="Search", q=q, start=start, end=end, outlet=outlet,
-                entity=entity, story=story, results=None, about="", unsearchable=False, operators="", pager=None,
-                missing_story=story,
-            )
-        story_title = row["title"]
+    row = store.story(story) if story is not None else None
+    # A mistyped story number would list nothing and read as a story without articles: say there is none.
+    missing_story = story if story is not None and row is None else None
+    story_title = row["title"] if row is not None else None
     query = search_mod.SearchQuery(
         q, start, end, outlet or None, entity or None, story, False, SEARCH_PER_PAGE, (page - 1) * SEARCH_PER_PAGE,
     )
-    searchable = search_mod.has_words(q) or search_mod.has_filter(query)
+    searchable = not missing_story and (search_mod.has_words(q) or search_mod.has_filter(query))
     results = search_mod.search(store, query) if searchable else None
     about = q.strip() or _filters_named(entity, outlet, story, story_title)
     # Asked for something that lists nothing alone (dates, or a query of only "*" or quotes): say why.
-    unsearchable = not searchable and bool(q.strip() or start or end)
+    unsearchable = not searchable and not missing_story and bool(q.strip() or start or end)
     # Other search boxes take these as operators; here every word must occur, these too.
     operators = " and ".join(dict.fromkeys(re.findall(r"\b(OR|AND|NOT)\b", re.sub(r'"[^"]*"', "", q))))
     return render(
         request, "search.html", title=f"Search: {about}" if about else "Search", q=q, start=start, end=end,
         outlet=outlet, entity=entity, story=story, results=results, about=about, unsearchable=unsearchable, operators=operators,
-        missing_story=None, pager=page_of(request, results["total"], SEARCH_PER_PAGE, page) if results else None,
+        missing_story=missing_story, pager=page_of(request, results["total"], SEARCH_PER_PAGE, page) if results else None,
+        status=404 if missing_story else 200,
     )
 
 
