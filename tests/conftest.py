@@ -30,7 +30,10 @@ def seeds(shared: Path) -> Path:
 
 
 def store_at_version(path: Path, last: int) -> sqlite3.Connection:
-    """A database with the migrations up to `last` applied, as an older Storyline left it."""
+    """A database with the migration scripts up to `last` applied, as an older Storyline left it.
+
+    Scripts only: from 13 on, a migration may have a second half in Python (CoreStore._MIGRATION_STEPS).
+    """
     from storyline.store import migrations
 
     db = sqlite3.connect(path)

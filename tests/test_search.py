@@ -1,4 +1,4 @@
-"""Full-text search: FTS5 kept in step by triggers, safe query syntax, ranking, filters, highlights, pages."""
+"""Full-text search: FTS5 indexing new articles at commit and kept in step by triggers, safe query syntax, ranking, filters, highlights, pages."""
 
 from __future__ import annotations
 
@@ -573,3 +573,111 @@ def test_a_store_from_before_the_cjk_index_has_its_articles_indexed(tmp_path) ->
     store = Store(tmp_path / "old.db")
     assert _found(store, "時刻表") == ["フェリー桟橋を閉鎖へ"]
     assert store.db.execute("SELECT COUNT(*) FROM articles_cjk_docsize").fetchone()[0] == 1  # the English one is not in it
+
+
+def _segments(store: Store, table: str) -> int:
+    """How many FTS5 segments an index holds."""
+    return store.db.execute(f"SELECT COUNT(DISTINCT segid) FROM {table}_idx").fetchone()[0]
+
+
+def test_a_transactions_new_articles_are_indexed_together_when_it_commits(tmp_path):
+    store = Store(tmp_path / "s.db")
+    with store.transaction():
+        ids = [store.insert_article(_keepers(i, town), None) for i, town in enumerate(TOWNS[:6])]
+        assert _found(store, "lighthouse") == []  # not yet: they wait for the commit
+        assert store.db.execute("SELECT COUNT(*) FROM search_pending").fetchone()[0] == 6
+    assert store.db.execute("SELECT COUNT(*) FROM search_pending").fetchone()[0] == 0
+    assert sorted(h["id"] for h in search(store, SearchQuery("lighthouse", limit=50))["items"]) == ids
+    # One segment for the transaction: indexed by a trigger, each article had made one of its own.
+    assert _segments(store, "articles_fts") == 1
+
+
+def test_changes_to_waiting_and_indexed_articles_in_one_transaction_leave_the_index_as_the_articles_are(tmp_path):
+    store, fresh = Store(tmp_path / "s.db"), Store(tmp_path / "fresh.db")
+    for s in (store, fresh):
+        s.SEARCH_SHARD_ARTICLES, s.SEARCH_SHARD_WARMUP = 4, 2
+    for i in range(3):
+        store.insert_article(_keepers(i, TOWNS[i]), None)
+    with store.transaction():  # crosses two shard boundaries, with waiting articles changed and removed
+        for i in range(3, 11):
+            store.insert_article(_keepers(i, TOWNS[i]), None)
+        store.update_article(1, title="Keepers at Arklow")  # indexed before
+        store.update_article(5, title="Keepers at Wicklow")  # waiting
+        store.update_article(7, duplicate_of=6)  # waiting: indexed as a copy
+        store.db.execute("DELETE FROM articles WHERE id IN (2, 9)")  # one indexed, one waiting
+    # The same writes, each on its own: every article indexed before it changes.
+    for i in range(11):
+        fresh.insert_article(_keepers(i, TOWNS[i]), None)
+    fresh.update_article(1, title="Keepers at Arklow")
+    fresh.update_article(5, title="Keepers at Wicklow")
+    fresh.update_article(7, duplicate_of=6)
+    fresh.db.execute("DELETE FROM articles WHERE id IN (2, 9)")
+    assert _layout(store) == _layout(fresh) and len(store.search_shards()) == 3
+    for q in ("arklow", "wicklow", "bantry", "inch", "galway"):
+        assert _found(store, q, duplicates=True) == _found(fresh, q, duplicates=True)
+    assert _found(store, "wicklow") == ["Keepers at Wicklow"] and _found(store, "bantry") == []
+    assert [h["id"] for h in search(store, SearchQuery("galway", duplicates=True))["items"]] == [7]
+    assert _found(store, "galway") == [] and _found(store, "inch") == []  # a copy is left out unless asked for
+    for table, _, _ in store.search_shards():
+        store.db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 0)")
+
+
+def test_a_cjk_article_changed_before_its_commit_is_indexed_as_it_ended(tmp_path):
+    store = Store(tmp_path / "s.db")
+    with store.transaction():
+        aid = store.insert_article(doc("ja", "フェリー桟橋を閉鎖へ", HARBOUR_JA, "港湾新聞", "2024-03-05"), None)
+        store.update_article(aid, title="旧渡轮码头关闭")
+        gone = store.insert_article(doc("zh", "码头", HARBOUR_ZH, "海港日报", "2024-03-05"), None)
+        store.db.execute("DELETE FROM articles WHERE id = ?", (gone,))
+    assert _found(store, "时刻表") == [] and _found(store, "码头") == ["旧渡轮码头关闭"]
+    assert _found(store, "時刻表") == ["旧渡轮码头关闭"]
+    store.db.execute("INSERT INTO articles_cjk (articles_cjk) VALUES ('integrity-check')")
+
+
+def test_a_rolled_back_transaction_leaves_nothing_waiting_to_be_indexed(tmp_path):
+    store = Store(tmp_path / "s.db")
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.insert_article(_keepers(0, "Ardmore"), None)
+            raise RuntimeError("stop")
+    assert store.db.execute("SELECT COUNT(*) FROM search_pending").fetchone()[0] == 0
+    aid = store.insert_article(_keepers(1, "Bantry"), None)  # on its own: searchable at once
+    assert [h["id"] for h in search(store, SearchQuery("lighthouse"))["items"]] == [aid]
+
+
+def test_a_store_of_version_12_with_two_shards_indexes_new_articles_at_commit(tmp_path):
+    db = store_at_version(tmp_path / "v12.db", 12)
+    # Shard 1 as Storyline 12 closed shard 0 after article 2: triggers of its own, insert among them.
+    columns = ("title, text, flags, content='articles_search', content_rowid='id', "
+               "tokenize='porter unicode61 remove_diacritics 2'")
+    db.execute(f"CREATE VIRTUAL TABLE articles_fts_1 USING fts5({columns})")
+    for name in ("insert", "delete", "unindex", "reindex"):
+        db.execute(f"DROP TRIGGER articles_fts_{name}")
+    add = "INSERT INTO {t} (rowid, title, text, flags) SELECT id, title, text, flags FROM articles_search WHERE id = new.id"
+    remove = ("INSERT INTO {t} ({t}, rowid, title, text, flags) SELECT 'delete', id, title, text, flags "
+              "FROM articles_search WHERE id = old.id")
+    for t, held in (("articles_fts", "{r}.id >= 0 AND {r}.id < 5"), ("articles_fts_1", "{r}.id >= 3")):
+        db.execute(f"CREATE TRIGGER {t}_insert AFTER INSERT ON articles WHEN {held.format(r='new')} BEGIN {add.format(t=t)}; END")
+        db.execute(f"CREATE TRIGGER {t}_delete BEFORE DELETE ON articles WHEN {held.format(r='old')} BEGIN {remove.format(t=t)}; END")
+        db.execute(f"CREATE TRIGGER {t}_unindex BEFORE UPDATE OF title, text ON articles WHEN {held.format(r='old')} "
+                   f"BEGIN {remove.format(t=t)}; END")
+        db.execute(f"CREATE TRIGGER {t}_reindex AFTER UPDATE OF title, text ON articles WHEN {held.format(r='new')} "
+                   f"BEGIN {add.format(t=t)}; END")
+    db.execute("INSERT INTO search_shards (n, first_id, answers_from) VALUES (1, 3, 5)")
+    for i in range(4):
+        db.execute("INSERT INTO articles (id, key, kind, source, title, text, created_at) VALUES (?, ?, 'text', 'x', ?, ?, '2024-01-01')",
+                   (i + 1, f"k{i}", f"Keepers at {TOWNS[i]}", f"The lighthouse keepers at {TOWNS[i]} logged the weather."))
+    db.commit()
+    db.close()
+    store = Store(tmp_path / "v12.db")
+    triggers = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'articles_%'")}
+    assert not {t for t in triggers if t.endswith("_insert")}
+    assert {"articles_fts_1_delete", "articles_fts_1_unindex", "articles_fts_1_reindex", "articles_cjk_reindex"} <= triggers
+    with store.transaction():
+        new = [store.insert_article(_keepers(i, TOWNS[i]), None) for i in (4, 5)]
+        store.update_article(4, title="Keepers at Arklow")  # in both shards (shard 0's warm-up)
+    assert new == [5, 6]
+    assert [(table, ids) for table, _, _, ids in _layout(store)] == [("articles_fts_1", [3, 4, 5, 6]), ("articles_fts", [1, 2, 3, 4])]
+    assert _found(store, "arklow") == ["Keepers at Arklow"] and _found(store, "fermoy") == ["Keepers at Fermoy"]
+    for table in ("articles_fts", "articles_fts_1", "articles_cjk"):
+        store.db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 0)")

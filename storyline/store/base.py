@@ -6,7 +6,6 @@ import json
 import logging
 import threading
 import zlib
-from bisect import bisect_left
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import resources
@@ -15,6 +14,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ..models import Document, Enrichment
 from ..sqlite import sqlite3
+from .index import SearchIndexSQL
 
 
 def utcnow() -> str:
@@ -46,39 +46,6 @@ def pack(content: bytes) -> bytes:
     """An input's bytes as stored: zlib at its fastest level (a fifth of the size, at ~1 ms per 100 KB page)."""
     return zlib.compress(content, 1)
 
-
-SHARD_TABLE = "articles_fts"  # shard 0, made by migration 003; shard n > 0 is articles_fts_<n> (migration 010)
-_FTS_COLUMNS = (
-    "title, text, flags, content='articles_search', content_rowid='id', "
-    "tokenize='porter unicode61 remove_diacritics 2'"
-)
-
-
-def shard_table(n: int) -> str:
-    """The FTS5 table of search shard n."""
-    return SHARD_TABLE if n == 0 else f"{SHARD_TABLE}_{n}"
-
-
-def shard_triggers(table: str, first_id: int, end_id: int | None) -> list[str]:
-    """The triggers that keep one search shard in step with the articles of ids first_id..end_id - 1 (None: all later)."""
-    def held(row: str) -> str:
-        return f"{row}.id >= {int(first_id)}" + (f" AND {row}.id < {int(end_id)}" if end_id is not None else "")
-
-    add = f"INSERT INTO {table} (rowid, title, text, flags) SELECT id, title, text, flags FROM articles_search"
-    # Removal must repeat exactly what was indexed, so it reads the row before it changes.
-    remove = (f"INSERT INTO {table} ({table}, rowid, title, text, flags) "
-              f"SELECT 'delete', id, title, text, flags FROM articles_search")
-    indexed = "title, text, duplicate_of, merged_into"  # only changes to these touch the index
-    return [
-        f"CREATE TRIGGER {table}_insert AFTER INSERT ON articles WHEN {held('new')} BEGIN "
-        f"{add} WHERE id = new.id; END",
-        f"CREATE TRIGGER {table}_delete BEFORE DELETE ON articles WHEN {held('old')} BEGIN "
-        f"{remove} WHERE id = old.id; END",
-        f"CREATE TRIGGER {table}_unindex BEFORE UPDATE OF {indexed} ON articles WHEN {held('old')} BEGIN "
-        f"{remove} WHERE id = old.id; END",
-        f"CREATE TRIGGER {table}_reindex AFTER UPDATE OF {indexed} ON articles WHEN {held('new')} BEGIN "
-        f"{add} WHERE id = new.id; END",
-    ]
 
 
 
@@ -151,7 +118,7 @@ class Checkpointer:
             thread.join()
 
 
-class CoreStore:
+class CoreStore(SearchIndexSQL):
     """A Storyline database: articles, outlets, events, stories, entities, quotes, raw inputs."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:
@@ -210,14 +177,22 @@ class CoreStore:
             try:
                 self.db.executescript(
                     f"BEGIN IMMEDIATE;\nCREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                    f"applied_at TEXT NOT NULL);\n{script}\nINSERT INTO schema_migrations VALUES ({version}, '{utcnow()}');\nCOMMIT;"
+                    f"applied_at TEXT NOT NULL);\n{script}"
                 )
+                if version in self._MIGRATION_STEPS:
+                    getattr(self, self._MIGRATION_STEPS[version])()
+                self.db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, utcnow()))
+                self.db.execute("COMMIT")
             except sqlite3.DatabaseError:  # "table ... already exists", or the record itself
                 if self.db.in_transaction:
                     self.db.execute("ROLLBACK")
                 if version in {v for v, _ in self._pending_migrations()}:
                     raise
         return self.schema_version()
+
+    # Migrations whose work needs Python as well (triggers named after each search shard), run in
+    # the script's transaction: a method of the store, after the script.
+    _MIGRATION_STEPS = {13: "defer_search_indexing"}
 
     def _pending_migrations(self) -> list[tuple[int, str]]:
         """The shipped migrations this database has not applied."""
@@ -246,6 +221,7 @@ class CoreStore:
             self._data_version = version
         try:
             yield
+            self.index_pending()
         except BaseException:
             self.db.execute("ROLLBACK")
             self._entity_ids.clear()  # ids handed out in the rolled-back transaction no longer exist
@@ -355,118 +331,10 @@ class CoreStore:
         cur = self.db.execute(f"INSERT INTO articles ({names}) VALUES ({marks})", tuple(cols.values()))
         aid = int(cur.lastrowid)
         self.article_added(aid)
+        if not self.db.in_transaction:  # stored on its own (autocommit): searchable at once, not at a later commit
+            self.flush_search()
         return aid
 
-    def article_added(self, article_id: int) -> None:
-        """What follows every new article row, however it was written (ingest, import): the search shards' upkeep."""
-        if article_id >= self._shard_full_at:
-            self.close_full_search_shard(article_id)
-
-    # A search ranks with bm25, which counts every row of each searched word in its index on every
-    # query, so its cost grew with the archive (a prefix like oil* read 12.8 ms of 100,000 articles).
-    # The index is cut by article id into shards of about this many articles; a search reads the
-    # newest shards first and stops once it holds its pool, so its cost stays that of one shard.
-    SEARCH_SHARD_ARTICLES = 20_000
-    # bm25 weighs a word by how many of the shard's articles hold it, which a young shard of a few
-    # articles tells badly (a word in half of them is worth nothing). So a closed shard goes on indexing
-    # this many articles past its end, and answers for them until the next shard holds them too.
-    SEARCH_SHARD_WARMUP = 2_000
-
-    def close_full_search_shard(self, article_id: int) -> None:
-        """Start a new search shard after the newest article once the open one holds SEARCH_SHARD_ARTICLES."""
-        n, first = self._open_shard()
-        if article_id >= first + self.SEARCH_SHARD_ARTICLES:
-            with self.atomic("search_shard"):
-                n, first = self._open_shard()  # another process may have closed it meanwhile
-                if article_id >= first + self.SEARCH_SHARD_ARTICLES:
-                    first = self._close_shard(n, first)
-        self._shard_full_at = first + self.SEARCH_SHARD_ARTICLES  # only where to look again
-
-    def _open_shard(self) -> tuple[int, int]:
-        """The open (newest) search shard: its number and first article id."""
-        n, first = self.db.execute("SELECT n, first_id FROM search_shards ORDER BY n DESC LIMIT 1").fetchone()
-        return int(n), int(first)
-
-    def _close_shard(self, n: int, first: int) -> int:
-        """Close shard n (first article id `first`) after the newest article; return the new shard's first id."""
-        old, new = shard_table(n), shard_table(n + 1)
-        start = int(self.db.execute("SELECT MAX(id) FROM articles").fetchone()[0]) + 1
-        for kind in ("insert", "delete", "unindex", "reindex"):
-            self.db.execute(f"DROP TRIGGER {old}_{kind}")
-        self.db.execute(f"CREATE VIRTUAL TABLE {new} USING fts5({_FTS_COLUMNS})")
-        answers_from = start + self.SEARCH_SHARD_WARMUP  # until then the old shard answers, and indexes
-        for sql in shard_triggers(old, first, answers_from) + shard_triggers(new, start, None):
-            self.db.execute(sql)
-        self.db.execute(
-            "INSERT INTO search_shards (n, first_id, answers_from) VALUES (?, ?, ?)", (n + 1, start, answers_from)
-        )
-        return start
-
-    def _article_ids(self) -> list[int]:
-        """Every article id, in order."""
-        # Sorted here: SQLite reads them from a small index unasked, and in id order from the table itself,
-        # past every article's text (56 s against 0.6 of 100,000 articles not yet in the page cache).
-        return sorted(int(r[0]) for r in self.db.execute("SELECT id FROM articles"))
-
-    def search_shard_sizes(self) -> list[tuple[int, int]]:
-        """(number, articles it answers for) of each search shard, oldest first."""
-        rows = [(int(n), int(lo)) for n, lo in self.db.execute("SELECT n, answers_from FROM search_shards ORDER BY n")]
-        ids = self._article_ids()  # once: a count per shard would read the big article rows from its start on
-        bounds = [bisect_left(ids, lo) for _, lo in rows] + [len(ids)]
-        return [(n, bounds[k + 1] - bounds[k]) for k, (n, _) in enumerate(rows)]
-
-    def search_index_oversized(self) -> bool:
-        """Whether a search shard answers for more articles than ingest lets one hold (indexed before shards, or imported)."""
-        most = self.SEARCH_SHARD_ARTICLES + self.SEARCH_SHARD_WARMUP
-        return any(size > most for _, size in self.search_shard_sizes())
-
-    RESHARD_CHUNK = 2_000  # articles indexed between two progress reports
-
-    def reshard_search(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Rebuild the search index cut as ingest cuts it, SEARCH_SHARD_ARTICLES articles a shard; return how many shards.
-
-        A store indexed before shards existed (migration 010), or filled by an older import, keeps all
-        those articles in shard 0, so every search that reaches them pays bm25's count over all of them.
-        One transaction: readers see the old index until it commits, and a crash leaves the old one whole.
-        """
-        size, warmup = self.SEARCH_SHARD_ARTICLES, self.SEARCH_SHARD_WARMUP
-        with self.atomic("reshard_search"):
-            ids = self._article_ids()
-            firsts = [0]  # where ingest would have started each shard: after the article that filled the one before
-            while (full := bisect_left(ids, firsts[-1] + size)) < len(ids):
-                firsts.append(ids[full] + 1)
-            answers = [0] + [first + warmup for first in firsts[1:]]  # as _close_shard: the next shard's warm-up
-            ends: list[int | None] = answers[1:] + [None]
-            spans = [(bisect_left(ids, lo), len(ids) if hi is None else bisect_left(ids, hi)) for lo, hi in zip(firsts, ends)]
-            total, done = sum(b - a for a, b in spans), 0
-            for (n,) in self.db.execute("SELECT n FROM search_shards").fetchall():
-                table = shard_table(int(n))
-                for kind in ("insert", "delete", "unindex", "reindex"):
-                    self.db.execute(f"DROP TRIGGER IF EXISTS {table}_{kind}")
-                self.db.execute(f"DROP TABLE IF EXISTS {table}")
-            self.db.execute("DELETE FROM search_shards")
-            for n, ((a, b), first, start, end) in enumerate(zip(spans, firsts, answers, ends)):
-                table = shard_table(n)
-                self.db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5({_FTS_COLUMNS})")
-                for lo in range(a, b, self.RESHARD_CHUNK):
-                    hi = min(b, lo + self.RESHARD_CHUNK) - 1
-                    self.db.execute(
-                        f"INSERT INTO {table} (rowid, title, text, flags) SELECT id, title, text, flags "
-                        f"FROM articles_search WHERE id >= ? AND id <= ?",
-                        (ids[lo], ids[hi]),
-                    )
-                    done += hi + 1 - lo
-                    if progress:
-                        progress(done, total)
-                for sql in shard_triggers(table, first, end):
-                    self.db.execute(sql)
-                self.db.execute("INSERT INTO search_shards (n, first_id, answers_from) VALUES (?, ?, ?)", (n, first, start))
-        self._shard_full_at = 0  # where the open shard fills up is read again
-        if not self.db.in_transaction:
-            # The new index passed through the write-ahead log: give its space back rather than leave
-            # a log the size of the index while other connections (a server) keep the file open.
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return len(firsts)
 
     _ARTICLE_COLUMNS = frozenset(
         {"event_id", "duplicate_of", "duplicate_kind", "merged_into", "url", "title", "title_inferred",

@@ -15,7 +15,8 @@ from typing import Any, Callable, Iterator, Sequence
 from ..models import Document, Enrichment
 from ..sqlite import sqlite3
 
-from .base import _iso, shard_table, utcnow
+from .base import _iso, utcnow
+from .index import shard_table
 
 
 _WORDS = re.compile(r"\w+")
