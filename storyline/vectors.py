@@ -382,31 +382,25 @@ class CentroidIndex:
         return scored
 
     def _cosines(self, vec: Mapping[str, float], near: list[Centroid]) -> list[tuple[float, int]]:
-        """(Centroid.similarity, id) of each centroid, found term by term through the postings.
+        """(Centroid.similarity, id) of each centroid.
 
-        Every term of a centroid is posted, so walking the vector's terms meets exactly the terms
-        each dot product sums: the same figures as one dot product per candidate, at a fraction of
-        the cost when hundreds of a busy topic's groups are candidates.
+        One dot product each, over the terms the two share (a set intersection in C). Walking the
+        vector's terms through the postings instead cost 1.8 times as much: a candidate group holds at
+        most max_terms terms, where a text's vector holds about 180.
         """
-        products: dict[int, list[float]] = {c.id: [] for c in near}
-        ids = products.keys()
-        items, postings = self.items, self.postings
-        for term, weight in vec.items():
-            posted = postings.get(term)
-            if posted:
-                for cid in ids & posted:
-                    products[cid].append(weight * items[cid].terms[term])
-        return [(math.fsum(products[c.id]) / c.length if c.length else 0.0, c.id) for c in near]
+        return [(c.similarity(vec), c.id) for c in near]
 
     def add_member(self, cid: int, vec: Mapping[str, float], day: date | None) -> Centroid:
         """Fold a member's vector and day into a centroid (created if new)."""
         c = self.items.get(cid) or Centroid(cid)
         terms = dict(c.terms)
         for k, v in vec.items():
-            # Interned: a vector's words arrive as fresh strings (from a worker, from JSON); the
-            # thousands of centroids and postings that keep a word then share one copy of it.
-            k = sys.intern(k)
-            terms[k] = terms.get(k, 0.0) + v
+            if k in terms:
+                terms[k] += v
+            else:
+                # Interned: a vector's words arrive as fresh strings (from a worker, from JSON); the
+                # thousands of centroids and postings that keep a word then share one copy of it.
+                terms[sys.intern(k)] = v
         updated = Centroid(
             cid,
             top_terms(terms, self.max_terms),
