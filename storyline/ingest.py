@@ -569,8 +569,10 @@ class Pipeline:
         for event_id in sorted(batch.events):
             if self.store.event(event_id)["story_id"] is None:
                 centroid = self.events.centroid(event_id)
-                self.stories.thread(event_id, centroid, centroid.first_day)
+                # A story that takes several of the input's events is written once, after the last.
+                self.stories.thread(event_id, centroid, centroid.first_day, defer=True)
             self.store.touch_event(event_id)
+        self.stories.flush()
 
     def refresh(self, chunk: int = 200, ahead: Ahead | None = None) -> int:
         """Recompute titles, dates and summaries of the events and stories ingest touched; return how many.

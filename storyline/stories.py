@@ -21,15 +21,19 @@ class StoryThreader:
         """Forget the in-memory mirror."""
         self.groups.reset()
 
-    def thread(self, event_id: int, event: Centroid, day: date | None) -> int:
-        """Attach an event to a story and return the story id."""
+    def thread(self, event_id: int, event: Centroid, day: date | None, defer: bool = False) -> int:
+        """Attach an event to a story and return the story id (`defer`: its signature is written by `flush`)."""
         vec = unit(event.terms)
         story_id, _ = self.groups.best(vec, day)
         if story_id is None:
             story_id = self.groups.open(day)
-        self.groups.add(story_id, vec, day)
+        self.groups.add(story_id, vec, day, defer=defer)
         self.store.update_event(event_id, story_id=story_id)
         return story_id
+
+    def flush(self) -> None:
+        """Write the signatures `thread(defer=True)` left in memory (before the transaction commits)."""
+        self.groups.flush()
 
     def settle(self, story_id: int, heir: int) -> None:
         """Retire a story that an automatic merge of events left without live events into `heir`, as a user merge does.

@@ -64,6 +64,17 @@ def test_seeds_make_one_story_with_three_dated_events(seeded):
     assert [e["date"] for e in events] == sorted(e["date"] for e in events)
 
 
+def test_every_storys_signature_is_stored_as_ingest_holds_it(tmp_path, seeds):
+    # Threading defers writing a story's signature to the end of each input: it must not be left out.
+    store = Store(tmp_path / "s.db")
+    pipeline = Pipeline(store, load({}, env={}))
+    assert pipeline.ingest_paths([seeds]).failed == 0
+    held = pipeline.stories.groups.index.items
+    stored = {r["id"]: r["signature"] for r in store.db.execute("SELECT id, signature FROM stories")}
+    assert held and {sid: c.dumps() for sid, c in held.items()} == {sid: stored[sid] for sid in held}
+    assert sum(c.n for c in held.values()) == store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+
 def test_google_news_post_lists_its_outlets_and_wion_is_the_full_text(seeded):
     january = views.stories_list(seeded)[0]["events"][2]
     assert {"Vanguard News", "Reuters", "RealClearDefense", "NK News", "WION"} <= set(january["outlets"])
