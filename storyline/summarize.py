@@ -529,6 +529,12 @@ _BEFORE = (
     re.compile(rf"[Aa]ccording\s+to\s+(?P<spk>{_SPK})\s*,?\s*$"),
     re.compile(rf"^\s*(?P<spk>{_CAPSEQ})\s*$"),
 )
+# The first _BEFORE ends in a verb of saying and at most 80 more characters: text with none of those
+# near its end is passed over, where the search tried a speaker at each of its positions first
+# (find_quotes over 4,002 T17 texts: 0.41 s against 0.49, the same quotes). The reach: the longest
+# verb (12 characters) and the 80.
+_SAID_NEAR_END = re.compile(rf"{SAY}\b[^.!?\"“”]{{0,80}}$")
+_SAID_REACH = 100
 _INVERTED = re.compile(rf"(?:he|she|they|it|we)\s+{SAY}\b")  # text between two quotations
 QUOTATION = re.compile(r"“([^”\n]+)”?|\"([^\"\n]+)\"?|‘([^’\n]+?)’(?![a-z])|``([^'\n]+)''")
 
@@ -553,7 +559,9 @@ def _attribution(before: str, after: str) -> str | None:
         hit = pattern.match(after)
         if hit:
             return hit.group("spk")
-    for pattern in _BEFORE:
+    for i, pattern in enumerate(_BEFORE):
+        if i == 0 and not _SAID_NEAR_END.search(before, max(0, len(before) - _SAID_REACH)):
+            continue
         hit = pattern.search(before)
         if hit:
             return hit.group("spk")

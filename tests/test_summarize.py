@@ -134,6 +134,21 @@ def test_find_quotes_reports_raw_attributions() -> None:
     assert [q.speaker for q in quotes] == ["MAYOR ANA RUIZ", "THE PORT AUTHORITY"]
 
 
+def test_a_quotation_is_attributed_with_the_verb_as_far_before_it_as_the_pattern_allows() -> None:
+    # The verb of saying may stand up to 80 characters before the quotation (its longest form here).
+    seen: list[str] = []
+
+    def speaker_of(raw: str, _at: int, _spans: list[tuple[int, int]]) -> str:
+        seen.append(raw)
+        return raw
+
+    words = "that the pier, closed since the spring storms, would reopen for ferries in June: "
+    for gap, speaker in ((words[:80], "Marta Quinn"), (words[:81], None)):
+        text = f'Marta Quinn acknowledged {gap[1:]}"the timber piles under the old landing had rotted through."'
+        assert [q.speaker for q in find_quotes(text, speaker_of)] == [speaker]
+    assert seen == ["Marta Quinn"]
+
+
 def test_keywords_standalone() -> None:
     text = "The drought dried the reservoir. Farmers watched the reservoir shrink as the drought went on."
     terms = keywords("Drought empties reservoir", text, [("Lake Vale", 3)])
