@@ -10,7 +10,7 @@ from test_ingest import _write_corpus, ingest, snapshot
 
 from storyline.models import Document
 from storyline.ingest import Pipeline
-from storyline.prepare import LOOKAHEAD, WARM_LOOKAHEAD, Ahead, InOrder, prepare
+from storyline.prepare import LOOKAHEAD, WARM_LOOKAHEAD, WORKER_NICE, Ahead, InOrder, prepare
 from storyline.settings import load
 from storyline.sqlite import sqlite3
 from storyline.store import Store
@@ -266,3 +266,23 @@ def test_an_input_rolled_back_mid_store_leaves_the_same_store_with_a_reader_or_w
         assert result.failed == 1 and "disk I/O error" in result.errors[0], result.errors
         states.append(_recogniser_state(store))
     assert states[1] == states[0] and states[0]["lexicon"]
+
+
+def _niceness() -> int:
+    return os.nice(0)
+
+
+def test_the_workers_yield_the_cpu_to_the_process_that_stores():
+    ours = os.nice(0)
+    with Ahead(1) as ahead:
+        [(_, outcome)] = list(ahead.map(_niceness, [("job", ())]))
+    lower = min(19, ours + WORKER_NICE)  # 19 is the lowest there is
+    assert outcome.get() == lower
+    with InOrder(_Niceness, ()) as reader:
+        assert reader.call("level").result() == lower
+    assert os.nice(0) == ours  # this process keeps its own
+
+
+class _Niceness:
+    def level(self) -> int:
+        return os.nice(0)
