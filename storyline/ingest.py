@@ -482,7 +482,7 @@ class Pipeline:
         else:
             enrichment = self._enrich(doc.title or "", doc.text, prep)
         day = when.day if when else None
-        vec = finish_vector(prep.terms, [e.name for e in enrichment.entities[:ENTITY_FEATURES]], brief=not doc.text)
+        vec = finish_vector(prep.weights, [e.name for e in enrichment.entities[:ENTITY_FEATURES]], brief=not doc.text)
         listing, event_id = self._known_event(doc, dup_of)
         near = self.events.candidates(vec, day)
         if event_id is None and near:

@@ -26,7 +26,7 @@ from .enrich import Reading, Run, find_runs
 from .models import Document, EventDate, sanitize
 from .store.base import pack
 from .summarize import WordCounts, word_counts, word_table
-from .vectors import Terms, document_terms
+from .vectors import document_terms, own_weights
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -40,7 +40,7 @@ class Prepared:
 
     fingerprint: dedup.Fingerprint
     when: EventDate | None
-    terms: Terms
+    weights: dict[str, float]  # its own terms weighted (vectors.own_weights), before its entities join them
     runs: list[Run]
     counted: WordCounts  # what its keywords are chosen from, before its names are known
     reading: Reading | None = None  # the in-order reader's enrich.Reading of it, when one read ahead
@@ -65,7 +65,7 @@ def prepare(doc: Document, enrich_chars: int) -> Prepared:
     return Prepared(
         dedup.fingerprint(doc.text),
         dates.resolve_event_date(doc.text, published, doc.title),
-        document_terms(doc.title, doc.text, [li.title for li in doc.linked], doc.url),
+        own_weights(document_terms(doc.title, doc.text, [li.title for li in doc.linked], doc.url), brief=not doc.text),
         find_runs(head or title),
         word_counts(title, head or title),  # the entity recogniser reads the title where there is no text
     )

@@ -92,7 +92,7 @@ class Terms:
 
     def add(self, text: str, weight: float) -> None:
         """Count a text's content words, adjacent-word pairs and numbers."""
-        # add_key, written out: this runs for every word of every article.
+        # Written out, with no call per word: this runs for every word of every article.
         counts, idfs = self.counts, self.idfs
         count_of, idf_of = counts.get, idfs.get
         number_weight, pair_weight = weight * NUMBER_WEIGHT, weight * BIGRAM_WEIGHT
@@ -120,19 +120,18 @@ class Terms:
                     idfs[pair] = pair_w
             prev, prev_w = key, w
 
-    def add_key(self, key: str, weight: float, key_idf: float) -> None:
-        """Count one term."""
-        self.counts[key] = self.counts.get(key, 0.0) + weight
-        self.idfs[key] = max(self.idfs.get(key, 0.0), key_idf)
-
-    def vector(self, number_boost: float = 1.0) -> Vector:
-        """The unit vector: saturating term frequency times idf (numbers' weights times `number_boost`)."""
+    def weights(self, number_boost: float = 1.0) -> dict[str, float]:
+        """Each term's saturating term frequency times its idf (numbers' times `number_boost`), not yet of unit length."""
         k1 = TF_SATURATION
-        return unit({
+        return {
             k: v * (k1 + 1) / (v + k1) * self.idfs[k] * (number_boost if k[0] == "#" else 1.0)
             for k, v in self.counts.items()
             if v > 0
-        })
+        }
+
+    def vector(self, number_boost: float = 1.0) -> Vector:
+        """The unit vector of the weights."""
+        return unit(self.weights(number_boost))
 
 
 class DocVector(dict[str, float]):
@@ -176,11 +175,26 @@ def document_terms(
     return terms
 
 
-def finish_vector(terms: Terms, entities: Iterable[str], brief: bool) -> DocVector:
-    """An article's unit vector: its own terms and its entities (`brief`: a headline with no text)."""
-    for name in entities:
-        terms.add_key("@" + name.lower(), ENTITY_WEIGHT, ENTITY_IDF)
-    return DocVector(terms.vector(1.0 if brief else TEXT_NUMBER_BOOST), brief=brief)
+def own_weights(terms: Terms, brief: bool) -> dict[str, float]:
+    """An article's own terms weighted, before its entities join them (`brief`: a headline with no text).
+
+    Order-free, so the prepare workers weigh them: the process that places articles only adds the
+    entities and scales the whole to unit length.
+    """
+    return terms.weights(1.0 if brief else TEXT_NUMBER_BOOST)
+
+
+def finish_vector(weights: Mapping[str, float], entities: Iterable[str], brief: bool) -> DocVector:
+    """An article's unit vector: its own weighted terms (`own_weights`) and its entities."""
+    mentions: dict[str, float] = {}
+    for name in entities:  # counted as a text's words are; none of those begins with "@"
+        key = "@" + name.lower()
+        mentions[key] = mentions.get(key, 0.0) + ENTITY_WEIGHT
+    k1 = TF_SATURATION
+    vec = dict(weights)
+    for key, v in mentions.items():
+        vec[key] = v * (k1 + 1) / (v + k1) * ENTITY_IDF  # Terms.weights of a term with the entities' idf
+    return DocVector(unit(vec), brief=brief)
 
 
 def document_vector(
@@ -191,7 +205,7 @@ def document_vector(
     url: str | None = None,
 ) -> DocVector:
     """The unit vector of an article: title, lead, the titles listed with it, its entities, its URL slug."""
-    return finish_vector(document_terms(title, text, extra_titles, url), entities, brief=not text)
+    return finish_vector(own_weights(document_terms(title, text, extra_titles, url), not text), entities, brief=not text)
 
 
 @lru_cache(maxsize=20_000)

@@ -105,7 +105,7 @@ def test_prepared_features_match_what_the_document_says():
     )
     prep = prepare(doc, enrich_chars=200)
     assert prep.fingerprint.signature is not None and len(prep.fingerprint.bands) > 0
-    assert "crane" in prep.terms.counts
+    assert "crane" in prep.weights
     names = {" ".join(t[2] for t in toks) for _, toks, _, _ in prep.runs}
     assert "Northbank" in names
     assert max(start for start, *_ in prep.runs) < 200  # runs are read from the enrich_chars head only
