@@ -225,8 +225,10 @@ def _watch_parent(parent: int) -> None:
     stops the run and shuts the workers down, so a worker ignores it rather than print its own traceback.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(os, "nice"):  # not on Windows
+    try:
         os.nice(WORKER_NICE)
+    except (AttributeError, OSError):  # no os.nice on Windows; a refusal costs only the priority
+        pass
 
     def watch() -> None:
         while os.getppid() == parent:

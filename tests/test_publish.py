@@ -621,6 +621,7 @@ def test_a_dump_of_a_sharded_search_index_imports_into_a_searchable_store(tmp_pa
     with dump.open("w", encoding="utf-8") as fh:
         write_jsonl(source, fh, "all")
     assert '"search_shards"' not in dump.read_text(encoding="utf-8")  # the layout is the store's own
+    assert "search_pending" not in source.extra_tables()  # nor is what waits for the index
     target = Store(tmp_path / "copy.db")
     target.SEARCH_SHARD_ARTICLES, target.SEARCH_SHARD_WARMUP = 3, 1
     with dump.open(encoding="utf-8") as fh:

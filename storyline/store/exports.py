@@ -29,9 +29,9 @@ class ExportSQL:
     )
     # Summaries the store's triggers derive from the records (migration 004): rebuilt on import, never dumped.
     _DERIVED = frozenset({"story_summary", "story_outlet_counts", "story_day_counts", "story_event_days"})
-    # How this store lays out its search index (migration 010): its own, not data; an imported store
-    # indexes the articles in a layout of its own making.
-    LAYOUT_TABLES = frozenset({"search_shards"})
+    # How this store lays out its search index (migrations 010, 013): its own, not data; an imported
+    # store indexes the articles in a layout of its own making.
+    LAYOUT_TABLES = frozenset({"search_shards", "search_pending"})
 
     def table_columns(self, table: str) -> list[str]:
         """A table's column names, in order (empty when there is no such table)."""
