@@ -59,7 +59,7 @@ def test_a_median_that_meets_a_target_says_which_runs_did_not():
     rounds = {"stories_page": [80.5, 79.7, 135.2], "story_page_largest": [80.4, 98.3, 100.2],
               "story_page_median": [14.0, 24.3, 29.5], "search_page": [40.0, 45.0, 44.0], "search_api": [41.0, 42.0, 43.0]}
     out = "\n".join(targets.lines("bench", _bench_result([[56.7, 61.4], [624.5]], rounds)))
-    assert "| time(100000) / time(10000) | 10.6 | ≤ 11 | met |" in out
+    assert "| time(100000) / time(10000) | 10.58 | ≤ 11 | met |" in out  # 624.5 / 59.0
     # 624.5 s against each 10,000-article run: 11.01 misses, 10.17 meets.
     assert "time(100000) / time(10000) is met by the median, not in every run: 11.01, 10.17" in out
     # The dearest page of each round: 80.5, 98.3, 135.2; the third round missed 100 ms.
@@ -71,3 +71,10 @@ def test_runs_that_all_meet_the_target_add_nothing():
     rounds = {"stories_page": [80.0, 90.0], "search_page": [40.0, 45.0]}
     out = "\n".join(targets.lines("bench", _bench_result([[58.0, 60.0], [624.5]], rounds)))
     assert "not in every run" not in out
+
+
+def test_a_ratio_just_past_its_limit_shows_enough_digits_to_see_it_missed():
+    result = _bench_result([[58.0, 59.0], [649.6]], {})
+    result["text_path"]["time_ratio_last_two"] = 649.6 / 59.0  # 11.01
+    out = "\n".join(targets.lines("bench", result))
+    assert "| time(100000) / time(10000) | 11.01 | ≤ 11 | **MISSED** |" in out
