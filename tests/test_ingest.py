@@ -640,10 +640,17 @@ def test_ctrl_c_stops_an_ingest_without_tracebacks_from_its_workers(tmp_path, sh
 
     folder = tmp_path / "in"
     folder.mkdir()
-    with gzip.open(shared / "data/timelines/t17/bpoil_bbc/articles.jsonl.gz", "rt", encoding="utf-8") as fh:
-        for i, line in zip(range(400), fh):
-            row = json.loads(line)
-            (folder / f"{i:03d}.txt").write_text(f"date {row['time'][:10]}\n{row['text']}\n", encoding="utf-8")
+    # Enough that the run is still storing when the signal comes (400 of them took about a second).
+    i = 0
+    for path in sorted((shared / "data/timelines/t17").glob("*/articles.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                if i == 2000:
+                    break
+                row = json.loads(line)
+                (folder / f"{i:04d}.txt").write_text(f"date {row['time'][:10]}\n{row['text']}\n", encoding="utf-8")
+                i += 1
+    assert i == 2000
     db = tmp_path / "int.db"
     proc = subprocess.Popen([sys.executable, "-m", "storyline", "ingest", "--db", str(db), str(folder)],
                             env={**os.environ, "STORYLINE_NER": "fast"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
