@@ -106,6 +106,19 @@ def fingerprint(text: str) -> Fingerprint:
     return Fingerprint(text_hash(words), values.tobytes(), bands)
 
 
+def bands_needed(threshold: float) -> int:
+    """The fewest LSH bands two signatures must share for `jaccard` to reach `threshold`.
+
+    A band that differs differs in at least one of its ROWS values, so signatures sharing m whole bands
+    agree in at most m * ROWS + (BANDS - m) * (ROWS - 1) values: a stored article sharing fewer bands
+    can be passed over unread, and no pair that `jaccard` would accept is lost (0.8: 4 bands).
+    """
+    for m in range(1, BANDS + 1):
+        if (m * ROWS + (BANDS - m) * (ROWS - 1)) / NUM_PERM >= threshold:  # as jaccard divides
+            return m
+    return BANDS
+
+
 def jaccard(sig_a: bytes, sig_b: bytes) -> float:
     """The Jaccard similarity two MinHash signatures estimate."""
     a = np.frombuffer(sig_a, dtype=np.uint64)

@@ -1,5 +1,9 @@
 """Exact and near-duplicate fingerprints."""
 
+import numpy as np
+import pytest
+
+from storyline import dedup
 from storyline.dedup import MIN_CHARS, fingerprint, jaccard
 
 BASE = (
@@ -72,3 +76,16 @@ def test_the_division_free_modulo_gives_numpys_remainders_at_the_edges():
     values = np.concatenate([np.array(edges, dtype=np.uint64), rng.integers(0, 1 << 63, 5000, dtype=np.uint64) * np.uint64(2)])
     assert (_mod_prime(values.copy()) == values % _PRIME).all()
     assert (_mod_prime(values.copy()) < _PRIME).all()
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.75, 0.8, 0.85, 0.9, 1.0])
+def test_articles_sharing_fewer_bands_than_needed_never_reach_the_threshold(threshold):
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 2**32, size=dedup.NUM_PERM, dtype=np.uint64)
+    for shared in range(1, dedup.BANDS + 1):  # sharing none, an article is never a candidate at all
+        # Signatures as alike as `shared` whole bands allow: one value differs in each other band.
+        b = a.copy()
+        for band in range(shared, dedup.BANDS):
+            b[band * dedup.ROWS] += np.uint64(1)
+        reaches = dedup.jaccard(a.tobytes(), b.tobytes()) >= threshold
+        assert reaches == (shared >= dedup.bands_needed(threshold)), (shared, threshold)

@@ -243,3 +243,21 @@ def test_an_entity_named_twice_in_one_article_is_one_row_with_both_counts():
         "SELECT e.name, ae.count FROM article_entities ae JOIN entities e ON e.id = ae.entity_id WHERE ae.article_id = ? ORDER BY e.name", (aid,)
     ).fetchall()
     assert [tuple(r) for r in rows] == [("Ines Duarte", 1), ("Port Alma", 5)]
+
+
+def test_minhash_candidates_can_ask_for_several_shared_bands_and_count_them_in_the_band_index(tmp_path):
+    store = Store(tmp_path / "bands.db")
+    ids = [store.insert_article(Document(source="t", kind="text", key=f"b{i}", title=f"Pier {i}", text="Ferry pier."), None)
+           for i in range(3)]
+    mine = list(range(100, 116))
+    store.set_minhash_bands(ids[0], mine)  # all 16 bands alike
+    store.set_minhash_bands(ids[1], mine[:3] + [-1] * 13)  # 3 alike
+    store.set_minhash_bands(ids[2], [-2] * 16)  # none
+    assert [aid for aid, _ in store.minhash_candidates(mine)] == ids[:2]
+    assert [aid for aid, _ in store.minhash_candidates(mine, 3)] == ids[:2]
+    assert [aid for aid, _ in store.minhash_candidates(mine, 4)] == ids[:1]
+    clause = " OR ".join("(band = ? AND hash = ?)" for _ in mine)
+    plan = " ".join(r[3] for r in store.db.execute(
+        f"EXPLAIN QUERY PLAN SELECT article_id FROM minhash_bands WHERE {clause} GROUP BY article_id HAVING COUNT(*) >= 4",
+        [x for i, h in enumerate(mine) for x in (i, h)]))
+    assert "minhash_bands_lookup" in plan  # seeks each band, never reads the whole table

@@ -380,18 +380,19 @@ class CoreStore(SearchIndexSQL):
             [(i, h, article_id) for i, h in enumerate(bands)],
         )
 
-    def minhash_candidates(self, bands: Sequence[int]) -> list[tuple[int, bytes]]:
-        """Articles sharing at least one LSH band with the given hashes, oldest first."""
+    def minhash_candidates(self, bands: Sequence[int], at_least: int = 1) -> list[tuple[int, bytes]]:
+        """Articles sharing at least `at_least` of the given LSH band hashes, oldest first, with their signatures."""
         if not bands:
             return []
         clause = " OR ".join("(band = ? AND hash = ?)" for _ in bands)
         params: list[int] = []
         for i, h in enumerate(bands):
             params += [i, h]
+        # The bands are counted in their own index; only the articles that pass are read, past their text.
         rows = self.db.execute(
-            f"SELECT DISTINCT a.id, a.minhash FROM minhash_bands b JOIN articles a ON a.id = b.article_id "
-            f"WHERE {clause} ORDER BY a.id",
-            params,
+            f"SELECT a.id, a.minhash FROM (SELECT article_id FROM minhash_bands WHERE {clause} "
+            f"GROUP BY article_id HAVING COUNT(*) >= ?) c JOIN articles a ON a.id = c.article_id ORDER BY a.id",
+            [*params, at_least],
         ).fetchall()
         return [(int(r[0]), r[1]) for r in rows]
 
