@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import zlib
 
@@ -106,6 +107,7 @@ def fingerprint(text: str) -> Fingerprint:
     return Fingerprint(text_hash(words), values.tobytes(), bands)
 
 
+@lru_cache(maxsize=8)  # asked once an article, of one threshold
 def bands_needed(threshold: float) -> int:
     """The fewest LSH bands two signatures must share for `jaccard` to reach `threshold`.
 

@@ -455,8 +455,7 @@ class Pipeline:
             original = self.store.exact_duplicate(fp.text_hash)
             if original:
                 return original, "exact"
-        # Articles sharing too few bands could not reach the threshold: their signatures are not read.
-        shared = dedup.bands_needed(self.settings.near_dup_threshold)
+        shared = dedup.bands_needed(self.settings.near_dup_threshold)  # fewer could not reach the threshold
         for cid, signature in self.store.minhash_candidates(fp.bands, shared):
             if signature and dedup.jaccard(fp.signature, signature) >= self.settings.near_dup_threshold:
                 return cid, "near"

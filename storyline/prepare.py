@@ -32,6 +32,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 LOOKAHEAD = 4  # inputs prepared ahead: enough to keep the worker busy, few enough to bound memory
 WARM_LOOKAHEAD = 16  # inputs handed out while this process warms up (loads a model) and would not collect
+# Worker processes yield the CPU to the process that stores (os.nice): it does its part one input after
+# another, and all the others wait on it, while the workers work ahead. At equal priority the four
+# processes shared two cores evenly and it got about 70% of one: 10,000 articles of the text path ran at
+# 263-299 articles/s, 328-345 with the workers at nice 10 (100,000: 291). Idle cores still go to them.
+WORKER_NICE = 10
 
 
 @dataclass
@@ -210,12 +215,6 @@ def _start_in_order(parent: int, factory: Callable[..., object], args: tuple) ->
 def _call_in_order(method: str, args: tuple) -> object:
     """In an InOrder worker: one call."""
     return getattr(_in_order, method)(*args)
-
-# Worker processes yield the CPU to the process that stores (os.nice): it does its part one input after
-# another, and all the others wait on it, while the workers work ahead. At equal priority the four
-# processes shared two cores evenly and it got about 70% of one: 10,000 articles of the text path ran at
-# 263-299 articles/s, 328-345 with the workers at nice 10 (100,000: 291). Idle cores still go to them.
-WORKER_NICE = 10
 
 
 def _watch_parent(parent: int) -> None:

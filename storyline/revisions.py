@@ -230,7 +230,9 @@ def _recheck_copies(pipeline: Pipeline, aid: int) -> set[int]:
 def _original_of(pipeline: Pipeline, aid: int, fp: dedup.Fingerprint, original: int) -> tuple[int | None, str | None]:
     """What a copy's text copies now, and how: its original, else the earliest other report, else nothing."""
     store = pipeline.store
-    for cid in [original, *(cid for cid, _ in store.minhash_candidates(fp.bands))]:
+    # An exact copy shares every band; a near one at least those the threshold needs (_still_a_copy's tests).
+    shared = dedup.bands_needed(pipeline.settings.near_dup_threshold)
+    for cid in [original, *(cid for cid, _ in store.minhash_candidates(fp.bands, shared))]:
         found = store.article(cid)
         # Only reports of their own: other copies of a revised original are themselves being re-checked.
         if cid != aid and found["duplicate_of"] is None and _still_a_copy(pipeline, found, fp):

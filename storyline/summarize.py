@@ -559,9 +559,8 @@ def _attribution(before: str, after: str) -> str | None:
         hit = pattern.match(after)
         if hit:
             return hit.group("spk")
-    for i, pattern in enumerate(_BEFORE):
-        if i == 0 and not _SAID_NEAR_END.search(before, max(0, len(before) - _SAID_REACH)):
-            continue
+    said = _SAID_NEAR_END.search(before, max(0, len(before) - _SAID_REACH))
+    for pattern in _BEFORE if said else _BEFORE[1:]:
         hit = pattern.search(before)
         if hit:
             return hit.group("spk")

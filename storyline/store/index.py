@@ -116,10 +116,11 @@ class SearchIndexSQL:
         for table, first, end in self._shard_spans():
             if end is not None and end <= low:
                 continue  # a closed shard of older articles
+            below = "" if end is None else f" AND id < {int(end)}"
             self.db.execute(
                 f"INSERT INTO {table} (rowid, title, text, flags) SELECT id, title, text, flags FROM articles_search "
-                "WHERE id IN (SELECT id FROM search_pending WHERE id >= ? AND id < ?)",
-                (first, end if end is not None else 2**63 - 1),
+                f"WHERE id IN (SELECT id FROM search_pending WHERE id >= ?{below})",
+                (first,),
             )
         self.db.execute(
             "INSERT INTO articles_cjk (rowid, title, text) SELECT id, title, text FROM articles_search AS a "
